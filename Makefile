@@ -1,0 +1,35 @@
+# fxlab: two commands. `make report` runs the study, `make test` runs the tests.
+# Both create the virtual environment in .venv on first use (Python 3.11, from pyproject.toml).
+
+PYTHON ?= python3
+VENV   ?= .venv
+PROFILE ?= quick
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.fxlab-installed
+
+.PHONY: report test lint format env clean-reports
+
+env: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+## Run the whole study with the quick profile; prints the report's path.
+report: $(STAMP)
+	$(BIN)/fxlab run --profile $(PROFILE) $(if $(RUN_ID),--run-id $(RUN_ID),)
+
+## Run the test suite (browser tests included; `pytest -m browser` runs them alone).
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check fxlab tests
+
+format: $(STAMP)
+	$(BIN)/ruff format fxlab tests
+
+clean-reports:
+	rm -rf reports/*/ reports/latest

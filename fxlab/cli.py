@@ -1,0 +1,113 @@
+"""The ``fxlab`` command.
+
+::
+
+    fxlab run [--profile quick|paper|full|tiny|FILE.yaml] [--steps 01,02 ...] [--run-id ID]
+              [-p NAME VALUE ...] [-f params.yaml ...] [--reports DIR]
+    fxlab train --dry my_dry.wav --wet my_wet.wav --model lstm --out models/mine [...]
+    fxlab profiles              list the profiles and what they are for
+    fxlab params [--steps ...]  list every notebook parameter and its default
+
+``-p`` and ``-f`` work as papermill's own: ``-p`` values are parsed (numbers, True/False/None),
+``-f`` is a YAML file of ``name: value`` lines; a name that no selected step declares is an error.
+Exit status: 0 when every step succeeded, 1 when a step failed (the report says which), 2 for a
+usage error (an unknown profile, step or parameter).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from fxlab.errors import FxlabError
+
+__all__ = ["main"]
+
+
+def _run(args: argparse.Namespace) -> int:
+    from fxlab import pipeline
+
+    overrides = {name: pipeline.parse_value(value) for name, value in args.param or []}
+    result = pipeline.run(args.profile, steps=args.steps, run_id=args.run_id, overrides=overrides,
+                          param_files=args.param_file, reports_dir=args.reports)
+    print(f"report: {result.report}")
+    if not result.ok:
+        bad = result.failed_step
+        print(f"fxlab run: step {bad.name} {bad.status}: {bad.error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _profiles(args: argparse.Namespace) -> int:
+    from fxlab import pipeline
+
+    for name in pipeline.list_profiles():
+        prof = pipeline.load_profile(name)
+        print(f"{name:8s} {prof.description}")
+    return 0
+
+
+def _params(args: argparse.Namespace) -> int:
+    from fxlab import pipeline
+
+    steps = pipeline._select_steps(pipeline.load_profile("quick"), args.steps)
+    for step in steps:
+        print(step)
+        for name, default in pipeline.notebook_parameters(step).items():
+            print(f"    {name} = {default!r}")
+    return 0
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser; ``fxlab train``'s options are loaded only when ``argv`` asks for it
+    (importing the training module imports TensorFlow, which takes seconds)."""
+    parser = argparse.ArgumentParser(prog="fxlab", description="fxlab: neural audio-effect emulation study")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="run the study's notebooks with papermill and build the report")
+    r.add_argument("--profile", default="quick", help="quick (default), paper, full, tiny, or a YAML path")
+    r.add_argument("--steps", nargs="+", help="steps to run, e.g. 01 02 or 01_synthesize_data,02_train")
+    r.add_argument("--run-id", help="name of the run folder under the reports folder (default: profile-date)")
+    r.add_argument("-p", "--parameter", dest="param", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                   help="override a notebook parameter (repeatable)")
+    r.add_argument("-f", "--parameters-file", dest="param_file", action="append", metavar="FILE",
+                   help="YAML file of parameter overrides (repeatable)")
+    r.add_argument("--reports", default="reports", help="reports folder (default: ./reports)")
+    r.set_defaults(func=_run)
+
+    t = sub.add_parser("train", help="train a model on your own dry/wet recording pair")
+    wants_train = argv is None and "train" in sys.argv[1:2] or argv is not None and "train" in argv[:1]
+    if not wants_train:
+        t.set_defaults(func=None)
+        return _finish(parser, sub)
+    try:
+        from fxlab.training import add_train_arguments, run_train_command
+    except ImportError:  # training module missing from a partial install
+        t.set_defaults(func=lambda a: (print("fxlab train is unavailable: fxlab.training failed to import",
+                                             file=sys.stderr), 2)[1])
+    else:
+        add_train_arguments(t)
+        t.set_defaults(func=run_train_command)
+    return _finish(parser, sub)
+
+
+def _finish(parser: argparse.ArgumentParser, sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("profiles", help="list the profiles")
+    p.set_defaults(func=_profiles)
+    q = sub.add_parser("params", help="list the notebooks' parameters and their defaults")
+    q.add_argument("--steps", nargs="+")
+    q.set_defaults(func=_params)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser(argv).parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except FxlabError as e:
+        print(f"fxlab: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""Figures of the data step (notebook ``01_synthesize_data``).
+
+- :func:`plot_signal_overview`  one signal kind: waveform, spectrum dry vs wet, spectrograms
+- :func:`plot_effect_response`  an EQ's magnitude response, dB against log frequency, -3 dB marked
+- :func:`plot_split_overview`   a whole split over time with its chunks labelled
+- :func:`players_html`          audio players side by side, levels untouched
+
+Each returns a matplotlib Figure. Frequencies are in Hz on log axes from 20 Hz to 20 kHz; levels in dB.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+
+__all__ = ["players_html", "plot_effect_response", "plot_signal_overview", "plot_split_overview"]
+
+
+def _log_hz(ax, lo: float = 20.0, hi: float = 20_000.0) -> None:
+    ax.set_xscale("log")
+    ax.set_xlim(lo, hi)
+    ticks = [20, 50, 100, 200, 440, 1000, 2000, 5000, 10_000, 20_000]
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([f"{t / 1000:g}k" if t >= 1000 else str(t) for t in ticks])
+    ax.set_xlabel("frequency (Hz)")
+
+
+def _spectrum_db(x: np.ndarray, sr: int, n_fft: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+    from scipy.signal import welch
+
+    f, p = welch(x.astype(np.float64), fs=sr, nperseg=min(n_fft, x.size))
+    return f[1:], 10 * np.log10(np.maximum(p[1:], 1e-20))
+
+
+def plot_signal_overview(dry: np.ndarray, wet: np.ndarray, *, sr: int, title: str) -> Figure:
+    """Waveform (dry and wet), power spectrum dry vs wet, and both spectrograms of one excerpt.
+
+    Parameters
+    ----------
+    dry, wet : np.ndarray [shape=(n,)]
+        Input and target excerpts of one signal kind.
+    sr : int > 0
+        Sample rate in Hz.
+    title : str
+        Figure title (the signal kind).
+    """
+    fig = Figure(figsize=(11, 5.2), layout="constrained")
+    gs = fig.add_gridspec(2, 2)
+    t = np.arange(dry.size) / sr
+    ax = fig.add_subplot(gs[0, 0])
+    ax.plot(t, dry, lw=0.5, label="dry (input)")
+    ax.plot(t, wet, lw=0.5, alpha=0.8, label="wet (target)")
+    ax.set(xlabel="time (s)", ylabel="amplitude", title="waveform")
+    ax.legend(loc="upper right", fontsize=8)
+    ax = fig.add_subplot(gs[0, 1])
+    for sig, label in ((dry, "dry"), (wet, "wet")):
+        f, db = _spectrum_db(sig, sr)
+        ax.plot(f, db, lw=0.8, label=label)
+    _log_hz(ax)
+    ax.set(ylabel="power (dB)", title="spectrum (Welch)")
+    ax.legend(fontsize=8)
+    for col, (sig, label) in enumerate(((dry, "dry"), (wet, "wet"))):
+        ax = fig.add_subplot(gs[1, col])
+        nfft = 1024 if sig.size >= 1024 else max(64, 2 ** int(np.log2(sig.size)))
+        ax.specgram(sig.astype(np.float64), NFFT=nfft, Fs=sr, noverlap=nfft // 2, cmap="magma",
+                    vmin=-140, vmax=-20)
+        ax.set_yscale("symlog", linthresh=200)
+        ax.set_ylim(20, sr / 2)
+        ax.set(xlabel="time (s)", ylabel="frequency (Hz)", title=f"spectrogram, {label}")
+    fig.suptitle(title)
+    return fig
+
+
+def plot_effect_response(effect, *, sr: int, cutoff_hz: float | None = None) -> Figure:
+    """Magnitude response of an EQ effect in dB against log frequency, with -3 dB at the cutoff.
+
+    ``effect`` must offer ``magnitude_response_db(freqs_hz, sr=...)`` (the EQ filters do).
+    """
+    f = np.geomspace(10, sr / 2 * 0.999, 2000)
+    db = effect.magnitude_response_db(f, sr=sr)
+    fig = Figure(figsize=(8, 3.6), layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot(f, db, lw=1.5, label=effect.describe())
+    ax.axhline(-3.0, color="grey", ls=":", lw=1, label="−3 dB")
+    if cutoff_hz:
+        ax.axvline(cutoff_hz, color="C3", ls="--", lw=1, label=f"cutoff {cutoff_hz:g} Hz")
+        at = effect.magnitude_response_db(np.array([cutoff_hz]), sr=sr)[0]
+        ax.plot([cutoff_hz], [at], "o", color="C3")
+        ax.annotate(f"{at:.2f} dB at {cutoff_hz:g} Hz", (cutoff_hz, at), textcoords="offset points",
+                    xytext=(8, -14), fontsize=9)
+    _log_hz(ax, 10, sr / 2)
+    ax.set_ylim(max(-60, float(db.min()) - 3), max(6, float(db.max()) + 3))
+    ax.set(ylabel="magnitude (dB)", title="target effect: magnitude response")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_split_overview(split, *, title: str | None = None, max_points: int = 200_000) -> Figure:
+    """The whole of a split's dry signal over time, each chunk labelled with its kind and envelope.
+
+    ``split`` is a :class:`fxlab.datasets.Split`; long splits are decimated for drawing only.
+    """
+    x = split.dry
+    step = max(1, x.size // max_points)
+    t = np.arange(0, x.size, step) / split.sr
+    fig = Figure(figsize=(11, 2.8), layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot(t, x[::step], lw=0.3, color="C0")
+    for i, c in enumerate(split.chunks):
+        t0 = c["start"] / split.sr
+        ax.axvline(t0, color="grey", lw=0.4)
+        if len(split.chunks) <= 48:
+            ax.text(t0 + 0.01, 0.98 - 0.08 * (i % 3), f"{c['kind']}\n{c['envelope']}", fontsize=5.5,
+                    va="top", transform=ax.get_xaxis_transform())
+    ax.set(xlabel="time (s)", ylabel="amplitude", xlim=(0, x.size / split.sr),
+           title=title or f"split {split.name}: {split.seconds:.2f} s, {len(split.chunks)} chunks")
+    return fig
+
+
+def players_html(clips: dict, *, sr: int) -> str:
+    """HTML with one labelled audio player per clip, side by side, levels untouched (no normalising).
+
+    ``clips`` maps a label to a float array in [-1, 1] of shape (n,).
+    """
+    import html
+
+    from IPython.display import Audio
+
+    cells = []
+    for label, x in clips.items():
+        peak = float(np.max(np.abs(x))) if x.size else 0.0
+        audio = Audio(np.clip(x, -1, 1), rate=sr, normalize=False)._repr_html_()
+        cells.append(f"<td style='padding:4px 12px'><b>{html.escape(label)}</b> "
+                     f"<small>(peak {20 * np.log10(max(peak, 1e-9)):.1f} dBFS)</small><br/>{audio}</td>")
+    return "<table><tr>" + "".join(cells) + "</tr></table>"

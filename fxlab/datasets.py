@@ -1,0 +1,430 @@
+"""Data sets on disk: dry/wet WAV pairs per split, a manifest, cached by recipe.
+
+A data set is a folder::
+
+    manifest.json          recipe, seeds, effect spec, sample rate, sha256 of every file
+    train/dry.wav          the training material (thesis section 3.3)
+    train/wet.wav          ... through the target effect
+    val1/dry.wav, wet.wav  Validation 1: new chunks of the same kinds, other seeds
+    val2/dry.wav, wet.wav  Validation 2: recorded speech (CMU ARCTIC a0007, resampled to the study rate)
+
+WAVs are 32-bit float, mono, so targets are stored exactly as the effect computed them.
+
+Functions
+---------
+- :func:`recipe`         the full, JSON-able description of a data set (what the cache key hashes)
+- :func:`build_dataset`  build (or reuse from the cache) a data set into a folder
+- :func:`load_dataset`   open a data set folder, check it, read its splits
+- :data:`TRAIN_SETS`     the training recipes by name: ``miniaudio``, ``big``, ``tiny``
+
+Training recipes (the thesis's, section 3.3)
+-------------------------------------------
+The thesis combined six signal kinds -- white, pink, Gaussian and brown noise, rising and falling
+sine sweeps -- with copies whose amplitude rises, falls, or both. fxlab crosses the six kinds with
+four envelopes (``flat``, ``rise``, ``fall``, ``rise_fall``): 24 chunks, concatenated.
+
+- ``miniaudio``: 20 s in all (882,000 samples at 44.1 kHz), 24 chunks of 0.8333 s.
+- ``big``: the thesis's 7,813,000 samples, as chunks of one second ("we are using one second per
+  audio") cycling through the 24 combinations with a new seed each, the last chunk cut to length.
+- ``tiny``: 2 s, for tests only.
+
+Each chunk's seed is ``seed * 100_000 + base + index`` with a base per split (train 1,000, val1
+50,000), so Validation 1 never reuses a training seed. Validation 1 is 24 new chunks of
+``val1_seconds / 24`` each.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fxlab import __version__
+from fxlab.errors import AudioFileError, ParameterError, problem, unknown_name
+
+__all__ = [
+    "DATA_FORMAT",
+    "SPLITS",
+    "TRAIN_SETS",
+    "Dataset",
+    "Split",
+    "build_dataset",
+    "load_dataset",
+    "recipe",
+    "speech_path",
+]
+
+#: Bump when the way data sets are synthesised changes, so cached sets are rebuilt.
+DATA_FORMAT = 1
+
+SPLITS = ("train", "val1", "val2")
+
+#: Training recipes: total length in samples at 44.1 kHz (scaled to other rates) and chunk length.
+TRAIN_SETS: dict[str, dict[str, Any]] = {
+    "miniaudio": {"seconds": 20.0, "chunk_seconds": None, "summary": "20 s, 24 chunks (the thesis's small set)"},
+    "big": {"seconds": 7_813_000 / 44_100, "chunk_seconds": 1.0, "summary": "7,813,000 samples at 44.1 kHz, 1 s chunks (the thesis's big set)"},
+    "tiny": {"seconds": 2.0, "chunk_seconds": None, "summary": "2 s, for tests only"},
+}
+
+SPEECH_FILE = "arctic_a0007.wav"
+_SEED_BASE = {"train": 1_000, "val1": 50_000}
+
+
+def speech_path() -> Path:
+    """Path of the shipped Validation 2 speech recording (16 kHz, 4 s; licence in COPYING beside it)."""
+    return Path(str(resources.files("fxlab") / "data" / "speech" / SPEECH_FILE))
+
+
+def _n_samples(seconds: float, sr: int) -> int:
+    return int(round(seconds * sr))
+
+
+def _plan(seconds: float, chunk_seconds: float | None, sr: int, seed: int, split: str) -> list[dict]:
+    """The chunks of a synthetic split: kind, envelope, seed, start and length in samples."""
+    from fxlab.signals import ENVELOPES, SIGNAL_KINDS
+
+    combos = [(k, e) for k in SIGNAL_KINDS for e in ENVELOPES]
+    total = _n_samples(seconds, sr)
+    if chunk_seconds is None:
+        # len(combos) chunks of (nearly) equal length that add up to exactly `total`.
+        edges = np.linspace(0, total, len(combos) + 1).round().astype(int)
+        lengths = np.diff(edges).tolist()
+    else:
+        step = _n_samples(chunk_seconds, sr)
+        lengths = [step] * (total // step) + ([total % step] if total % step else [])
+    plan, start = [], 0
+    for i, n in enumerate(lengths):
+        kind, env = combos[i % len(combos)]
+        plan.append({"kind": kind, "envelope": env, "seed": seed * 100_000 + _SEED_BASE[split] + i,
+                     "start": start, "n": int(n)})
+        start += n
+    return plan
+
+
+def recipe(*, train_set: str = "miniaudio", effect: dict | None = None, sr: int = 44_100,
+           seed: int = 0, val1_seconds: float = 6.0, val2_seconds: float | None = None) -> dict:
+    """The complete description of a data set; its hash is the cache key.
+
+    Parameters
+    ----------
+    train_set : {"miniaudio", "big", "tiny"}
+        Training recipe (see module docstring).
+    effect : dict, optional
+        Effect spec ``{"name": ..., "params": {...}}``; default :data:`fxlab.effects.STUDY_EFFECT`.
+    sr : int > 0
+        Sample rate in Hz of every split (the study's: 44100).
+    seed : int >= 0
+        Seed of the synthetic splits.
+    val1_seconds : float > 0
+        Length of Validation 1 in seconds.
+    val2_seconds : float > 0 or None
+        Validation 2 is cut to this many seconds; None keeps the whole recording (4.0 s).
+    """
+    from fxlab.effects import STUDY_EFFECT, effect_from_spec
+
+    if train_set not in TRAIN_SETS:
+        raise unknown_name("training set", train_set, list(TRAIN_SETS))
+    if not isinstance(sr, int | np.integer) or sr < 8000:
+        raise ParameterError(problem("sr", found=repr(sr), expected="an integer sample rate >= 8000 Hz",
+                                     fix="use the study's 44100"))
+    if not isinstance(seed, int | np.integer) or seed < 0:
+        raise ParameterError(problem("seed", found=repr(seed), expected="an integer >= 0", fix="e.g. seed=0"))
+    for name, value in (("val1_seconds", val1_seconds), ("val2_seconds", val2_seconds)):
+        if value is not None and (not isinstance(value, int | float) or value <= 0):
+            raise ParameterError(problem(name, found=repr(value), expected="a positive number of seconds",
+                                         fix=f"e.g. {name}=2.0"))
+    spec = effect_from_spec(effect if effect is not None else STUDY_EFFECT).spec
+    ts = TRAIN_SETS[train_set]
+    return {
+        "format": DATA_FORMAT,
+        "sr": int(sr),
+        "seed": int(seed),
+        "effect": spec,
+        "train": {"set": train_set, "seconds": ts["seconds"], "chunk_seconds": ts["chunk_seconds"]},
+        "val1": {"seconds": float(val1_seconds)},
+        "val2": {"source": SPEECH_FILE, "seconds": None if val2_seconds is None else float(val2_seconds)},
+    }
+
+
+def _recipe_key(rec: dict) -> str:
+    return hashlib.sha256(json.dumps(rec, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _synthesize(rec: dict, split: str) -> tuple[np.ndarray, list[dict]]:
+    from fxlab.signals import make_chunk
+
+    part = rec[split]
+    chunk = part.get("chunk_seconds")
+    plan = _plan(part["seconds"], chunk, rec["sr"], rec["seed"], split)
+    x = np.concatenate([
+        make_chunk(p["kind"], n=p["n"], sr=rec["sr"], seed=p["seed"], envelope=p["envelope"])
+        for p in plan
+    ]).astype(np.float32)
+    return x, plan
+
+
+def _speech(rec: dict) -> np.ndarray:
+    from fxlab.audio import read_wav, resample
+
+    x, sr0 = read_wav(speech_path())
+    if sr0 != rec["sr"]:
+        x = resample(x, sr0, rec["sr"])
+    seconds = rec["val2"]["seconds"]
+    if seconds is not None:
+        x = x[: _n_samples(seconds, rec["sr"])]
+    return np.asarray(x, dtype=np.float32)
+
+
+def _write_set(folder: Path, rec: dict) -> dict:
+    """Synthesise every split of ``rec`` into ``folder``; returns the manifest."""
+    from fxlab.audio import write_wav
+    from fxlab.effects import effect_from_spec
+
+    effect = effect_from_spec(rec["effect"])
+    sr = rec["sr"]
+    splits: dict[str, Any] = {}
+    for split in SPLITS:
+        if split == "val2":
+            dry, plan = _speech(rec), None
+        else:
+            dry, plan = _synthesize(rec, split)
+        wet = np.asarray(effect(dry, sr), dtype=np.float32)
+        files = {}
+        for role, sig in (("dry", dry), ("wet", wet)):
+            rel = f"{split}/{role}.wav"
+            write_wav(folder / rel, sig, sr)
+            files[role] = {"path": rel, "sha256": _sha256(folder / rel)}
+        splits[split] = {"n_samples": int(dry.size), "seconds": dry.size / sr, "files": files,
+                         "peak_dry": float(np.abs(dry).max()), "peak_wet": float(np.abs(wet).max())}
+        if plan is not None:
+            splits[split]["chunks"] = plan
+        else:
+            splits[split]["source"] = {
+                "file": SPEECH_FILE, "corpus": "CMU ARCTIC (bdl a0007), licence: fxlab/data/speech/COPYING",
+                "original_sr": 16_000, "resampled_to": sr,
+            }
+    return {
+        "fxlab_version": __version__,
+        "key": _recipe_key(rec),
+        "recipe": rec,
+        "sr": sr,
+        "effect": rec["effect"],
+        "effect_description": effect.describe(),
+        "splits": splits,
+    }
+
+
+def _default_cache_dir(out_dir: Path) -> Path:
+    env = os.environ.get("FXLAB_CACHE")
+    return Path(env) / "datasets" if env else out_dir.resolve().parent.parent / "_cache" / "datasets"
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if dst.exists():
+        dst.unlink()
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def build_dataset(out_dir: str | os.PathLike, *, train_set: str = "miniaudio", effect: dict | None = None,
+                  sr: int = 44_100, seed: int = 0, val1_seconds: float = 6.0,
+                  val2_seconds: float | None = None, cache_dir: str | os.PathLike | None = None,
+                  log=print) -> Dataset:
+    """Build the data set described by the arguments into ``out_dir``, reusing the cache.
+
+    The data set is synthesised once per recipe into ``cache_dir/<train_set>-<key>/`` (default:
+    ``$FXLAB_CACHE/datasets`` or ``<out_dir>/../../_cache/datasets``, i.e. ``reports/_cache`` for a
+    run folder) and hard-linked (or copied) into ``out_dir``. A rerun with the same recipe does not
+    rebuild; a changed recipe (any argument, or :data:`DATA_FORMAT`) builds anew. See :func:`recipe`
+    for the arguments. Returns the opened :class:`Dataset`.
+    """
+    out = Path(out_dir)
+    rec = recipe(train_set=train_set, effect=effect, sr=sr, seed=seed,
+                 val1_seconds=val1_seconds, val2_seconds=val2_seconds)
+    key = _recipe_key(rec)
+    if (out / "manifest.json").exists():
+        try:
+            ds = load_dataset(out)
+            if ds.manifest.get("key") == key:
+                log(f"data set {out} is up to date (recipe {key}); not rebuilt")
+                return ds
+        except AudioFileError:
+            pass  # damaged: rebuild below
+    cache = Path(cache_dir) / "datasets" if cache_dir else _default_cache_dir(out)
+    entry = cache / f"{train_set}-{key}"
+    if (entry / "manifest.json").exists():
+        log(f"data set recipe {key} found in the cache {entry}; linking it")
+    else:
+        log(f"synthesising data set {train_set!r} (recipe {key}) into the cache {entry} ...")
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}.", dir=entry.parent))
+        try:
+            manifest = _write_set(tmp, rec)
+            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
+            if entry.exists():  # a damaged earlier entry
+                shutil.rmtree(entry)
+            tmp.rename(entry)  # atomic: a half-built entry is never mistaken for a good one
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp)
+    if out.resolve() != entry.resolve():
+        if out.exists():
+            for stale in [out / "manifest.json", *(out / s for s in SPLITS)]:
+                if stale.is_dir():
+                    shutil.rmtree(stale)
+                elif stale.exists():
+                    stale.unlink()
+        for split in SPLITS:
+            for role in ("dry", "wet"):
+                _link_or_copy(entry / split / f"{role}.wav", out / split / f"{role}.wav")
+        _link_or_copy(entry / "manifest.json", out / "manifest.json")
+    return load_dataset(out)
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split of a data set: ``dry`` (input) and ``wet`` (target), float32 arrays of shape (n,)."""
+
+    name: str
+    dry: np.ndarray
+    wet: np.ndarray
+    sr: int
+    chunks: list[dict] = field(default_factory=list)
+
+    @property
+    def seconds(self) -> float:
+        return self.dry.size / self.sr
+
+    def chunk(self, kind: str, envelope: str = "flat") -> tuple[np.ndarray, np.ndarray]:
+        """The (dry, wet) excerpt of one signal kind and envelope in a synthetic split."""
+        for c in self.chunks:
+            if c["kind"] == kind and c["envelope"] == envelope:
+                sl = slice(c["start"], c["start"] + c["n"])
+                return self.dry[sl], self.wet[sl]
+        known = sorted({f"{c['kind']}/{c['envelope']}" for c in self.chunks})
+        raise unknown_name(f"chunk of split {self.name!r}", f"{kind}/{envelope}", known)
+
+
+class Dataset:
+    """An opened data set folder (see the module docstring for its layout).
+
+    Splits are read lazily with :meth:`split`. ``manifest_hash`` identifies the data exactly
+    (sha256 of the manifest, which holds the sha256 of every file); models record it.
+    """
+
+    def __init__(self, path: Path, manifest: dict):
+        self.path = path
+        self.manifest = manifest
+        self._splits: dict[str, Split] = {}
+
+    def __repr__(self) -> str:
+        return f"Dataset({str(self.path)!r}, train_set={self.train_set!r}, sr={self.sr})"
+
+    @property
+    def sr(self) -> int:
+        return int(self.manifest["sr"])
+
+    @property
+    def train_set(self) -> str:
+        return self.manifest["recipe"]["train"]["set"]
+
+    @property
+    def split_names(self) -> tuple[str, ...]:
+        return tuple(self.manifest["splits"])
+
+    @cached_property
+    def manifest_hash(self) -> str:
+        return hashlib.sha256(json.dumps(self.manifest, sort_keys=True).encode()).hexdigest()
+
+    @cached_property
+    def effect(self):
+        """The target effect, rebuilt from the manifest's spec."""
+        from fxlab.effects import effect_from_spec
+
+        return effect_from_spec(self.manifest["effect"])
+
+    def split(self, name: str) -> Split:
+        """Read split ``name`` ("train", "val1" or "val2")."""
+        from fxlab.audio import read_wav
+
+        if name not in self.manifest["splits"]:
+            raise unknown_name("split", name, list(self.manifest["splits"]))
+        if name not in self._splits:
+            info = self.manifest["splits"][name]
+            sigs = {}
+            for role in ("dry", "wet"):
+                sigs[role], _ = read_wav(self.path / info["files"][role]["path"], sr=self.sr)
+            self._splits[name] = Split(name, sigs["dry"], sigs["wet"], self.sr, info.get("chunks", []))
+        return self._splits[name]
+
+    def summary_html(self) -> str:
+        """An HTML table of the splits: length, peaks, what they hold, and short content hashes."""
+        rows = []
+        for name, info in self.manifest["splits"].items():
+            what = (f"{len(info['chunks'])} chunks of {len({c['kind'] for c in info['chunks']})} signal kinds"
+                    if "chunks" in info else f"speech: {info['source']['corpus']}")
+            rows.append(
+                f"<tr><td>{name}</td><td>{info['seconds']:.2f} s</td><td>{info['n_samples']:,}</td>"
+                f"<td>{20 * np.log10(max(info['peak_dry'], 1e-9)):.1f} / "
+                f"{20 * np.log10(max(info['peak_wet'], 1e-9)):.1f}</td><td>{what}</td>"
+                f"<td><code>{info['files']['dry']['sha256'][:10]} / {info['files']['wet']['sha256'][:10]}</code></td></tr>")
+        return ("<table><tr><th>split</th><th>length</th><th>samples</th><th>peak dry / wet (dBFS)</th>"
+                "<th>content</th><th>sha256 dry / wet</th></tr>" + "".join(rows) + "</table>"
+                f"<p>Sample rate {self.sr} Hz; target effect: {self.manifest['effect_description']}; "
+                f"recipe key <code>{self.manifest['key']}</code>.</p>")
+
+    def verify(self) -> None:
+        """Check every file's sha256 against the manifest; raises AudioFileError on a mismatch."""
+        for name, info in self.manifest["splits"].items():
+            for role, f in info["files"].items():
+                p = self.path / f["path"]
+                if _sha256(p) != f["sha256"]:
+                    raise AudioFileError(problem(
+                        p, found="contents that differ from the manifest's sha256",
+                        expected=f"the {role} signal of split {name!r} as built",
+                        fix="delete the data folder and rebuild it (fxlab run --steps 01)"))
+
+
+def load_dataset(path: str | os.PathLike, *, verify: bool = False) -> Dataset:
+    """Open the data set folder ``path`` (holding ``manifest.json``); ``verify`` checks hashes."""
+    p = Path(path)
+    mf = p / "manifest.json"
+    if not mf.exists():
+        raise AudioFileError(problem(
+            p, found="no manifest.json", expected="a data set folder built by fxlab",
+            fix="build it first: run notebook 01_synthesize_data or `fxlab run --steps 01`"))
+    try:
+        manifest = json.loads(mf.read_text())
+    except json.JSONDecodeError as e:
+        raise AudioFileError(problem(mf, found=f"invalid JSON ({e})", expected="a manifest written by fxlab",
+                                     fix="delete the folder and rebuild the data set")) from e
+    for name, info in manifest.get("splits", {}).items():
+        for f in info["files"].values():
+            if not (p / f["path"]).exists():
+                raise AudioFileError(problem(
+                    p / f["path"], found="a missing file", expected=f"split {name!r} listed in the manifest",
+                    fix="delete the folder and rebuild the data set"))
+    ds = Dataset(p, manifest)
+    if verify:
+        ds.verify()
+    return ds

@@ -1,0 +1,35 @@
+"""Shared fixtures.
+
+``tiny_run`` runs the whole study once per test session with the ``tiny`` profile (real papermill,
+real training on seconds of data) and yields the run folder; tests of each step's artifacts use it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(scope="session")
+def reports_dir(tmp_path_factory) -> Path:
+    """A reports folder of the session's own (its _cache is shared by the session's runs)."""
+    return tmp_path_factory.mktemp("reports")
+
+
+@pytest.fixture(scope="session")
+def tiny_run_result(reports_dir):
+    """The :class:`fxlab.pipeline.RunResult` of the whole tiny profile, run once per session."""
+    from fxlab import pipeline
+
+    return pipeline.run("tiny", run_id="tiny", reports_dir=reports_dir, log=lambda m: None)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tiny_run_result) -> Path:
+    """The run folder of the tiny profile's run (see ``tiny_run_result``)."""
+    return tiny_run_result.run_dir

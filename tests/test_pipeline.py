@@ -1,0 +1,126 @@
+"""The pipeline: profiles, parameter resolution, papermill runs, the report, failures."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import nbformat
+import pytest
+
+from fxlab import cli, pipeline
+from fxlab.errors import ParameterError, UnknownNameError
+
+
+@pytest.mark.parametrize("name", pipeline.list_profiles())
+def test_every_profile_parses_and_builds(name):
+    """Each shipped profile loads, names known steps, and resolves against the notebooks' parameters."""
+    prof = pipeline.load_profile(name)
+    assert prof.description
+    resolved = pipeline.plan(prof)
+    assert [s for s, _ in resolved] == [s for s in pipeline.STEPS if s in prof.steps]
+    for step, params in resolved:
+        declared = pipeline.notebook_parameters(step)
+        assert set(params) <= set(declared)
+        assert "run_dir" in declared and "seed" in declared
+
+
+def test_shipped_profiles_are_the_documented_ones():
+    assert {"quick", "paper", "full", "tiny"} <= set(pipeline.list_profiles())
+
+
+def test_notebooks_are_committed_clean_and_define_nothing():
+    for step in pipeline.STEPS:
+        path = pipeline.notebooks_dir() / f"{step}.ipynb"
+        if not path.exists():
+            continue
+        nb = nbformat.read(path, as_version=4)
+        tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+        assert len(tagged) == 1, f"{step}: exactly one cell tagged 'parameters'"
+        for c in nb.cells:
+            if c.cell_type == "code":
+                assert not c.outputs and c.execution_count is None, f"{step}: outputs committed"
+                assert not re.search(r"^\s*(async\s+def|def|class)\s", c.source, re.M), f"{step}: def/class"
+
+
+def test_overrides_reach_only_steps_that_declare_them():
+    resolved = dict(pipeline.plan("tiny", steps=["01"], overrides={"val1_seconds": 0.3}))
+    assert resolved["01_synthesize_data"]["val1_seconds"] == 0.3
+    assert resolved["01_synthesize_data"]["train_set"] == "tiny"  # from the profile's step block
+
+
+def test_parameter_file_then_p_take_precedence(tmp_path):
+    f = tmp_path / "p.yaml"
+    f.write_text("val1_seconds: 0.4\nplot_seconds: 0.1\n")
+    resolved = dict(pipeline.plan("tiny", steps=["01"], param_files=[f], overrides={"plot_seconds": 0.2}))
+    assert resolved["01_synthesize_data"]["val1_seconds"] == 0.4
+    assert resolved["01_synthesize_data"]["plot_seconds"] == 0.2
+
+
+def test_unknown_parameter_is_an_error_listing_known_names():
+    with pytest.raises(UnknownNameError, match="unknown .*'bogus'.*train_set"):
+        pipeline.plan("tiny", steps=["01"], overrides={"bogus": 1})
+
+
+def test_unknown_profile_and_step_are_errors():
+    with pytest.raises(UnknownNameError, match="known profiles: .*quick"):
+        pipeline.load_profile("qiuck")
+    with pytest.raises(UnknownNameError, match="known steps"):
+        pipeline.plan("tiny", steps=["07"])
+
+
+def test_wrong_type_and_reserved_names_are_errors():
+    with pytest.raises(ParameterError, match="val1_seconds.*expected a float"):
+        pipeline.plan("tiny", steps=["01"], overrides={"val1_seconds": "long"})
+    with pytest.raises(ParameterError, match="reserved"):
+        pipeline.plan("tiny", steps=["01"], overrides={"run_dir": "/tmp/x"})
+
+
+def test_parse_value_follows_papermill():
+    assert pipeline.parse_value("3") == 3 and pipeline.parse_value("0.5") == 0.5
+    assert pipeline.parse_value("True") is True and pipeline.parse_value("none") is None
+    assert pipeline.parse_value("lstm") == "lstm"
+
+
+def test_cli_unknown_parameter_exits_2_and_says_why(capsys, tmp_path):
+    code = cli.main(["run", "--profile", "tiny", "--steps", "01", "-p", "bogus", "1",
+                     "--reports", str(tmp_path)])
+    assert code == 2
+    assert "bogus" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())  # nothing ran
+
+
+@pytest.mark.slow
+def test_step_01_through_papermill_writes_manifest_and_report(reports_dir, capsys):
+    code = cli.main(["run", "--profile", "tiny", "--steps", "01", "--run-id", "only01",
+                     "--reports", str(reports_dir)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    run_dir = reports_dir / "only01"
+    assert re.search(r"\[1/1\] 01_synthesize_data: ok", out)
+    manifest = json.loads((run_dir / "data" / "manifest.json").read_text())
+    assert manifest["recipe"]["train"]["set"] == "tiny"
+    assert set(manifest["splits"]) == {"train", "val1", "val2"}
+    info = json.loads((run_dir / "run.json").read_text())
+    assert [s["status"] for s in info["steps"]] == ["ok"]
+    html = (run_dir / "report.html").read_text()
+    assert "01_synthesize_data" in html and "high-pass" in html
+    assert "<audio" in html and "data:image/png;base64" in html
+    assert "build_dataset(" not in html  # no code in the report
+    assert (reports_dir / "latest").resolve() == run_dir.resolve()
+
+
+@pytest.mark.slow
+def test_failing_step_keeps_partial_notebook_and_report_says_why(reports_dir, capsys):
+    code = cli.main(["run", "--profile", "tiny", "--steps", "01", "--run-id", "broken",
+                     "-p", "effect", "flanger9000", "--reports", str(reports_dir)])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "FAILED" in captured.out and "flanger9000" in captured.err
+    run_dir = reports_dir / "broken"
+    nb = nbformat.read(run_dir / "notebooks" / "01_synthesize_data.ipynb", as_version=4)
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert errors and "UnknownNameError" in errors[0].ename
+    html = (run_dir / "report.html").read_text()
+    assert "Step 01_synthesize_data failed" in html and "flanger9000" in html
+    assert json.loads((run_dir / "run.json").read_text())["ok"] is False
