@@ -283,6 +283,7 @@ def build_dataset(out_dir: str | os.PathLike, *, train_set: str = "miniaudio", e
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
             if entry.exists():  # a damaged earlier entry
                 shutil.rmtree(entry)
+            tmp.chmod(0o755)
             tmp.rename(entry)  # atomic: a half-built entry is never mistaken for a good one
         finally:
             if tmp.exists():

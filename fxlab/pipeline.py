@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import logging
 import os
 import platform
 import time
@@ -113,19 +114,33 @@ def load_profile(name_or_path: str | os.PathLike) -> Profile:
 
 
 def notebook_parameters(step: str) -> dict[str, Any]:
-    """Name -> default value of every parameter the step's notebook declares."""
-    import papermill as pm
+    """Name -> default value of every parameter the step's notebook declares.
 
-    nb = notebooks_dir() / f"{step}.ipynb"
-    if not nb.exists():
-        raise PipelineError(problem(nb, found="no such notebook", expected=f"the notebook of step {step}",
+    Reads the cell tagged ``parameters`` with Python's own parser (each top-level ``name = literal``;
+    papermill's inspector skips lines whose comment holds an ``=``).
+    """
+    import ast
+
+    import nbformat
+
+    nb_path = notebooks_dir() / f"{step}.ipynb"
+    if not nb_path.exists():
+        raise PipelineError(problem(nb_path, found="no such notebook", expected=f"the notebook of step {step}",
                                     fix="check FXLAB_NOTEBOOKS or the repository checkout"))
-    declared = {}
-    for name, info in pm.inspect_notebook(str(nb)).items():
-        try:
-            declared[name] = yaml.safe_load(info["default"]) if info["default"] is not None else None
-        except yaml.YAMLError:
-            declared[name] = info["default"]
+    nb = nbformat.read(nb_path, as_version=4)
+    cells = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if len(cells) != 1:
+        raise PipelineError(problem(nb_path, found=f"{len(cells)} cells tagged 'parameters'",
+                                    expected="exactly one", fix="tag the notebook's parameters cell"))
+    declared: dict[str, Any] = {}
+    for node in ast.parse(cells[0].source).body:
+        target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else (
+            node.target if isinstance(node, ast.AnnAssign) else None)
+        if isinstance(target, ast.Name) and node.value is not None:
+            try:
+                declared[target.id] = ast.literal_eval(node.value)
+            except ValueError:
+                declared[target.id] = ast.unparse(node.value)
     return declared
 
 
@@ -314,6 +329,7 @@ def run(profile: str = "quick", *, steps: list[str] | None = None, run_id: str |
     from fxlab.report import build_report
 
     log = log or (lambda msg: print(msg, flush=True))
+    logging.getLogger("papermill").setLevel(logging.ERROR)  # our own progress lines say enough
 
     prof = load_profile(profile)
     resolved = plan(prof, steps=steps, overrides=overrides, param_files=param_files)

@@ -25,6 +25,7 @@ import nbformat
 __all__ = ["build_report", "render_notebook"]
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_ANCHOR = re.compile(r"<a class=.anchor-link.[^>]*>.*?</a>")
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;
@@ -46,7 +47,7 @@ details{margin:.5em 0}summary{cursor:pointer;color:#444}
 def _md(text: str) -> str:
     from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
-    return markdown2html_mistune(text)
+    return _ANCHOR.sub("", markdown2html_mistune(text))
 
 
 def _output_html(out, *, keep_stderr: bool) -> str:
