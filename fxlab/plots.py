@@ -1,0 +1,339 @@
+"""Figures of the evaluation (matplotlib; safe under the Agg backend).
+
+Every function returns a :class:`matplotlib.figure.Figure` and takes an optional ``title`` (drawn
+above the axes) and ``caption`` (drawn under them, wrapped), so a figure saved to a PNG explains
+itself. Frequency axes are logarithmic and in Hz; levels are in dB. Figures are built with
+:class:`matplotlib.figure.Figure` directly, never through ``pyplot``, so no GUI backend is touched
+and nothing accumulates in pyplot's figure registry.
+
+- :func:`plot_time_comparison`   target, output and their difference over time (thesis Figs. 11,
+  15, 17, 19)
+- :func:`plot_spectra`           long-term spectra of target and output overlaid (Figs. 12-13)
+- :func:`plot_spectrograms`      spectrograms of target and output side by side, and their difference
+- :func:`plot_responses`         each model's measured magnitude response against the effect's
+- :func:`plot_band_errors`       level error per third-octave band, one line per model
+- :func:`plot_model_comparison`  one number per model on a log axis, with the thesis's own values
+  drawn beside ours and labelled as the thesis's (Fig. 20)
+- :func:`save_figure`            write a figure as PNG (creating the folder)
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from collections.abc import Mapping
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from fxlab import metrics
+from fxlab.errors import ParameterError, problem
+
+__all__ = [
+    "plot_time_comparison",
+    "plot_spectra",
+    "plot_spectrograms",
+    "plot_responses",
+    "plot_band_errors",
+    "plot_model_comparison",
+    "save_figure",
+]
+
+_TARGET = "#222222"
+_OUTPUT = "#d1495b"
+_DIFF = "#00798c"
+_THESIS = "#9e9e9e"
+
+
+def _figure(nrows: int, ncols: int = 1, *, width: float = 9.0, height: float = 2.4,
+            sharex: bool = False) -> tuple[Figure, np.ndarray]:
+    fig = Figure(figsize=(width, height * nrows + 0.6), layout="constrained")
+    axes = fig.subplots(nrows, ncols, sharex=sharex, squeeze=False)
+    return fig, axes
+
+
+def _finish(fig: Figure, title: str | None, caption: str | None) -> Figure:
+    if title:
+        fig.suptitle(title, fontsize=11)
+    if caption:
+        width_chars = int(fig.get_figwidth() * 13)
+        fig.supxlabel("\n".join(textwrap.wrap(caption, width_chars)), fontsize=8.5,
+                      ha="left", x=0.01, color="#444444")
+    return fig
+
+
+def _hz_axis(ax, *, f_lo: float = 20.0, f_hi: float = 20000.0, which: str = "x") -> None:
+    fmt = FuncFormatter(lambda v, _: f"{v / 1000:g}k" if v >= 1000 else f"{v:g}")
+    ticks = [f for f in (20, 50, 100, 200, 440, 1000, 2000, 5000, 10000, 20000) if f_lo <= f <= f_hi]
+    if which == "x":
+        ax.set_xscale("log")
+        ax.set_xlim(f_lo, f_hi)
+        ax.set_xticks(ticks)
+        ax.xaxis.set_major_formatter(fmt)
+        ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+        ax.set_xlabel("frequency (Hz)")
+    else:
+        ax.set_yscale("log")
+        ax.set_ylim(f_lo, f_hi)
+        ax.set_yticks(ticks)
+        ax.yaxis.set_major_formatter(fmt)
+        ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+        ax.set_ylabel("frequency (Hz)")
+
+
+def _pair(target, output, sr) -> tuple[np.ndarray, np.ndarray, float]:
+    t, o = metrics._pair(target, output)
+    return t, o, metrics._check_sr(sr)
+
+
+def plot_time_comparison(target, output, *, sr: float, title: str | None = None,
+                         caption: str | None = None, labels: tuple[str, str] = ("target", "output"),
+                         max_points: int = 20000) -> Figure:
+    """Target, output and their difference over time, one panel each (thesis Figs. 11, 15, 17, 19).
+
+    Parameters
+    ----------
+    target, output : np.ndarray [shape=(n,)]
+        Signals on the [-1, 1] scale.
+    sr : float > 0
+        Sample rate in Hz (the x axis is in seconds).
+    title, caption : str, optional
+    labels : (str, str)
+        Names of the two signals.
+    max_points : int
+        Long signals are drawn as a min/max envelope of this many columns.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    t, o, sr = _pair(target, output, sr)
+    fig, axes = _figure(3, sharex=True, height=1.7)
+    for ax, sig, name, color in zip(
+            axes[:, 0], (t, o, o - t), (labels[0], labels[1], f"{labels[1]} - {labels[0]}"),
+            (_TARGET, _OUTPUT, _DIFF), strict=True):
+        if sig.size > max_points:
+            step = int(np.ceil(sig.size / max_points))
+            n = sig.size // step * step
+            blocks = sig[:n].reshape(-1, step)
+            x = (np.arange(blocks.shape[0]) * step + step / 2) / sr
+            ax.fill_between(x, blocks.min(axis=1), blocks.max(axis=1), color=color, lw=0)
+        else:
+            ax.plot(np.arange(sig.size) / sr, sig, color=color, lw=0.6)
+        ax.set_ylabel(name, fontsize=9)
+        ax.grid(alpha=0.3)
+        peak = float(np.max(np.abs(sig))) if sig.size else 0.0
+        ax.text(0.995, 0.95, f"peak {peak:.3g}", transform=ax.transAxes, ha="right", va="top",
+                fontsize=8, color="#444444")
+    axes[-1, 0].set_xlabel("time (s)")
+    axes[-1, 0].set_xlim(0, t.size / sr)
+    return _finish(fig, title, caption)
+
+
+def plot_spectra(target, output, *, sr: float, title: str | None = None,
+                 caption: str | None = None, labels: tuple[str, str] = ("target", "output"),
+                 f_lo: float = 20.0, f_hi: float = 20000.0, n_fft: int = 8192) -> Figure:
+    """Long-term (Welch) spectra of target and output overlaid, dB vs log frequency (Figs. 12-13).
+
+    A lower panel shows ``output - target`` in dB, the number the log-spectral distance
+    summarises (its value is printed in the legend).
+
+    Parameters
+    ----------
+    target, output : np.ndarray [shape=(n,)]
+    sr : float > 0, Hz
+    f_lo, f_hi : float, Hz
+        Frequency range drawn.
+    n_fft : int
+        Welch segment length in samples.
+    """
+    t, o, sr = _pair(target, output, sr)
+    f_hi = min(f_hi, sr / 2)
+    freqs, pt = metrics.power_spectrum(t, sr=sr, n_fft=n_fft)
+    _, po = metrics.power_spectrum(o, sr=sr, n_fft=n_fft)
+    lsd = metrics.log_spectral_distance(t, o, sr=sr, f_lo=f_lo, f_hi=f_hi, n_fft=n_fft)
+    sel = (freqs >= f_lo) & (freqs <= f_hi)
+    fig = Figure(figsize=(9, 5.2), layout="constrained")
+    ax, ax2 = fig.subplots(2, 1, sharex=True, height_ratios=(2.2, 1))
+    ax.plot(freqs[sel], pt[sel], color=_TARGET, lw=1.0, label=labels[0])
+    ax.plot(freqs[sel], po[sel], color=_OUTPUT, lw=1.0, alpha=0.85, label=labels[1])
+    ax.set_ylabel("power density (dB re FS²/Hz)")
+    ax.legend(loc="lower left", fontsize=8, title=f"log-spectral distance {lsd:.2f} dB",
+              title_fontsize=8)
+    ax.grid(alpha=0.3, which="both")
+    ax2.plot(freqs[sel], po[sel] - pt[sel], color=_DIFF, lw=0.8)
+    ax2.axhline(0, color="#888888", lw=0.8)
+    ax2.set_ylabel(f"{labels[1]} - {labels[0]} (dB)", fontsize=9)
+    ax2.grid(alpha=0.3, which="both")
+    _hz_axis(ax2, f_lo=f_lo, f_hi=f_hi)
+    ax.set_xlabel("")
+    return _finish(fig, title, caption)
+
+
+def plot_spectrograms(target, output, *, sr: float, title: str | None = None,
+                      caption: str | None = None,
+                      labels: tuple[str, str] = ("target", "output"), n_fft: int = 2048,
+                      f_lo: float = 20.0, f_hi: float = 20000.0, floor_db: float = -100.0,
+                      diff_range_db: float = 20.0) -> Figure:
+    """Spectrograms of target and output side by side, and their difference in dB.
+
+    Parameters
+    ----------
+    target, output : np.ndarray [shape=(n,)]
+    sr : float > 0, Hz
+    n_fft : int
+        Frame length in samples (hop n_fft/4, Hann window).
+    floor_db : float
+        Lowest level shown (dB re full scale).
+    diff_range_db : float > 0
+        The difference panel spans +-diff_range_db.
+    """
+    t, o, sr = _pair(target, output, sr)
+    f_hi = min(f_hi, sr / 2)
+    hop = n_fft // 4
+    st, so = metrics._stft_mag(t, n_fft, hop), metrics._stft_mag(o, n_fft, hop)
+    scale = 2.0 / np.sum(np.hanning(n_fft + 1)[:-1])
+    dt = 20 * np.log10(np.maximum(st * scale, 1e-10))
+    do = 20 * np.log10(np.maximum(so * scale, 1e-10))
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
+    times = (np.arange(st.shape[0]) * hop + n_fft / 2) / sr
+    sel = (freqs >= f_lo) & (freqs <= f_hi)
+    fig = Figure(figsize=(12, 3.6), layout="constrained")
+    axes = fig.subplots(1, 3, sharey=True)
+    top = max(float(dt.max()), float(do.max()))
+    extent = (times, freqs[sel])
+    for ax, d, name in ((axes[0], dt, labels[0]), (axes[1], do, labels[1])):
+        mesh = ax.pcolormesh(*extent, np.clip(d[:, sel].T, floor_db, None), shading="auto",
+                             vmin=max(floor_db, top - 100), vmax=top, cmap="magma",
+                             rasterized=True)
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel("time (s)")
+    fig.colorbar(mesh, ax=axes[:2], label="level (dB re FS)", shrink=0.9)
+    diff = np.clip((do - dt)[:, sel].T, -diff_range_db, diff_range_db)
+    mesh2 = axes[2].pcolormesh(*extent, diff, shading="auto", cmap="RdBu_r",
+                               vmin=-diff_range_db, vmax=diff_range_db, rasterized=True)
+    axes[2].set_title(f"{labels[1]} - {labels[0]}", fontsize=10)
+    axes[2].set_xlabel("time (s)")
+    fig.colorbar(mesh2, ax=axes[2], label="difference (dB)", shrink=0.9)
+    _hz_axis(axes[0], f_lo=f_lo, f_hi=f_hi, which="y")
+    return _finish(fig, title, caption)
+
+
+def plot_responses(responses: Mapping[str, metrics.Response], *, reference_freqs_hz,
+                   reference_db, cutoff_hz: float | None = None, title: str | None = None,
+                   caption: str | None = None, reference_label: str = "effect (true)",
+                   f_lo: float = 20.0, f_hi: float = 20000.0, floor_db: float = -60.0) -> Figure:
+    """Each model's measured magnitude response against the effect's true response.
+
+    Parameters
+    ----------
+    responses : mapping name -> :class:`fxlab.metrics.Response`
+        Measured responses (dB vs Hz).
+    reference_freqs_hz, reference_db : np.ndarray [shape=(m,)]
+        The effect's response in dB.
+    cutoff_hz : float, optional
+        Marks the cutoff and the -3 dB level there.
+    floor_db : float
+        Lower limit of the dB axis.
+    """
+    ref_f = np.asarray(reference_freqs_hz, dtype=float)
+    ref_db = np.asarray(reference_db, dtype=float)
+    if ref_f.shape != ref_db.shape:
+        raise ParameterError(problem(
+            "reference response", found=f"{ref_f.size} frequencies and {ref_db.size} levels",
+            expected="one level per frequency", fix="pass arrays of the same length",
+        ))
+    fig = Figure(figsize=(9, 4.6), layout="constrained")
+    ax = fig.subplots()
+    ax.plot(ref_f, ref_db, color=_TARGET, lw=2.4, label=reference_label, zorder=3)
+    cmap = matplotlib.colormaps["tab10"]
+    for i, (name, r) in enumerate(responses.items()):
+        ax.plot(r.freqs_hz, r.magnitude_db, lw=1.3, color=cmap(i % 10), zorder=4,
+                label=f"{name} ({r.method}, {r.level_dbfs:g} dBFS)")
+    if cutoff_hz:
+        ax.axvline(cutoff_hz, color="#777777", lw=0.8, ls="--")
+        ax.axhline(-3.0, color="#777777", lw=0.8, ls=":")
+        ax.plot([cutoff_hz], [-3.0], "o", color=_TARGET, ms=5, zorder=5)
+        ax.annotate(f"-3 dB at {cutoff_hz:g} Hz", (cutoff_hz, -3.0), xytext=(8, -14),
+                    textcoords="offset points", fontsize=8)
+    all_db = np.concatenate([ref_db] + [r.magnitude_db for r in responses.values()])
+    ax.set_ylim(floor_db, max(6.0, float(np.nanmax(all_db)) + 3.0))
+    ax.set_ylabel("gain (dB)")
+    ax.grid(alpha=0.3, which="both")
+    _hz_axis(ax, f_lo=f_lo, f_hi=f_hi)
+    ax.legend(fontsize=8, loc="lower right")
+    return _finish(fig, title, caption)
+
+
+def plot_band_errors(band_errors: Mapping[str, metrics.BandErrors], *,
+                     title: str | None = None, caption: str | None = None) -> Figure:
+    """Level error (output - target, dB) per third-octave band, one line per model.
+
+    Parameters
+    ----------
+    band_errors : mapping name -> :class:`fxlab.metrics.BandErrors`
+    """
+    fig = Figure(figsize=(9, 3.8), layout="constrained")
+    ax = fig.subplots()
+    cmap = matplotlib.colormaps["tab10"]
+    lo, hi = 20.0, 20000.0
+    for i, (name, be) in enumerate(band_errors.items()):
+        ax.plot(be.centers_hz, be.error_db, "o-", ms=3, lw=1.1, color=cmap(i % 10), label=name)
+        lo, hi = min(lo, float(be.centers_hz.min())), max(hi, float(be.centers_hz.max()))
+    ax.axhline(0, color="#888888", lw=0.8)
+    ax.set_ylabel("output - target (dB)")
+    ax.grid(alpha=0.3, which="both")
+    _hz_axis(ax, f_lo=lo, f_hi=hi)
+    if band_errors:
+        ax.legend(fontsize=8)
+    return _finish(fig, title, caption)
+
+
+def plot_model_comparison(values: Mapping[str, float], *, metric: str,
+                          reference_values: Mapping[str, float] | None = None,
+                          reference_label: str = "thesis", title: str | None = None,
+                          caption: str | None = None, log: bool = True) -> Figure:
+    """One number per model as horizontal bars, the thesis's values beside ours (Fig. 20).
+
+    Parameters
+    ----------
+    values : mapping model name -> float
+        This run's numbers (e.g. validation MSE).
+    metric : str
+        Axis label, e.g. ``"validation MSE (V2)"``.
+    reference_values : mapping name -> float, optional
+        The thesis's reported numbers; drawn hatched and grey, each labelled
+        ``"<name> (<reference_label>)"``.
+    log : bool
+        Logarithmic value axis (errors span decades).
+    """
+    rows = [(name, float(v), False) for name, v in values.items()]
+    rows += [(f"{name} ({reference_label})", float(v), True)
+             for name, v in (reference_values or {}).items()]
+    fig = Figure(figsize=(9, 0.42 * max(len(rows), 2) + 1.4), layout="constrained")
+    ax = fig.subplots()
+    y = np.arange(len(rows))[::-1]
+    for yi, (_name, v, is_ref) in zip(y, rows, strict=True):
+        shown = v if np.isfinite(v) and (v > 0 or not log) else np.nan
+        ax.barh(yi, shown, color=_THESIS if is_ref else _OUTPUT, hatch="//" if is_ref else None,
+                edgecolor="#555555" if is_ref else None, height=0.7)
+        ax.text(shown if np.isfinite(shown) else 0, yi, f" {v:.3g}", va="center", fontsize=8)
+    ax.set_yticks(y, [r[0] for r in rows], fontsize=9)
+    if log and any(r[1] > 0 and np.isfinite(r[1]) for r in rows):
+        ax.set_xscale("log")
+        pos = [r[1] for r in rows if r[1] > 0 and np.isfinite(r[1])]
+        ax.set_xlim(min(pos) / 3, max(pos) * 8)
+    ax.set_xlabel(metric)
+    ax.grid(alpha=0.3, axis="x", which="both")
+    return _finish(fig, title, caption)
+
+
+def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = 96) -> Path:
+    """Save ``fig`` as a PNG at ``path`` (folders created); returns the path."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(p, dpi=dpi)
+    return p

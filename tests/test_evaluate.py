@@ -1,0 +1,211 @@
+"""fxlab.evaluate on a real run folder: a tiny data set, two really trained toy models."""
+
+import csv
+import json
+import re
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from fxlab import evaluate, metrics
+from fxlab.errors import ParameterError, PipelineError, UnknownNameError
+
+CFG = evaluate.EvalConfig(windowed_eval_seconds=0.1, response_seconds=0.25,
+                          windowed_response_samples=1024, figure_seconds=0.5)
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    """A run folder with data/ (tiny set) and models/lstm, models/thesis_gru, evaluated."""
+    from fxlab import datasets, training
+
+    run = tmp_path_factory.mktemp("run")
+    data = datasets.build_dataset(run / "data", train_set="tiny", val1_seconds=1.0,
+                                  val2_seconds=1.0, cache_dir=run / "_cache", log=lambda *a: None)
+    quiet = {"verbose": 0, "log": lambda *a: None}
+    training.train(data, run / "models" / "lstm", training.TrainConfig(
+        model="lstm", model_params={"units": 4}, epochs=1, segment=1024, warmup=64,
+        segments_per_epoch=4, batch_size=4, val_max_samples=4096, seed=0), **quiet)
+    training.train(data, run / "models" / "thesis_gru", training.TrainConfig(
+        model="thesis_gru", model_params={"units": 4, "window": 32}, loss="mse", epochs=1,
+        windows_per_epoch=128, val_windows=64, batch_size=32, seed=0), **quiet)
+    ev = evaluate.evaluate_run(run, config=CFG)
+    return run, ev
+
+
+@pytest.mark.slow
+def test_evaluation_writes_rendered_audio_metrics_and_figures(small_run):
+    run, ev = small_run
+    m = json.loads((run / "metrics.json").read_text())
+    assert sorted(m["models"]) == ["lstm", "thesis_gru"]
+    assert m["models"]["lstm"]["family"] == "sample"
+    assert m["models"]["thesis_gru"]["family"] == "windowed"
+    for name, e in m["models"].items():
+        for split in ("val1", "val2"):
+            y, sr = sf.read(run / "rendered" / name / f"{split}.wav", dtype="float32")
+            assert sr == 44100
+            assert y.size == round(e["splits"][split]["seconds"] * sr)
+        r = e["response"]
+        assert r["below_db"] >= 0 and r["above_db"] >= 0
+        assert r["level_dbfs"] == CFG.response_level_dbfs
+    # the sample-level model ran on whole clips, the windowed one on 0.1 s excerpts
+    assert m["models"]["lstm"]["splits"]["val2"]["whole_clip"] is True
+    assert m["models"]["thesis_gru"]["splits"]["val2"]["seconds"] == pytest.approx(0.1)
+    assert m["models"]["lstm"]["render"]["val2"]["path"] == "engines"
+    assert m["reference_response"]["source"] == "the effect's transfer function"
+    names = {f.path.name for f in ev.figures}
+    assert {"responses.png", "comparison.png", "band_errors_val2.png",
+            "time_lstm_val2.png", "spectra_thesis_gru_val2.png"} <= names
+    assert all(f.path.exists() and f.caption for f in ev.figures)
+
+
+@pytest.mark.slow
+def test_metrics_json_and_csv_hold_the_numbers_of_the_rendered_audio(small_run):
+    run, _ = small_run
+    m = json.loads((run / "metrics.json").read_text())
+    target, _ = sf.read(run / "rendered" / "target" / "val2.wav", dtype="float32")
+    y, sr = sf.read(run / "rendered" / "lstm" / "val2.wav", dtype="float32")
+    e = m["models"]["lstm"]["splits"]["val2"]
+    assert e["mse"] == pytest.approx(metrics.mse(target, y), rel=1e-9)
+    assert e["esr"] == pytest.approx(metrics.esr(target, y), rel=1e-9)
+    assert e["lsd_db"] == pytest.approx(metrics.log_spectral_distance(target, y, sr=sr), rel=1e-9)
+    assert 0.0 <= e["accuracy_12bit"] <= 1.0
+    # the windowed model's excerpt is where the metrics say it is
+    g = m["models"]["thesis_gru"]["splits"]["val2"]
+    yg, _ = sf.read(run / "rendered" / "thesis_gru" / "val2.wav", dtype="float32")
+    start = round(g["start_s"] * sr)
+    assert g["mse"] == pytest.approx(metrics.mse(target[start:start + yg.size], yg), rel=1e-9)
+    with open(run / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    got = {(r["model"], r["split"], r["metric"]): r["value"] for r in rows}
+    assert float(got[("lstm", "val2", "mse")]) == pytest.approx(e["mse"])
+    assert ("lstm", "val1", "band_1e+03Hz") in got
+    assert sum(r["family"] == "thesis" for r in rows) == 4
+
+
+@pytest.mark.slow
+def test_rendering_through_engines_equals_keras_predict(small_run):
+    from fxlab import training
+
+    run, _ = small_run
+    trained = training.load_trained(run / "models" / "lstm")
+    x = np.random.default_rng(0).uniform(-0.5, 0.5, 3000).astype(np.float32)
+    fast, how = evaluate.render(trained, x)
+    slow, how2 = evaluate.render(trained, x, use_engines=False)
+    assert (how, how2) == ("engines", "predict")
+    np.testing.assert_allclose(fast, slow, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_results_table_has_a_row_per_model_and_the_thesis_rows(small_run):
+    run, _ = small_run
+    latency = {"thesis": {"rtf": 35.28}, "models": {"lstm": {"summary": {"rtf": 0.0123}}},
+               "measurements": [{"model": "thesis_gru", "block_size": 1, "rtf": 0.0456}]}
+    (run / "latency.json").write_text(json.dumps(latency))
+    try:
+        table = evaluate.results_table_html(run)
+    finally:
+        (run / "latency.json").unlink()
+    rows = re.findall(r"<tr.*?</tr>", table, flags=re.S)
+    body = rows[1:]  # the header row first
+    assert len(body) == 2 + 4
+    assert "<b>lstm</b>" in body[0] and "<b>thesis_gru</b>" in body[1]
+    assert "0.0123" in body[0] and "0.0123" not in body[1]
+    assert "0.0456" not in table  # only a model's summary RTF is quoted
+    thesis = [r for r in body if "thesis:" in r]
+    assert len(thesis) == 4
+    for value in ("7.9e-05", "0.00303", "0.007823", "0.01905"):  # as the thesis prints them
+        assert sum(value in r for r in thesis) == 1
+    assert "Does the network preserve the frequency spectrum?" in table
+    assert "Which architecture does best?" in table
+    m = json.loads((run / "metrics.json").read_text())
+    best = min(m["models"], key=lambda n: m["models"][n]["splits"]["val2"]["mse"])
+    assert m["answers"]["best"].startswith(f"{best} (")
+
+
+@pytest.mark.slow
+def test_audio_players_embed_the_same_excerpt_for_every_model(small_run):
+    run, _ = small_run
+    html = evaluate.audio_players_html(run, split="val2", seconds=0.05)
+    # two groups: the whole-clip model and the excerpt-scored one, each with its own target
+    assert html.count("<audio") == 4
+    assert html.count("data:audio/wav;base64,") == 4
+    assert html.count("target (the effect)") == 2
+    assert "the excerpt these models were scored on" in html
+    assert html.index("<td>lstm</td>") < html.index("<td>thesis_gru</td>")
+    with pytest.raises(UnknownNameError):
+        evaluate.audio_players_html(run, split="train")
+
+
+def test_score_of_any_pair():
+    rng = np.random.default_rng(0)
+    t = rng.uniform(-0.5, 0.5, 8192).astype(np.float32)
+    s = evaluate.score(t, 0.5 * t, sr=44100)
+    assert s["mse"] == pytest.approx(float(np.mean((0.5 * t.astype(np.float64)) ** 2)))
+    assert s["esr"] == pytest.approx(0.25)
+    assert s["lsd_db"] == pytest.approx(6.0206, abs=1e-3)
+    assert len(s["bands_db"]) == 31
+    assert evaluate.score(np.zeros(8192), t, sr=44100)["esr"] is None  # silent target
+
+
+def _fake_metrics(lsd_a, dev_a, mse_a, lsd_b, mse_b):
+    def split(lsd, mse):
+        return {"mse": mse, "esr": 10 * mse, "lsd_db": lsd, "accuracy_12bit": 0.5,
+                "seconds": 1.0, "start_s": 0.0, "whole_clip": True}
+    return {"config": {"lsd_threshold_db": 1.0, "response_threshold_db": 1.0},
+            "models": {
+                "a": {"family": "sample", "param_count": 100,
+                      "splits": {"val1": split(lsd_a, mse_a), "val2": split(lsd_a, mse_a)},
+                      "response": {"below_db": dev_a, "above_db": 0.1}},
+                "b": {"family": "windowed", "param_count": 1000,
+                      "splits": {"val1": split(lsd_b, mse_b), "val2": split(lsd_b, mse_b)}}}}
+
+
+def test_answers_follow_the_stated_thresholds():
+    ans = evaluate.answers(_fake_metrics(0.5, 0.8, 1e-6, 3.0, 1e-3))
+    assert ans["spectrum"].startswith("Partly: a (")
+    assert "b (largest LSD 3.00 dB)" in ans["spectrum"]
+    assert ans["best"].startswith("a (sample, 100 parameters) does best, with MSE 1e-06")
+    assert "79× lower than the thesis's best" in ans["best"]
+    ans = evaluate.answers(_fake_metrics(0.5, 1.5, 1e-2, 0.2, 1e-3))
+    assert ans["spectrum"].startswith("Partly: b (")  # a's response is 1.5 dB off
+    assert ans["best"].startswith("b (windowed")
+    assert "12.7× higher" in ans["best"]
+    assert evaluate.answers(_fake_metrics(0.5, 0.5, 1e-3, 0.5, 1e-3))["spectrum"].startswith("Yes")
+    assert evaluate.answers(_fake_metrics(5, 5, 1e-3, 5, 1e-3))["spectrum"].startswith("No")
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    ({"windowed_eval_seconds": -1.0}, ParameterError),
+    ({"response_method": "noise"}, UnknownNameError),
+    ({"response_level_dbfs": 6.0}, ParameterError),
+    ({"splits": ()}, ParameterError),
+    ({"windowed_response_samples": 10}, ParameterError),
+])
+def test_eval_config_rejects_bad_values(kwargs, error):
+    with pytest.raises(error, match="Fix:"):
+        evaluate.EvalConfig(**kwargs)
+
+
+def test_missing_inputs_say_which_step_to_run(tmp_path):
+    with pytest.raises(PipelineError, match="metrics.json.*03_evaluate"):
+        evaluate.results_table_html(tmp_path)
+    with pytest.raises(PipelineError, match="02_train"):
+        evaluate.find_models(tmp_path)
+
+
+@pytest.mark.slow
+def test_tiny_run_evaluates_every_trained_model(tiny_run):
+    m = json.loads((tiny_run / "metrics.json").read_text())
+    trained = sorted(p.name for p in (tiny_run / "models").iterdir()
+                     if (p / "model.keras").exists())
+    assert sorted(m["models"]) == trained
+    table = evaluate.results_table_html(tiny_run)
+    for name in trained:
+        assert f"<b>{name}</b>" in table
+        assert (tiny_run / "rendered" / name / "val2.wav").exists()
+    assert (tiny_run / "figures" / "comparison.png").exists()
+    nb = json.loads((tiny_run / "notebooks" / "03_evaluate.ipynb").read_text())
+    shown = json.dumps([c.get("outputs", []) for c in nb["cells"]])
+    assert "fxlab-results" in shown and "image/png" in shown and "data:audio/wav" in shown
