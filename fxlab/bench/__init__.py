@@ -1,0 +1,9 @@
+"""Benchmarks that print numbers for the closing notes (not pass/fail tests).
+
+- ``python -m fxlab.bench train [--minutes N]``  :mod:`fxlab.bench.train`: the recommended sample-level
+  model and the thesis's reduced LSTM trained on the quick profile's data; ESR and log-spectral
+  distance on Validation 2, wall time
+- ``python -m fxlab.bench latency ...``          :mod:`fxlab.bench.latency`: streaming latency
+"""
+
+__all__: list[str] = []

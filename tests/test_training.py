@@ -1,0 +1,208 @@
+"""fxlab.training: real Keras training on toy data -- loss falls, resume is exact, seeds repeat."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import pytest
+import scipy.signal
+import soundfile as sf
+
+from fxlab import training
+from fxlab.errors import FxlabError, ParameterError, UnknownNameError
+
+SR = 44100
+
+
+def _pair(n, seed):
+    x = np.random.default_rng(seed).uniform(-0.5, 0.5, n).astype(np.float32)
+    b, a = scipy.signal.butter(1, 440, "highpass", fs=SR)
+    return x, scipy.signal.lfilter(b, a, x).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return {"train": _pair(8192, 0), "val1": _pair(2048, 1), "val2": _pair(1024, 2)}
+
+
+TOY = training.TrainConfig(model="lstm", model_params={"units": 8}, epochs=2, batch_size=4,
+                           segment=256, warmup=32, learning_rate=1e-2, lr_schedule="cosine", seed=0)
+
+
+def _weights(tm_or_dir):
+    with np.load(tm_or_dir / "checkpoint" / "last.npz") as z:
+        return {k: z[k] for k in z.files if k != "state"}
+
+
+@pytest.fixture(scope="module")
+def two_epochs(data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("models") / "a"
+    return training.train(data, out, TOY, verbose=0)
+
+
+def test_model_folder_holds_what_the_architecture_says(two_epochs):
+    d = two_epochs.path
+    for name in ("model.keras", "config.json", "history.csv", "summary.json", "checkpoint/last.npz"):
+        assert (d / name).exists(), name
+    assert any((d / "logs").iterdir())  # TensorBoard events
+    s = json.loads((d / "summary.json").read_text())
+    assert s["epochs_run"] == 2 and 1 <= s["best_epoch"] <= 2
+    assert s["param_count"] == two_epochs.param_count == 4 * 8 * 10 + 9
+    assert len(s["data_manifest_hash"]) == 64
+    hist = training.read_history(d)
+    assert [r["epoch"] for r in hist] == [1.0, 2.0]
+    assert {"loss", "val1_loss", "val1_esr", "val2_loss", "val2_esr", "lr"} <= set(hist[0])
+    assert s["best_val"] == min(r["val1_loss"] for r in hist)  # monitor: Validation 1
+    cfg = json.loads((d / "config.json").read_text())
+    assert cfg["train"]["segment"] == 256 and cfg["model"]["units"] == 8
+
+
+def test_training_lowers_the_loss(data, tmp_path):
+    tm = training.train(data, tmp_path / "m", TOY.replace(epochs=4), verbose=0)
+    hist = training.read_history(tm.path)
+    assert hist[-1]["loss"] < 0.5 * hist[0]["loss"]
+    assert hist[-1]["val1_esr"] < hist[0]["val1_esr"]
+
+
+def test_same_seed_same_weights_other_seed_other_weights(data, tmp_path, two_epochs):
+    again = training.train(data, tmp_path / "b", TOY, verbose=0)
+    w1, w2 = _weights(two_epochs.path), _weights(again.path)
+    assert all(np.array_equal(w1[k], w2[k]) for k in w1)
+    other = training.train(data, tmp_path / "c", TOY.replace(seed=1, epochs=1), verbose=0)
+    assert not np.array_equal(_weights(other.path)["w0"], w1["w0"])
+
+
+def test_kill_and_resume_continues_at_the_right_epoch_exactly(data, tmp_path, two_epochs):
+    out = tmp_path / "r"
+    training.train(data, out, TOY.replace(epochs=1), verbose=0)  # "killed" after epoch 1
+    lines = []
+    tm = training.train(data, out, TOY, resume=True, verbose=2, log=lines.append)
+    assert lines[0].startswith("lstm: resuming after epoch 1")
+    assert sum("epoch 2/2" in line for line in lines) == 1 and not any("epoch 1/2" in ln for ln in lines)
+    w_full, w_resumed = _weights(two_epochs.path), _weights(tm.path)
+    # weights and Adam's state (iterations, moments) equal an uninterrupted run's exactly
+    assert sorted(w_full) == sorted(w_resumed)
+    assert all(np.array_equal(w_full[k], w_resumed[k]) for k in w_full)
+    h1, h2 = training.read_history(two_epochs.path), training.read_history(tm.path)
+    assert [r["val1_loss"] for r in h1] == [r["val1_loss"] for r in h2]
+
+
+def test_resume_with_other_settings_is_refused(data, tmp_path):
+    out = tmp_path / "x"
+    training.train(data, out, TOY.replace(epochs=1), verbose=0)
+    with pytest.raises(ParameterError, match="learning_rate"):
+        training.train(data, out, TOY.replace(learning_rate=1e-3), resume=True, verbose=0)
+
+
+def test_windowed_model_trains_on_subsampled_windows_and_predicts_per_window(data, tmp_path):
+    cfg = training.TrainConfig(model="thesis_lstm_reduced", model_params={"units": 4, "window": 16},
+                               loss="mse", epochs=1, batch_size=32, windows_per_epoch=96,
+                               val_windows=64, lr_schedule="constant", seed=0)
+    tm = training.train(data, tmp_path / "w", cfg, verbose=0)
+    assert tm.family == "windowed" and tm.summary["train_samples_per_epoch"] == 96
+    x = data["val2"][0][:100]
+    y = tm.predict(x, max_samples=40, batch_size=16)
+    assert y.shape == (40,)
+    padded = np.concatenate([np.zeros(15, np.float32), x])
+    direct = np.asarray(tm.model.predict_on_batch(padded[None, 25:41, None])).ravel()[0]
+    assert y[25] == pytest.approx(direct, abs=1e-6)  # output t comes from the window ending at t
+
+
+def test_loaded_sample_model_predicts_the_whole_signal_in_one_call(two_epochs):
+    tm = training.load_trained(two_epochs.path)
+    x = np.random.default_rng(3).uniform(-0.5, 0.5, 3000).astype(np.float32)
+    y = tm.predict(x)
+    assert y.shape == (3000,) and y.dtype == np.float32
+    short = tm.predict(x, max_samples=200)
+    assert short.shape == (200,)
+    np.testing.assert_allclose(short, y[:200], atol=1e-6)  # causal: the first 200 samples agree
+    np.testing.assert_allclose(short, np.asarray(tm.model(x[None, :200, None])).ravel(), atol=1e-6)
+
+
+def test_time_budget_stops_training(data, tmp_path):
+    tm = training.train(data, tmp_path / "t", TOY.replace(epochs=50, max_minutes=1e-4), verbose=0)
+    assert tm.summary["stopped"] == "time budget" and tm.summary["epochs_run"] == 1
+
+
+@pytest.mark.parametrize(("changes", "error", "match"), [
+    ({"model": "lstn"}, UnknownNameError, "lstn"),
+    ({"warmup": 256}, ParameterError, "warmup"),
+    ({"model": "thesis_gru", "loss": "esr_pre"}, ParameterError, "windowed"),
+    ({"lr_schedule": "linear"}, UnknownNameError, "schedule"),
+    ({"epochs": 0}, ParameterError, "epochs"),
+    ({"loss": "mrstft"}, ParameterError, "segment"),
+])
+def test_bad_training_settings_fail_with_fxlab_errors(changes, error, match):
+    with pytest.raises(error, match=match):
+        TOY.replace(**changes)
+
+
+def test_learning_rate_schedules():
+    cfg = TOY.replace(epochs=11, learning_rate=1.0, lr_final=0.1)
+    assert training.learning_rate_at(cfg, 0) == 1.0
+    assert training.learning_rate_at(cfg, 10) == pytest.approx(0.1)
+    assert training.learning_rate_at(cfg, 5) == pytest.approx(0.55)
+    exp = cfg.replace(lr_schedule="exponential")
+    assert training.learning_rate_at(exp, 5) == pytest.approx(0.1**0.5)
+
+
+def test_study_configs_from_flat_parameters():
+    cfgs = training.study_configs(models="lstm, thesis_cnn", sample_units=16, thesis_window=256,
+                                  cnn_filters=32, windows_per_epoch=100)
+    assert list(cfgs) == ["lstm", "thesis_cnn"]
+    assert cfgs["lstm"].model_params == {"units": 16, "layers": 1}
+    assert cfgs["thesis_cnn"].model_params == {"window": 256, "filters": 32}
+    assert cfgs["thesis_cnn"].loss == "mse" and cfgs["thesis_cnn"].windows_per_epoch == 100
+    with pytest.raises(UnknownNameError):
+        training.study_configs(models="lstm,wavenet")
+
+
+def _cli(tmp_path, dry, wet, *extra):
+    parser = training.add_train_arguments(argparse.ArgumentParser())
+    args = parser.parse_args(["--dry", str(dry), "--wet", str(wet), "--out", str(tmp_path / "mine"), *extra])
+    return training.run_train_command(args)
+
+
+def test_fxlab_train_on_a_bad_pair_fails_with_the_audio_errors(tmp_path):
+    from fxlab.errors import LengthMismatchError, SampleRateError
+
+    x, y = _pair(44100, 5)
+    sf.write(tmp_path / "dry.wav", x, SR, subtype="FLOAT")
+    sf.write(tmp_path / "wet48.wav", y, 48000, subtype="FLOAT")
+    sf.write(tmp_path / "short.wav", y[:30000], SR, subtype="FLOAT")
+    with pytest.raises(SampleRateError):
+        _cli(tmp_path, tmp_path / "dry.wav", tmp_path / "wet48.wav")
+    with pytest.raises(LengthMismatchError):
+        _cli(tmp_path, tmp_path / "dry.wav", tmp_path / "short.wav")
+    with pytest.raises(FxlabError):
+        _cli(tmp_path, tmp_path / "missing.wav", tmp_path / "short.wav")
+    assert not (tmp_path / "mine" / "model.keras").exists()
+
+
+def test_fxlab_train_on_a_good_pair_holds_out_the_end(tmp_path, capsys):
+    x, y = _pair(44100, 6)
+    sf.write(tmp_path / "dry.wav", x, SR, subtype="FLOAT")
+    sf.write(tmp_path / "wet.wav", y, SR, subtype="FLOAT")
+    assert _cli(tmp_path, tmp_path / "dry.wav", tmp_path / "wet.wav", "--epochs", "1", "--units", "8",
+                "--segment", "1024", "--batch-size", "8") == 0
+    info = json.loads((tmp_path / "mine" / "pair.json").read_text())
+    assert info["val_samples"] == pytest.approx(0.2 * 44100, abs=1) and info["train_samples"] + info["val_samples"] == 44100
+    assert "held-out ESR" in capsys.readouterr().out
+    assert {"val_loss", "val_esr"} <= set(training.read_history(tmp_path / "mine")[0])
+
+
+def test_tiny_run_trained_every_model_of_the_profile(tiny_run):
+    import yaml
+
+    params = yaml.safe_load((tiny_run / "params" / "02_train.yaml").read_text())
+    names = [n.strip() for n in params["models"].split(",")]
+    for name in names:
+        d = tiny_run / "models" / name
+        s = json.loads((d / "summary.json").read_text())
+        assert s["epochs_run"] >= 1 and np.isfinite(s["best_val"])
+        hist = training.read_history(d)
+        assert {"val1_esr", "val2_esr"} <= set(hist[0])
+        tm = training.load_trained(d)
+        assert tm.predict(np.zeros(64, np.float32)).shape == (64,)
