@@ -1,0 +1,111 @@
+"""``python -m fxlab.bench latency``: the recommended model's real-time factor at 64-sample blocks.
+
+On one CPU core (:func:`fxlab.latency.pin_one_core`, before TensorFlow starts), it streams seeded
+white noise through the recommended sample-level model (:data:`fxlab.latency.RECOMMENDED_MODEL`, a
+one-layer LSTM-32) in 64-sample blocks (1.45 ms at 44.1 kHz) with its default engine, and times
+each block after a warm-up: median and 99th percentile, real-time factor (target <= 0.05, goal
+0.02). The model comes from ``--run-dir``'s ``models/lstm`` when given, else it is freshly built
+with the recommended configuration: the time per block does not depend on the weights' values
+(the same operations run whatever they are).
+
+Then the thesis's LSTM (384 units, 1024-sample window, section 4.1.1), freshly built, one forward
+pass per output sample at batch 1, as the thesis measured its 0.8 ms per sample.
+
+The last line printed is ``key=value`` pairs::
+
+    model=lstm engine=numba rtf_64=0.03 p99_ms_64=0.05 paper_lstm_ms_per_sample=12.3 ...
+
+Functions
+---------
+- :func:`main`   command-line entry (``argv`` without the program name); returns 0
+"""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m fxlab.bench latency", description=__doc__.split("\n")[0])
+    p.add_argument("--run-dir", default=None,
+                   help="run folder whose models/<model> to time (default: a freshly built model)")
+    p.add_argument("--model", default=None, help="sample-level model name (default: lstm)")
+    p.add_argument("--engine", default="auto", help="engine (default: auto = the fastest exact)")
+    p.add_argument("--blocks", type=int, default=5000, help="64-sample blocks timed (default 5000)")
+    p.add_argument("--paper-passes", type=int, default=30,
+                   help="forward passes of the thesis LSTM timed (default 30; 0 skips it)")
+    p.add_argument("--compare", action="store_true", help="also time every other engine at 64")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; print its figures, the last line as ``key=value`` pairs."""
+    args = _parser().parse_args(argv)
+    from fxlab import latency
+
+    cond = latency.pin_one_core()  # before anything runs TensorFlow
+    from pathlib import Path
+
+    from fxlab import engines
+    from fxlab.errors import ParameterError
+    from fxlab.models import build_model, model_config
+    from fxlab.streaming import StreamProcessor
+
+    info = latency.machine_info()
+    print(f"machine: {info['machine']['cpu']} ({info['machine']['cores']} cores), pinned to core(s) "
+          f"{cond['cpu_affinity']}, TF threads pinned: {cond['tf_threads_pinned']}, "
+          f"load average {info['load_average']}")
+    print("versions: " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()))
+    name = args.model or latency.RECOMMENDED_MODEL
+    if args.blocks < 1 or args.paper_passes < 0:
+        raise ParameterError(f"--blocks={args.blocks}, --paper-passes={args.paper_passes}: "
+                             "found a value below range; expected --blocks >= 1, --paper-passes >= 0. "
+                             "Fix: pass positive counts")
+    if args.run_dir:
+        from fxlab.training import load_trained
+
+        model = load_trained(Path(args.run_dir) / "models" / name)
+        source = f"trained, {Path(args.run_dir) / 'models' / name}"
+    else:
+        model = build_model(name, seed=0)
+        source = (f"freshly built {model_config(name)} (time per block does not depend on the "
+                  "weights' values)")
+    proc = StreamProcessor(model, engine=args.engine)
+    print(f"model {name}: {source}; {engines.keras_model(model).count_params()} parameters; "
+          f"engine {proc.engine_name}")
+    e = latency.time_blocks(proc, block_size=64, n_blocks=args.blocks, warmup=50, seconds=120.0)
+    verdict = "met" if e["rtf"] <= 0.05 else "NOT met"
+    print(f"64-sample blocks ({e['latency_ms']:.3f} ms), {e['n_blocks']} blocks: median "
+          f"{e['median_ms'] * 1e3:.1f} us, p99 {e['p99_ms'] * 1e3:.1f} us, RTF {e['rtf']:.4f} "
+          f"(p99 {e['rtf_p99']:.4f}); target <= 0.05 {verdict}, goal 0.02 "
+          f"{'met' if e['rtf'] <= 0.02 else 'not met'}; {e['ms_per_sample'] * 1e3:.3f} us/sample")
+    if args.compare and proc.kind == "rnn":
+        for other in engines.ENGINE_NAMES:
+            if other == proc.engine_name:
+                continue
+            try:
+                p2 = StreamProcessor(model, engine=other)
+            except engines.EngineUnavailableError as exc:
+                print(f"  {other}: unavailable ({exc})")
+                continue
+            e2 = latency.time_blocks(p2, block_size=64, n_blocks=min(args.blocks, 1000), warmup=20,
+                                     seconds=20.0)
+            print(f"  {other:>11s}: median {e2['median_ms'] * 1e3:9.1f} us  p99 "
+                  f"{e2['p99_ms'] * 1e3:9.1f} us  RTF {e2['rtf']:.4f}")
+    paper_ms = float("nan")
+    if args.paper_passes:
+        paper = build_model("thesis_lstm", seed=0)
+        pproc = StreamProcessor(paper)
+        pe = latency.time_blocks(pproc, block_size=1, n_blocks=args.paper_passes, warmup=3,
+                                 seconds=60.0, min_blocks=3)
+        paper_ms = pe["median_ms"]
+        print(f"thesis LSTM-384/1024 (freshly built), one forward pass per output sample at batch 1, "
+              f"{pe['n_blocks']} passes: median {paper_ms:.2f} ms, p99 {pe['p99_ms']:.2f} ms per "
+              f"sample = RTF {paper_ms * 1e-3 * 44100:.0f} (thesis: {latency.THESIS_MS_PER_SAMPLE} ms, "
+              f"RTF {latency.THESIS_RTF:.1f})")
+    print(f"model={name} engine={proc.engine_name} rtf_64={e['rtf']:.4f} p99_ms_64={e['p99_ms']:.4f} "
+          f"median_ms_64={e['median_ms']:.4f} paper_lstm_ms_per_sample={paper_ms:.3f} "
+          f"blocks={e['n_blocks']} cores=1")
+    return 0

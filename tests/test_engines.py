@@ -1,0 +1,183 @@
+"""Engines run a sample-level recurrent network exactly as Keras does; latency bookkeeping.
+
+Every engine (numba kernel, XLA, TFLite, tf.function, Keras) must give the Keras model's output
+within 1e-5, block by block with the state carried, for multi-layer LSTM and GRU networks whose
+weights (biases included) are random, so a wrong gate order or bias layout shows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fxlab import engines, latency
+from fxlab.errors import FxlabError, ParameterError, UnknownNameError
+
+
+def _random_weights(model, seed):
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        ws = layer.get_weights()
+        if ws:
+            layer.set_weights([(w + 0.3 * rng.standard_normal(w.shape)).astype(np.float32) for w in ws])
+    return model
+
+
+@pytest.fixture(scope="module", params=["lstm", "gru"])
+def rnn(request):
+    from fxlab.models import build_model
+
+    model = build_model(request.param, seed=1, units=8, layers=2)
+    return _random_weights(model, seed=2)
+
+
+@pytest.fixture(scope="module")
+def signal():
+    rng = np.random.default_rng(3)
+    return (0.5 * rng.standard_normal(300)).astype(np.float32)
+
+
+def _keras_out(model, x):
+    return np.asarray(model(x[None, :, None], training=False)).reshape(-1)
+
+
+@pytest.mark.parametrize("name", engines.ENGINE_NAMES)
+def test_each_engine_equals_keras_streamed(rnn, signal, name):
+    ref = _keras_out(rnn, signal)
+    eng = engines.make_engine(rnn, name)
+    # changing block sizes, the state carried across all of them (few distinct sizes: XLA and
+    # Keras compile once per size)
+    sizes = [7, 64, 1, 128] if name == "numba" else [7, 64]
+    out, i, k = [], 0, 0
+    while i < signal.size:
+        b = sizes[k % len(sizes)]
+        out.append(eng.process(signal[i : i + b]))
+        i, k = i + b, k + 1
+    y = np.concatenate(out)
+    assert y.shape == signal.shape and y.dtype == np.float32
+    assert np.max(np.abs(y - ref)) < 1e-5
+    # the output is not the input: the network does something
+    assert np.max(np.abs(y - signal)) > 1e-2
+
+
+def test_engine_reset_restarts_from_zero_state(rnn, signal):
+    eng = engines.make_engine(rnn, "numba")
+    first = eng.process(signal[:100])
+    eng.process(signal[100:300])
+    eng.reset()
+    again = eng.process(signal[:100])
+    np.testing.assert_array_equal(first, again)
+
+
+def test_render_is_the_fast_exact_offline_path(rnn, signal):
+    y = engines.render(rnn, signal)
+    assert np.max(np.abs(y - _keras_out(rnn, signal))) < 1e-5
+    assert engines.default_engine(rnn) == "numba"
+
+
+def test_rnn_spec_reads_keras_layouts(rnn):
+    spec = engines.rnn_spec(rnn)
+    g = 4 if spec.cell == "lstm" else 3
+    assert spec.units == (8, 8)
+    assert spec.kernels[0].shape == (1, g * 8) and spec.kernels[1].shape == (8, g * 8)
+    assert spec.residual is True
+    if spec.cell == "gru":
+        assert spec.biases[0].shape == (2, 24)
+
+
+def test_unknown_engine_and_non_rnn_are_clear_errors():
+    from fxlab.models import build_model
+
+    lstm = build_model("lstm", seed=0, units=4)
+    with pytest.raises(UnknownNameError, match="numba"):
+        engines.make_engine(lstm, "onnx")
+    tcn = build_model("tcn", seed=0, channels=4, layers=3)
+    with pytest.raises(engines.EngineUnavailableError, match="rnn_0"):
+        engines.make_engine(tcn, "numba")
+    with pytest.raises(ParameterError, match="TrainedModel"):
+        engines.render(object(), np.zeros(4, np.float32))
+    with pytest.raises(FxlabError, match="shape"):
+        engines.render(lstm, np.zeros((4, 2), np.float32))
+
+
+def test_receptive_field_of_fxlab_tcn():
+    from fxlab.models import build_model, model_config
+
+    tcn = build_model("tcn", seed=0, channels=4, layers=3)
+    assert engines.receptive_field(tcn) == model_config("tcn", channels=4, layers=3)["receptive_field"] == 15
+
+
+# ------------------------------------------------------------------------------ latency
+
+
+def test_time_blocks_values_are_consistent():
+    from fxlab.models import build_model
+    from fxlab.streaming import StreamProcessor
+
+    proc = StreamProcessor(build_model("lstm", seed=0, units=8))
+    e = latency.time_blocks(proc, block_size=64, n_blocks=50, warmup=3, seconds=5.0)
+    assert e["n_blocks"] == 50 and e["note"] == ""
+    assert e["latency_ms"] == pytest.approx(64 / 44100 * 1e3)
+    assert 0 < e["median_ms"] <= e["p99_ms"]
+    assert e["rtf"] == pytest.approx(e["median_ms"] / e["latency_ms"])
+    assert e["ms_per_sample"] == pytest.approx(e["median_ms"] / 64)
+
+
+def test_live_answer_picks_smallest_block_under_its_duration():
+    def row(b, p99, engine="numba"):
+        return {"engine": engine, "block_size": b, "latency_ms": b / 44100 * 1e3, "p99_ms": p99}
+
+    rows = [row(1, 0.05), row(16, 0.5), row(64, 1.0), row(256, 2.0), row(1, 0.03, "xla")]
+    ans = latency.live_answer(rows)
+    assert ans["smallest_live_block"] == 64 and ans["live_voice"] and ans["live_guitar"]
+    ans = latency.live_answer([row(64, 2.0), row(256, 5.0)])
+    assert ans["smallest_live_block"] == 256 and not ans["live_voice"] and ans["live_guitar"]
+    ans = latency.live_answer([row(4096, 200.0)])
+    assert ans["smallest_live_block"] is None and not ans["live_guitar"]
+
+
+def test_thesis_figures():
+    assert latency.THESIS_RTF == pytest.approx(35.28)
+    assert round(latency.THESIS_RTF) == 35
+    assert latency.BOUNDS_MS == {"voice": 3.0, "guitar": 13.0}
+
+
+@pytest.mark.parametrize("bad", ["1,0", "64,x", "", "16,-4"])
+def test_parse_block_sizes_rejects_bad_lists(bad):
+    with pytest.raises(ParameterError):
+        latency.parse_block_sizes(bad)
+
+
+def test_measure_model_records_engines_and_summary():
+    from fxlab.models import build_model
+
+    model = build_model("gru", seed=0, units=4)
+    entry, rows = latency.measure_model("gru", model, engines="numba,tf_function",
+                                        block_sizes=[16, 64], n_blocks=30, log=None)
+    assert entry["kind"] == "rnn" and entry["default_engine"] == "numba"
+    assert entry["engines"] == {"numba": None, "tf_function": None}
+    assert {(r["engine"], r["block_size"]) for r in rows} == {
+        ("numba", 16), ("numba", 64), ("tf_function", 16), ("tf_function", 64)}
+    rtf64 = next(r["rtf"] for r in rows if r["engine"] == "numba" and r["block_size"] == 64)
+    assert entry["summary"]["rtf"] == rtf64
+    assert entry["summary"]["best_rtf_64"] <= rtf64
+
+
+@pytest.mark.slow
+def test_tiny_run_latency_json(tiny_run):
+    import json
+
+    result = json.loads((tiny_run / "latency.json").read_text())
+    assert result["schema"] == 1 and result["sr"] == 44100
+    assert result["conditions"]["cpu_affinity"] and len(result["conditions"]["cpu_affinity"]) == 1
+    assert result["models"]
+    for name, e in result["models"].items():
+        s = e["summary"]
+        rows = [r for r in result["measurements"] if r["model"] == name and not r.get("skipped")]
+        assert rows, name
+        for r in rows:
+            assert r["p99_ms"] >= r["median_ms"] > 0
+            assert r["rtf"] == pytest.approx(r["median_ms"] / r["latency_ms"])
+        if 64 in result["block_sizes"] and s["engine"]:
+            assert s["rtf"] is not None and s["rtf"] > 0
+    assert (tiny_run / "figures" / "latency_rtf.png").stat().st_size > 1000
