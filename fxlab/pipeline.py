@@ -20,11 +20,13 @@ after it are skipped, the report still gets built and says which step failed and
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import logging
 import os
 import platform
+import sys
 import time
 from dataclasses import dataclass, field
 from importlib import metadata, resources
@@ -304,6 +306,25 @@ def _write_run_json(result: RunResult, started: str, extra: dict) -> None:
     (result.run_dir / "run.json").write_text(json.dumps(doc, indent=2, default=str))
 
 
+@contextlib.contextmanager
+def _stderr_to(path: Path):
+    """Send this process's file descriptor 2 -- and so the kernel's, which inherits it -- to ``path``.
+
+    TensorFlow and the kernel write start-up chatter to stderr; it goes to the step's log file in the
+    run folder instead of the terminal, where the progress lines are.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "ab") as log_file:
+        os.dup2(log_file.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def _update_latest(reports: Path, run_id: str) -> None:
     link = reports / "latest"
     try:
@@ -339,7 +360,7 @@ def run(profile: str = "quick", *, steps: list[str] | None = None, run_id: str |
         raise ParameterError(problem("--run-id", found=repr(run_id), expected="letters, digits, '-', '_', '.'",
                                      fix="e.g. --run-id quick-try2"))
     run_dir = reports / run_id
-    for sub in ("notebooks", "params"):
+    for sub in ("notebooks", "params", "logs"):
         (run_dir / sub).mkdir(parents=True, exist_ok=True)
     _update_latest(reports, run_id)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -363,11 +384,12 @@ def run(profile: str = "quick", *, steps: list[str] | None = None, run_id: str |
         log(f"[{i}/{n}] {sr.name} ...")
         t0 = time.perf_counter()
         try:
-            pm.execute_notebook(
-                str(notebooks_dir() / f"{sr.name}.ipynb"), str(out_nb), parameters=params,
-                kernel_name="python3", cwd=str(notebooks_dir()), progress_bar=False,
-                request_save_on_cell_execute=True,
-            )
+            with _stderr_to(run_dir / "logs" / f"{sr.name}.stderr.log"):
+                pm.execute_notebook(
+                    str(notebooks_dir() / f"{sr.name}.ipynb"), str(out_nb), parameters=params,
+                    kernel_name="python3", cwd=str(notebooks_dir()), progress_bar=False,
+                    request_save_on_cell_execute=True,
+                )
             sr.status = "ok"
         except pm.PapermillExecutionError as e:
             sr.status, sr.cell = "failed", e.exec_count
@@ -383,6 +405,7 @@ def run(profile: str = "quick", *, steps: list[str] | None = None, run_id: str |
             where = f" in cell [{sr.cell}]" if sr.cell else ""
             log(f"[{i}/{n}] {sr.name}: {sr.status.upper()}{where} after {sr.seconds:.1f} s: {sr.error}")
             log(f"      partial notebook: {out_nb}")
+            log(f"      kernel log: {run_dir / 'logs' / (sr.name + '.stderr.log')}")
             blocked_by = sr.name
         _write_run_json(result, started, extra)
         if sr.status == "interrupted":

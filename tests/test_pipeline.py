@@ -124,3 +124,18 @@ def test_failing_step_keeps_partial_notebook_and_report_says_why(reports_dir, ca
     html = (run_dir / "report.html").read_text()
     assert "Step 01_synthesize_data failed" in html and "flanger9000" in html
     assert json.loads((run_dir / "run.json").read_text())["ok"] is False
+
+
+def test_tiny_profile_runs_every_step_into_one_report(tiny_run_result):
+    """The whole study end to end (tiny sizes): every step ok, each one a section of the report."""
+    result = tiny_run_result
+    assert [s.name for s in result.steps] == list(pipeline.STEPS)
+    assert all(s.status == "ok" for s in result.steps), [(s.name, s.error) for s in result.steps]
+    html = result.report.read_text()
+    results_at = html.index("id='results'")
+    assert results_at < html.index("id='01_synthesize_data'")  # the results table comes first
+    for step in pipeline.STEPS:
+        assert f"<section id='{step}'" in html
+    assert (result.run_dir / "logs" / "02_train.stderr.log").exists()
+    info = json.loads((result.run_dir / "run.json").read_text())
+    assert info["ok"] and info["versions"]["tensorflow"].startswith("2.")
