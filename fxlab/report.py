@@ -38,7 +38,7 @@ th{background:#f2f2f2}
 .skipped{color:#777;font-weight:600}
 pre{background:#f7f7f7;padding:.6em;overflow-x:auto;font-size:.85em;white-space:pre-wrap}
 pre.error{background:#fff0f0;border-left:4px solid #b00020}
-img{max-width:100%}.output{margin:.4em 0}.step-failed{border-left:4px solid #b00020;padding-left:1em}
+img{max-width:100%}.output{margin:.4em 0;overflow-x:auto}.results{overflow-x:auto;font-size:.85em}.step-failed{border-left:4px solid #b00020;padding-left:1em}
 details{margin:.5em 0}summary{cursor:pointer;color:#444}
 .banner{background:#fff0f0;border:1px solid #b00020;padding:.8em;margin:1em 0}
 """
@@ -123,7 +123,7 @@ def _results_html(run_dir: Path) -> str:
     except ImportError:
         return ""
     try:
-        return f"<h2 id='results'>Results</h2>{results_table_html(run_dir)}"
+        return f"<h2 id='results'>Results</h2><div class='results'>{results_table_html(run_dir)}</div>"
     except Exception as e:  # the report must still show everything else
         return f"<h2 id='results'>Results</h2><pre class='error'>results table failed: {html.escape(repr(e))}</pre>"
 
