@@ -2,7 +2,7 @@
 
 A data set is a folder::
 
-    manifest.json          recipe, seeds, effect spec, sample rate, sha256 of every file
+    manifest.json          recipe, seeds, effect spec, sample rate, sha256 of every file's samples
     train/dry.wav          the training material (thesis section 3.3)
     train/wet.wav          ... through the target effect
     val1/dry.wav, wet.wav  Validation 1: new chunks of the same kinds, other seeds
@@ -64,7 +64,7 @@ __all__ = [
 ]
 
 #: Bump when the way data sets are synthesised changes, so cached sets are rebuilt.
-DATA_FORMAT = 1
+DATA_FORMAT = 2
 
 SPLITS = ("train", "val1", "val2")
 
@@ -160,10 +160,16 @@ def _recipe_key(rec: dict) -> str:
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
+    """sha256 of a WAV file's *samples* (float32, little-endian) and sample rate.
+
+    Not of the file's bytes: libsndfile stamps float WAVs with the time of writing (PEAK chunk), so
+    the same samples written a second later would hash differently.
+    """
+    import soundfile as sf
+
+    x, sr = sf.read(path, dtype="float32", always_2d=True)
+    h = hashlib.sha256(f"{sr}:{x.shape[1]}:".encode())
+    h.update(np.ascontiguousarray(x, dtype="<f4").tobytes())
     return h.hexdigest()
 
 

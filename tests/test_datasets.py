@@ -102,6 +102,7 @@ def test_same_seed_same_data_other_seed_other_data(tmp_path):
                                cache_dir=tmp_path / "c2", log=lambda m: None)
     c = datasets.build_dataset(tmp_path / "c", train_set="tiny", val1_seconds=0.2, val2_seconds=0.2,
                                seed=1, cache_dir=tmp_path / "c3", log=lambda m: None)
+    assert a.manifest == b.manifest
     assert a.manifest_hash == b.manifest_hash
     np.testing.assert_array_equal(a.split("train").dry, b.split("train").dry)
     assert not np.array_equal(a.split("train").dry, c.split("train").dry)
