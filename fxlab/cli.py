@@ -76,22 +76,13 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     r.set_defaults(func=_run)
 
     t = sub.add_parser("train", help="train a model on your own dry/wet recording pair")
-    wants_train = argv is None and "train" in sys.argv[1:2] or argv is not None and "train" in argv[:1]
-    if not wants_train:
-        t.set_defaults(func=None)
-        return _finish(parser, sub)
-    try:
+    given = sys.argv[1:] if argv is None else argv
+    if given[:1] == ["train"]:  # importing the training module imports TensorFlow: only when asked
         from fxlab.training import add_train_arguments, run_train_command
-    except ImportError:  # training module missing from a partial install
-        t.set_defaults(func=lambda a: (print("fxlab train is unavailable: fxlab.training failed to import",
-                                             file=sys.stderr), 2)[1])
-    else:
+
         add_train_arguments(t)
         t.set_defaults(func=run_train_command)
-    return _finish(parser, sub)
 
-
-def _finish(parser: argparse.ArgumentParser, sub) -> argparse.ArgumentParser:
     p = sub.add_parser("profiles", help="list the profiles")
     p.set_defaults(func=_profiles)
     q = sub.add_parser("params", help="list the notebooks' parameters and their defaults")
