@@ -139,3 +139,21 @@ def test_tiny_profile_runs_every_step_into_one_report(tiny_run_result):
     assert (result.run_dir / "logs" / "02_train.stderr.log").exists()
     info = json.loads((result.run_dir / "run.json").read_text())
     assert info["ok"] and info["versions"]["tensorflow"].startswith("2.")
+
+
+@pytest.mark.slow
+def test_rerunning_a_run_resumes_training_instead_of_starting_over(tiny_run_result, reports_dir):
+    """Rerunning step 02 into the same run folder continues from each model's checkpoint: a model
+    that had finished trains no further epoch and keeps its numbers."""
+    import shutil
+
+    shutil.copytree(tiny_run_result.run_dir, reports_dir / "tiny-again")  # leave the shared run alone
+    models = reports_dir / "tiny-again" / "models"
+    before = {p.name: json.loads((p / "summary.json").read_text()) for p in models.iterdir()}
+    again = pipeline.run("tiny", steps=["02"], run_id="tiny-again", reports_dir=reports_dir,
+                         log=lambda m: None)
+    assert again.ok, again.failed_step
+    for name, summary in before.items():
+        after = json.loads((models / name / "summary.json").read_text())
+        assert after["epochs_run"] == summary["epochs_run"], name
+        assert after["best_val"] == summary["best_val"], name
