@@ -150,9 +150,14 @@ def parse_value(text: str) -> Any:
     """Turn a ``-p NAME VALUE`` string into a value the way papermill does.
 
     ``True``/``False``/``None`` (any case) become bool/None, integers and floats become numbers,
-    anything else stays a string.
+    ``{...}`` and ``[...]`` are read as YAML (a mapping or a list), anything else stays a string.
     """
     low = text.strip().lower()
+    if low[:1] in ("{", "["):  # a mapping or list, as papermill's -y takes it: '{"order": 2}'
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError:
+            return text
     if low in ("true", "false"):
         return low == "true"
     if low in ("none", "null"):

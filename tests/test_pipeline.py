@@ -80,6 +80,7 @@ def test_parse_value_follows_papermill():
     assert pipeline.parse_value("3") == 3 and pipeline.parse_value("0.5") == 0.5
     assert pipeline.parse_value("True") is True and pipeline.parse_value("none") is None
     assert pipeline.parse_value("lstm") == "lstm"
+    assert pipeline.parse_value('{"cutoff_hz": 440.0, "order": 2}') == {"cutoff_hz": 440.0, "order": 2}
 
 
 def test_cli_unknown_parameter_exits_2_and_says_why(capsys, tmp_path):
