@@ -191,7 +191,7 @@ def _check_type(step: str, name: str, value: Any, default: Any, source: str) -> 
         not isinstance(default, bool) and isinstance(default, number)
         and isinstance(value, number) and not isinstance(value, bool)) or (
         isinstance(default, str) and isinstance(value, str)) or (
-        not isinstance(default, bool | int | float | str))
+        isinstance(default, dict | list) and isinstance(value, type(default)))
     if isinstance(default, int) and not isinstance(default, bool) and isinstance(value, float):
         ok = value.is_integer()
     if not ok:

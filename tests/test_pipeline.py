@@ -72,6 +72,8 @@ def test_unknown_profile_and_step_are_errors():
 def test_wrong_type_and_reserved_names_are_errors():
     with pytest.raises(ParameterError, match="val1_seconds.*expected a float"):
         pipeline.plan("tiny", steps=["01"], overrides={"val1_seconds": "long"})
+    with pytest.raises(ParameterError, match="effect_params.*expected a dict"):
+        pipeline.plan("tiny", steps=["01"], overrides={"effect_params": "order 2"})
     with pytest.raises(ParameterError, match="reserved"):
         pipeline.plan("tiny", steps=["01"], overrides={"run_dir": "/tmp/x"})
 
