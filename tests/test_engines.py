@@ -9,18 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from weights_support import perturb_weights
 
 from fxlab import engines, latency
 from fxlab.errors import FxlabError, ParameterError, UnknownNameError
-
-
-def _random_weights(model, seed):
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        ws = layer.get_weights()
-        if ws:
-            layer.set_weights([(w + 0.3 * rng.standard_normal(w.shape)).astype(np.float32) for w in ws])
-    return model
 
 
 @pytest.fixture(scope="module", params=["lstm", "gru"])
@@ -28,7 +20,7 @@ def rnn(request):
     from fxlab.models import build_model
 
     model = build_model(request.param, seed=1, units=8, layers=2)
-    return _random_weights(model, seed=2)
+    return perturb_weights(model, seed=2, scale=0.3)
 
 
 @pytest.fixture(scope="module")

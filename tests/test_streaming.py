@@ -12,6 +12,7 @@ import itertools
 import numpy as np
 import pytest
 import soundfile as sf
+from weights_support import perturb_weights
 
 from fxlab import engines
 from fxlab.errors import ChannelError, ParameterError, SampleRateError
@@ -26,20 +27,13 @@ FAMILIES = {
 }
 
 
-def _perturbed(model, seed):
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        ws = layer.get_weights()
-        if ws:
-            layer.set_weights([(w + 0.2 * rng.standard_normal(w.shape)).astype(np.float32) for w in ws])
-    return model
 
 
 @pytest.fixture(scope="module")
 def models():
     from fxlab.models import build_model
 
-    return {name: _perturbed(build_model(name, seed=0, **kw), seed=1) for name, kw in FAMILIES.items()}
+    return {name: perturb_weights(build_model(name, seed=0, **kw), seed=1, scale=0.2) for name, kw in FAMILIES.items()}
 
 
 @pytest.fixture(scope="module")
