@@ -13,16 +13,9 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
+from fxlab.plots import hz_axis
+
 __all__ = ["players_html", "plot_effect_response", "plot_signal_overview", "plot_split_overview"]
-
-
-def _log_hz(ax, lo: float = 20.0, hi: float = 20_000.0) -> None:
-    ax.set_xscale("log")
-    ax.set_xlim(lo, hi)
-    ticks = [20, 50, 100, 200, 440, 1000, 2000, 5000, 10_000, 20_000]
-    ax.set_xticks(ticks)
-    ax.set_xticklabels([f"{t / 1000:g}k" if t >= 1000 else str(t) for t in ticks])
-    ax.set_xlabel("frequency (Hz)")
 
 
 def _spectrum_db(x: np.ndarray, sr: int, n_fft: int = 8192) -> tuple[np.ndarray, np.ndarray]:
@@ -56,7 +49,7 @@ def plot_signal_overview(dry: np.ndarray, wet: np.ndarray, *, sr: int, title: st
     for sig, label in ((dry, "dry"), (wet, "wet")):
         f, db = _spectrum_db(sig, sr)
         ax.plot(f, db, lw=0.8, label=label)
-    _log_hz(ax)
+    hz_axis(ax)
     ax.set(ylabel="power (dB)", title="spectrum (Welch)")
     ax.legend(fontsize=8)
     for col, (sig, label) in enumerate(((dry, "dry"), (wet, "wet"))):
@@ -88,7 +81,7 @@ def plot_effect_response(effect, *, sr: int, cutoff_hz: float | None = None) -> 
         ax.plot([cutoff_hz], [at], "o", color="C3")
         ax.annotate(f"{at:.2f} dB at {cutoff_hz:g} Hz", (cutoff_hz, at), textcoords="offset points",
                     xytext=(8, -14), fontsize=9)
-    _log_hz(ax, 10, sr / 2)
+    hz_axis(ax, f_lo=10, f_hi=sr / 2)
     ax.set_ylim(max(-60, float(db.min()) - 3), max(6, float(db.max()) + 3))
     ax.set(ylabel="magnitude (dB)", title="target effect: magnitude response")
     ax.grid(True, which="both", alpha=0.3)

@@ -469,6 +469,18 @@ def _set_plugin_param(plugin: Any, key: str, value: Any, who: str) -> None:
         )) from exc
 
 
+def _set_plugin_params(plugin: Any, params: Mapping[str, Any], valid: list[str], who: str) -> None:
+    """Set each of ``params`` on ``plugin``; a name not in ``valid`` is an error listing them."""
+    for key, value in params.items():
+        if key not in valid:
+            raise ParameterError(problem(
+                f"{who}: parameter {key!r}", found=f"{key}={value!r}",
+                expected=f"one of its parameters: {', '.join(valid) or '(none)'}",
+                fix="use one of those names (check the spelling)",
+            ))
+        _set_plugin_param(plugin, key, value, who)
+
+
 class PedalboardEffect(Effect):
     """One of pedalboard's built-in plugins (``"pedalboard.Reverb"``, ...).
 
@@ -488,14 +500,7 @@ class PedalboardEffect(Effect):
         self.is_linear = class_name in _PEDALBOARD_LTI
         plugin = classes[class_name]()
         valid = _plugin_param_names(plugin)
-        for key, value in params.items():
-            if key not in valid:
-                raise ParameterError(problem(
-                    f"{self.name}: parameter {key!r}", found=f"{key}={value!r}",
-                    expected=f"one of its parameters: {', '.join(valid) or '(none)'}",
-                    fix="use one of those names (check the spelling)",
-                ))
-            _set_plugin_param(plugin, key, value, self.name)
+        _set_plugin_params(plugin, params, valid, self.name)
         self._plugin = plugin
         super().__init__({k: _json_value(getattr(plugin, k)) for k in valid})
         # keep what the caller asked for exactly (float32 rounding of attributes aside)
@@ -555,14 +560,7 @@ class PluginFileEffect(Effect):
                 fix="check that the plugin is a 64-bit build for this operating system",
             )) from exc
         valid = sorted(getattr(plugin, "parameters", {}).keys())
-        for key, value in plugin_params.items():
-            if key not in valid:
-                raise ParameterError(problem(
-                    f"vst3 {path_str}: parameter {key!r}", found=f"{key}={value!r}",
-                    expected=f"one of its parameters: {', '.join(valid) or '(none)'}",
-                    fix="use one of those names (check the spelling)",
-                ))
-            _set_plugin_param(plugin, key, value, f"vst3 {path_str}")
+        _set_plugin_params(plugin, plugin_params, valid, f"vst3 {path_str}")
         self._plugin = plugin
         params: dict[str, Any] = {"path": path_str}
         if plugin_name is not None:

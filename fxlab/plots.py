@@ -33,6 +33,7 @@ from fxlab import metrics
 from fxlab.errors import ParameterError, problem
 
 __all__ = [
+    "hz_axis",
     "plot_time_comparison",
     "plot_spectra",
     "plot_spectrograms",
@@ -65,23 +66,17 @@ def _finish(fig: Figure, title: str | None, caption: str | None) -> Figure:
     return fig
 
 
-def _hz_axis(ax, *, f_lo: float = 20.0, f_hi: float = 20000.0, which: str = "x") -> None:
+def hz_axis(ax, *, f_lo: float = 20.0, f_hi: float = 20000.0, which: str = "x") -> None:
+    """Make ``ax``'s x (or y) axis a log-frequency axis in Hz from ``f_lo`` to ``f_hi``, 440 Hz ticked."""
     fmt = FuncFormatter(lambda v, _: f"{v / 1000:g}k" if v >= 1000 else f"{v:g}")
     ticks = [f for f in (20, 50, 100, 200, 440, 1000, 2000, 5000, 10000, 20000) if f_lo <= f <= f_hi]
-    if which == "x":
-        ax.set_xscale("log")
-        ax.set_xlim(f_lo, f_hi)
-        ax.set_xticks(ticks)
-        ax.xaxis.set_major_formatter(fmt)
-        ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
-        ax.set_xlabel("frequency (Hz)")
-    else:
-        ax.set_yscale("log")
-        ax.set_ylim(f_lo, f_hi)
-        ax.set_yticks(ticks)
-        ax.yaxis.set_major_formatter(fmt)
-        ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
-        ax.set_ylabel("frequency (Hz)")
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    getattr(ax, f"set_{which}scale")("log")
+    getattr(ax, f"set_{which}lim")(f_lo, f_hi)
+    getattr(ax, f"set_{which}ticks")(ticks)
+    axis.set_major_formatter(fmt)
+    axis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+    getattr(ax, f"set_{which}label")("frequency (Hz)")
 
 
 def _pair(target, output, sr) -> tuple[np.ndarray, np.ndarray, float]:
@@ -168,7 +163,7 @@ def plot_spectra(target, output, *, sr: float, title: str | None = None,
     ax2.axhline(0, color="#888888", lw=0.8)
     ax2.set_ylabel(f"{labels[1]} - {labels[0]} (dB)", fontsize=9)
     ax2.grid(alpha=0.3, which="both")
-    _hz_axis(ax2, f_lo=f_lo, f_hi=f_hi)
+    hz_axis(ax2, f_lo=f_lo, f_hi=f_hi)
     ax.set_xlabel("")
     return _finish(fig, title, caption)
 
@@ -218,7 +213,7 @@ def plot_spectrograms(target, output, *, sr: float, title: str | None = None,
     axes[2].set_title(f"{labels[1]} - {labels[0]}", fontsize=10)
     axes[2].set_xlabel("time (s)")
     fig.colorbar(mesh2, ax=axes[2], label="difference (dB)", shrink=0.9)
-    _hz_axis(axes[0], f_lo=f_lo, f_hi=f_hi, which="y")
+    hz_axis(axes[0], f_lo=f_lo, f_hi=f_hi, which="y")
     return _finish(fig, title, caption)
 
 
@@ -263,7 +258,7 @@ def plot_responses(responses: Mapping[str, metrics.Response], *, reference_freqs
     ax.set_ylim(floor_db, max(6.0, float(np.nanmax(all_db)) + 3.0))
     ax.set_ylabel("gain (dB)")
     ax.grid(alpha=0.3, which="both")
-    _hz_axis(ax, f_lo=f_lo, f_hi=f_hi)
+    hz_axis(ax, f_lo=f_lo, f_hi=f_hi)
     ax.legend(fontsize=8, loc="lower right")
     return _finish(fig, title, caption)
 
@@ -286,7 +281,7 @@ def plot_band_errors(band_errors: Mapping[str, metrics.BandErrors], *,
     ax.axhline(0, color="#888888", lw=0.8)
     ax.set_ylabel("output - target (dB)")
     ax.grid(alpha=0.3, which="both")
-    _hz_axis(ax, f_lo=lo, f_hi=hi)
+    hz_axis(ax, f_lo=lo, f_hi=hi)
     if band_errors:
         ax.legend(fontsize=8)
     return _finish(fig, title, caption)
