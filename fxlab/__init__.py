@@ -9,7 +9,9 @@ The library behind the study's notebooks. One job per module, in pipeline order:
 - :mod:`fxlab.models`, :mod:`fxlab.losses`, :mod:`fxlab.training`   networks and their training
 - :mod:`fxlab.metrics`, :mod:`fxlab.plots`, :mod:`fxlab.evaluate`   the quantitative tests
 - :mod:`fxlab.listening` the blind A/B listening test
-- :mod:`fxlab.engines`, :mod:`fxlab.streaming`, :mod:`fxlab.latency` real-time processing
+- :mod:`fxlab.runtime`   everything that runs a network over audio (engines, kernels, processors)
+- :mod:`fxlab.latency`   real-time measurement (block sizes, engines, one core)
+- :mod:`fxlab.progress`, :mod:`fxlab.util`   live progress lines; the shared small helpers
 - :mod:`fxlab.pipeline`, :mod:`fxlab.report`, :mod:`fxlab.cli`      papermill runs and the report
 
 Importing ``fxlab`` does not import TensorFlow; the modules that need it import it themselves.

@@ -28,6 +28,7 @@ __all__ = [
     "SilenceError",
     "ClippingError",
     "MisalignmentError",
+    "EngineUnavailableError",
     "PipelineError",
     "problem",
     "unknown_name",
@@ -79,6 +80,10 @@ class ClippingError(AudioFileError):
 
 class MisalignmentError(AudioFileError):
     """Dry and wet recordings are offset in time by more than the tolerance."""
+
+
+class EngineUnavailableError(ParameterError):
+    """A runtime engine cannot run this model (the message says why)."""
 
 
 class PipelineError(FxlabError):

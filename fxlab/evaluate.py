@@ -42,13 +42,14 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import soundfile as sf
 
-from fxlab import metrics, plots
+from fxlab import metrics, plots, progress
 from fxlab.errors import ParameterError, PipelineError, problem, unknown_name
+from fxlab.util import NotebookConfig
 
 __all__ = [
     "THESIS_VALIDATION_MSE",
@@ -84,13 +85,17 @@ _RESPONSE_METHODS = metrics.RESPONSE_METHODS
 
 
 @dataclass(frozen=True)
-class EvalConfig:
-    """Every setting of an evaluation (notebook 03 builds it from its parameters cell).
+class EvalConfig(NotebookConfig):
+    """Every setting of an evaluation: notebook 03's parameters, frozen (field names equal them).
+
+    The notebook builds it in one line: ``config = evaluate.EvalConfig.from_parameters(globals())``.
 
     Attributes
     ----------
-    splits : tuple of str
-        Validation splits rendered and measured.
+    run_dir : str
+        The run folder holding ``data/`` and ``models/``.
+    seed : int
+        The study's seed (the evaluation itself draws no random numbers).
     windowed_eval_seconds : float >= 0
         Length of the excerpt of each clip the windowed (thesis) models are evaluated on, seconds;
         0 means whole clips.
@@ -119,11 +124,16 @@ class EvalConfig:
         The split drawn in the time, spectrum and spectrogram figures.
     figure_seconds : float > 0
         Length of the excerpt drawn in the time and spectrogram figures, seconds.
-    use_engines : bool
-        Render sample-level models through ``fxlab.engines`` when it offers an exact fast path.
+    player_seconds : float > 0
+        Length of each audio player's excerpt, seconds.
+
+    The validation splits rendered and measured are :attr:`splits` (Validation 1 and 2).
     """
 
-    splits: tuple[str, ...] = ("val1", "val2")
+    splits: ClassVar[tuple[str, ...]] = ("val1", "val2")
+
+    run_dir: str = "../reports/lab"
+    seed: int = 0
     windowed_eval_seconds: float = 0.5
     sample_eval_seconds: float = 0.0
     context_samples: int = 2048
@@ -137,18 +147,17 @@ class EvalConfig:
     response_threshold_db: float = 1.0
     figure_split: str = "val2"
     figure_seconds: float = 2.0
-    use_engines: bool = True
+    player_seconds: float = 3.0
 
     def __post_init__(self):
-        object.__setattr__(self, "splits", tuple(self.splits))
         for name in ("windowed_eval_seconds", "sample_eval_seconds"):
             v = getattr(self, name)
             if not (isinstance(v, int | float) and math.isfinite(v) and v >= 0):
                 raise ParameterError(problem(
                     name, found=repr(v), expected="a length in seconds >= 0 (0: whole clips)",
                     fix=f"set {name} = 0.5 (or 0 for whole clips)"))
-        for name in ("response_seconds", "figure_seconds", "cutoff_hz", "lsd_threshold_db",
-                     "response_threshold_db"):
+        for name in ("response_seconds", "figure_seconds", "player_seconds", "cutoff_hz",
+                     "lsd_threshold_db", "response_threshold_db"):
             v = getattr(self, name)
             if not (isinstance(v, int | float) and math.isfinite(v) and v > 0):
                 raise ParameterError(problem(
@@ -170,10 +179,7 @@ class EvalConfig:
             raise ParameterError(problem(
                 "windowed_response_samples", found=repr(self.windowed_response_samples),
                 expected="an integer >= 64", fix="use e.g. 4096"))
-        if not self.splits:
-            raise ParameterError(problem(
-                "splits", found="an empty list", expected="at least one validation split",
-                fix='use ("val1", "val2")'))
+
 
 
 @dataclass(frozen=True)
@@ -231,42 +237,21 @@ def find_models(run_dir: str | os.PathLike) -> list:
     return [load_trained(d) for d in dirs]
 
 
-def render(trained, x, *, use_engines: bool = True) -> tuple[np.ndarray, str]:
-    """One model's output for a whole signal, from a zero state.
+def render(trained, x) -> tuple[np.ndarray, str]:
+    """One model's output for a whole signal, from a zero state, and what ran it.
 
-    Goes through :func:`fxlab.engines.render` (the fast exact path: a numba per-sample kernel fed
-    the trained weights for sample-level LSTM/GRU networks, within 1e-5 of Keras; batched windows
-    for the thesis's windowed networks); ``trained.predict(x)`` when ``use_engines`` is False or
-    the engines cannot run the model.
-
-    Parameters
-    ----------
-    trained : TrainedModel
-        From :func:`fxlab.training.load_trained` (``.name``, ``.family``, ``.predict``).
-    x : np.ndarray [shape=(n,)]
-        Dry input, float32, [-1, 1].
-    use_engines : bool
+    ``trained.predict(x)``: the runtime's fast exact path (:func:`fxlab.runtime.render`).
 
     Returns
     -------
     y : np.ndarray [shape=(n,), dtype=float32]
-    path : str
-        ``"engines"`` or ``"predict"``: which path rendered it.
+    engine : str
+        What ran the network (``"numba"``, ``"keras"``), from the model's processor.
     """
     x = np.asarray(x, dtype=np.float32).reshape(-1)
-    y, how = None, "predict"
-    if use_engines:
-        try:
-            from fxlab import engines
-        except ImportError:  # engines need numba; predict() still works
-            engines = None
-        if engines is not None:
-            try:
-                y, how = np.asarray(engines.render(trained, x), np.float32).reshape(-1), "engines"
-            except ParameterError:  # a model the engines do not know: predict() renders it
-                y = None
-    if y is None:
-        y, how = np.asarray(trained.predict(x), dtype=np.float32).reshape(-1), "predict"
+    y = np.asarray(trained.predict(x), dtype=np.float32).reshape(-1)
+    proc = getattr(trained, "_processor", None)
+    how = getattr(proc, "engine_name", "predict")
     if y.size != x.size:
         raise PipelineError(problem(
             f"model {trained.name!r}", found=f"{y.size} output samples for {x.size} input samples",
@@ -361,8 +346,7 @@ def _jsonable(x):
     return x
 
 
-def evaluate_run(run_dir: str | os.PathLike, *, config: EvalConfig | None = None,
-                 models: Iterable | None = None) -> Evaluation:
+def evaluate_run(config: EvalConfig, *, models: Iterable | None = None) -> Evaluation:
     """Render, measure and plot every trained model of a run folder.
 
     Reads ``run_dir/data`` (:func:`fxlab.datasets.load_dataset`) and the models of
@@ -377,8 +361,8 @@ def evaluate_run(run_dir: str | os.PathLike, *, config: EvalConfig | None = None
 
     Parameters
     ----------
-    run_dir : path
-    config : EvalConfig, optional
+    config : EvalConfig
+        Notebook 03's settings; the run folder is ``config.run_dir``.
     models : iterable of TrainedModel, optional
 
     Returns
@@ -387,8 +371,8 @@ def evaluate_run(run_dir: str | os.PathLike, *, config: EvalConfig | None = None
     """
     from fxlab.datasets import load_dataset
 
-    cfg = config or EvalConfig()
-    run = Path(run_dir)
+    cfg = config
+    run = Path(cfg.run_dir)
     data = load_dataset(run / "data")
     sr = int(data.sr)
     for s in cfg.splits + (cfg.figure_split,):
@@ -411,7 +395,7 @@ def evaluate_run(run_dir: str | os.PathLike, *, config: EvalConfig | None = None
     result: dict[str, Any] = {
         "sr": sr,
         "data_manifest_hash": data.manifest_hash,
-        "config": asdict(cfg),
+        "config": {k: v for k, v in asdict(cfg).items() if k != "run_dir"},
         "effect": getattr(effect, "spec", None),
         "thesis_validation_mse": THESIS_VALIDATION_MSE,
         "models": {},
@@ -419,7 +403,8 @@ def evaluate_run(run_dir: str | os.PathLike, *, config: EvalConfig | None = None
     outputs: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
     responses: dict[str, metrics.Response] = {}
     grid = None
-    for trained in trained_list:
+    for k, trained in enumerate(trained_list, 1):
+        progress.note(f"evaluating {trained.name} ({k}/{len(trained_list)})")
         family = getattr(trained, "family", "sample")
         seconds = cfg.windowed_eval_seconds if family == "windowed" else cfg.sample_eval_seconds
         context = cfg.context_samples
@@ -434,7 +419,7 @@ def evaluate_run(run_dir: str | os.PathLike, *, config: EvalConfig | None = None
             split = data.split(split_name)
             dry, wet, start, ctx = _excerpt(split, seconds, context, sr)
             t0 = time.perf_counter()
-            y, how = render(trained, dry, use_engines=cfg.use_engines)
+            y, how = render(trained, dry)
             wall = time.perf_counter() - t0
             y = y[ctx:]
             outputs[trained.name][split_name] = (wet, y)
@@ -453,7 +438,7 @@ def evaluate_run(run_dir: str | os.PathLike, *, config: EvalConfig | None = None
                 meth, n = cfg.response_method, int(round(cfg.response_seconds * sr))
                 tail = None
             r = metrics.measure_response(
-                lambda v, _t=trained: render(_t, v, use_engines=cfg.use_engines)[0], sr=sr,
+                lambda v, _t=trained: render(_t, v)[0], sr=sr,
                 level_dbfs=cfg.response_level_dbfs, method=meth, n=n, tail=tail)
             responses[trained.name] = r
             grid = r.freqs_hz

@@ -1,7 +1,7 @@
 """Latency: how fast each model runs block by block on one CPU core, and can it run live?
 
 For every model x engine x block size (1, 16, 64, 256, 1024, 4096 samples) the time of each
-``StreamProcessor.process(block)`` call is taken with ``time.perf_counter_ns`` over up to 1000 blocks
+``Processor.process(block)`` call is taken with ``time.perf_counter_ns`` over up to 1000 blocks
 of seeded white noise after a warm-up (the first blocks, which also trigger XLA compilation, are not
 counted). Slow configurations get fewer blocks (a per-configuration time budget; the entry's
 ``note`` says so) or are skipped when a smaller block size already shows one block would take longer
@@ -84,9 +84,12 @@ from pathlib import Path
 
 import numpy as np
 
-from fxlab import engines as fx_engines
-from fxlab.errors import ParameterError, problem, unknown_name
-from fxlab.streaming import STUDY_SR, StreamProcessor, check_block_size
+from fxlab import models as fx_models
+from fxlab import progress, runtime
+from fxlab.audio import STUDY_SR
+from fxlab.errors import EngineUnavailableError, ParameterError, problem, unknown_name
+from fxlab.runtime import Processor, check_block_size, make_processor
+from fxlab.util import NotebookConfig, write_json
 
 __all__ = [
     "BLOCK_SIZES",
@@ -126,15 +129,22 @@ _CONDITIONS: dict = {}
 
 
 @dataclass(frozen=True)
-class LatencyConfig:
-    """Settings of one latency measurement (notebook 05's parameters, checked).
+class LatencyConfig(NotebookConfig):
+    """Settings of one latency measurement: notebook 05's parameters, frozen and checked.
+
+    The notebook builds it in one line: ``config = latency.LatencyConfig.from_parameters(globals())``.
 
     Attributes
     ----------
+    run_dir : str
+        The run folder holding ``data/`` and ``models/``.
+    seed : int
+        Seed of the white-noise blocks that are timed.
     models : str
         ``"all"`` or comma-separated names of trained models in ``run_dir/models``.
     engines : str
-        ``"all"`` or comma-separated :data:`fxlab.engines.ENGINE_NAMES` (LSTM/GRU models only).
+        ``"all"`` or comma-separated engine names (:data:`KIND_ENGINES`: every engine of
+        :mod:`fxlab.runtime.engines` for LSTM/GRU, ``numba``/``keras`` for the TCN).
     block_sizes : tuple of int [samples]
         Parsed from ``"1,16,64,256,1024,4096"``.
     n_blocks : int >= 1
@@ -143,19 +153,26 @@ class LatencyConfig:
         Time budget per configuration; slower ones time fewer blocks (recorded in ``note``).
     max_block_seconds : float > 0 [s]
         Skip block sizes predicted to take longer than this per block.
-    seed : int
+    demo_model : str
+        Model streamed in the demo: ``"auto"`` (see :func:`pick_demo_model`) or a name.
+    demo_block_size : int >= 1 [samples]
+        Block size of the demo.
     """
 
+    run_dir: str = "../reports/lab"
+    seed: int = 0
     models: str = "all"
     engines: str = "all"
     block_sizes: tuple = BLOCK_SIZES
     n_blocks: int = 1000
     seconds_per_config: float = 5.0
     max_block_seconds: float = 2.0
-    seed: int = 0
+    demo_model: str = "auto"
+    demo_block_size: int = 64
 
     def __post_init__(self):
         object.__setattr__(self, "block_sizes", tuple(parse_block_sizes(self.block_sizes)))
+        check_block_size(self.demo_block_size, name="demo_block_size")
         _engine_list("rnn", self.engines)
         if isinstance(self.n_blocks, bool) or not isinstance(self.n_blocks, int) or self.n_blocks < 1:
             raise ParameterError(problem(
@@ -170,7 +187,8 @@ class LatencyConfig:
 
     def to_dict(self) -> dict:
         """Plain-dict form (saved in ``latency.json``)."""
-        return {**asdict(self), "block_sizes": list(self.block_sizes)}
+        return {**{k: v for k, v in asdict(self).items() if k != "run_dir"},
+                "block_sizes": list(self.block_sizes)}
 
 
 def pin_one_core(cpu: int | None = None) -> dict:
@@ -267,13 +285,13 @@ def machine_info() -> dict:
     }
 
 
-def time_blocks(processor: StreamProcessor, *, block_size: int, n_blocks: int = 1000,
+def time_blocks(processor: Processor, *, block_size: int, n_blocks: int = 1000,
                 warmup: int = 20, seconds: float = 5.0, min_blocks: int = 5, seed: int = 0) -> dict:
     """Time ``processor.process`` on consecutive blocks of seeded white noise.
 
     Parameters
     ----------
-    processor : StreamProcessor
+    processor : fxlab.runtime.Processor
         Reset first; its state then runs on from block to block as in a plugin.
     block_size : int >= 1 [samples]
     n_blocks : int >= 1
@@ -323,16 +341,24 @@ def time_blocks(processor: StreamProcessor, *, block_size: int, n_blocks: int = 
     }
 
 
+#: The engines that can run each kind of network, fastest first (the first available is the default).
+KIND_ENGINES = {"rnn": runtime.ENGINE_NAMES, "tcn": ("numba", "keras"), "windowed": ("keras",)}
+
+
+def _kind(model) -> str:
+    config = fx_models.config_of(model)
+    return "windowed" if config["family"] == "windowed" else ("tcn" if config["name"] == "tcn" else "rnn")
+
+
 def _engine_list(kind: str, engines: str | list) -> list[str]:
-    if kind != "rnn":
-        return ["keras"]
+    known = sorted({e for names in KIND_ENGINES.values() for e in names})
     if engines in ("all", None):
-        return list(fx_engines.ENGINE_NAMES)
+        return list(KIND_ENGINES[kind])
     names = [e.strip() for e in engines.split(",")] if isinstance(engines, str) else list(engines)
     for e in names:
-        if e not in fx_engines.ENGINE_NAMES:
-            raise unknown_name("engine", e, fx_engines.ENGINE_NAMES)
-    return names
+        if e not in known:
+            raise unknown_name("engine", e, known)
+    return [e for e in names if e in KIND_ENGINES[kind]] or list(KIND_ENGINES[kind][:1])
 
 
 def measure_model(name: str, model, *, engines="all", block_sizes=BLOCK_SIZES, sr: int = STUDY_SR,
@@ -362,14 +388,14 @@ def measure_model(name: str, model, *, engines="all", block_sizes=BLOCK_SIZES, s
     (model_entry, measurements) : (dict, list of dict)
         See the module docstring for the layout.
     """
-    kind = fx_engines.model_kind(model)
+    kind = _kind(model)
     wanted = _engine_list(kind, engines)
     status: dict[str, str | None] = {}
     rows = []
     for eng in wanted:
         try:
-            proc = StreamProcessor(model, engine=eng, sr=sr)
-        except fx_engines.EngineUnavailableError as exc:
+            proc = make_processor(model, engine=eng, sr=sr)
+        except EngineUnavailableError as exc:
             status[eng] = str(exc)
             if log:
                 log(f"{name}: engine {eng} unavailable: {exc}")
@@ -398,15 +424,11 @@ def measure_model(name: str, model, *, engines="all", block_sizes=BLOCK_SIZES, s
             if log:
                 log(f"{name:>20s} {eng:>11s} {bs:5d}: median {entry['median_ms']:9.4f} ms  "
                     f"p99 {entry['p99_ms']:9.4f} ms  RTF {entry['rtf']:8.4f}  ({entry['n_blocks']} blocks)")
-    default = None
-    if kind == "rnn":
-        default = next((e for e in fx_engines.DEFAULT_ORDER if status.get(e, "x") is None), None)
-    else:
-        default = "keras"
+    default = next((e for e in KIND_ENGINES[kind] if status.get(e, "x") is None), None)
     model_entry = {
         "kind": kind,
         "family": "windowed" if kind == "windowed" else "sample",
-        "param_count": int(fx_engines.keras_model(model).count_params()),
+        "param_count": int(fx_models.keras_of(model).count_params()),
         "engines": status,
         "default_engine": default,
         "summary": _summary(rows, default, sr),
@@ -501,9 +523,9 @@ def load_models(run_dir, names="all") -> dict:
     return {n: load_trained(root / n) for n in wanted}
 
 
-def measure_run(run_dir, *, config: LatencyConfig | None = None, sr: int | None = None,
-                loaded: dict | None = None, log=print) -> dict:
-    """Measure every model of a run folder and write ``run_dir/latency.json``.
+def measure_run(config: LatencyConfig, *, sr: int | None = None, loaded: dict | None = None,
+                log=print) -> dict:
+    """Measure every model of the run folder ``config.run_dir`` and write its ``latency.json``.
 
     Call :func:`pin_one_core` first (the record states whether it was). ``loaded`` may hold
     already loaded models (name -> model) instead of loading ``config.models`` from ``run_dir``.
@@ -514,8 +536,7 @@ def measure_run(run_dir, *, config: LatencyConfig | None = None, sr: int | None 
     result : dict
         What was written (layout in the module docstring).
     """
-    run_dir = Path(run_dir)
-    config = config or LatencyConfig()
+    run_dir = Path(config.run_dir)
     if sr is None:
         sr = STUDY_SR
         manifest = run_dir / "data" / "manifest.json"
@@ -531,7 +552,8 @@ def measure_run(run_dir, *, config: LatencyConfig | None = None, sr: int | None 
         "thesis": {"ms_per_sample": THESIS_MS_PER_SAMPLE, "rtf": THESIS_RTF, "bounds_ms": BOUNDS_MS},
         "models": {}, "measurements": [],
     }
-    for name, model in loaded.items():
+    for k, (name, model) in enumerate(loaded.items(), 1):
+        progress.note(f"timing {name} ({k}/{len(loaded)})")
         entry, rows = measure_model(name, model, engines=config.engines, block_sizes=sizes, sr=sr,
                                     n_blocks=config.n_blocks,
                                     seconds_per_config=config.seconds_per_config,
@@ -539,10 +561,7 @@ def measure_run(run_dir, *, config: LatencyConfig | None = None, sr: int | None 
                                     log=log)
         result["models"][name] = entry
         result["measurements"].extend(rows)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    tmp = run_dir / "latency.json.tmp"
-    tmp.write_text(json.dumps(result, indent=2))
-    tmp.replace(run_dir / "latency.json")
+    write_json(run_dir / "latency.json", result)
     return result
 
 
@@ -698,7 +717,7 @@ def pick_demo_model(models: dict, name: str = "auto") -> str:
         return name
     if RECOMMENDED_MODEL in models:
         return RECOMMENDED_MODEL
-    kinds = {n: fx_engines.model_kind(m) for n, m in models.items()}
+    kinds = {n: _kind(m) for n, m in models.items()}
     for wanted in ("rnn", "tcn"):
         for n, k in kinds.items():
             if k == wanted:

@@ -352,6 +352,7 @@ def run(profile: str = "quick", *, steps: list[str] | None = None, run_id: str |
     """
     import papermill as pm
 
+    from fxlab import progress
     from fxlab.report import build_report
 
     log = log or (lambda msg: print(msg, flush=True))
@@ -389,7 +390,8 @@ def run(profile: str = "quick", *, steps: list[str] | None = None, run_id: str |
         log(f"[{i}/{n}] {sr.name} ...")
         t0 = time.perf_counter()
         try:
-            with _stderr_to(run_dir / "logs" / f"{sr.name}.stderr.log"):
+            with _stderr_to(run_dir / "logs" / f"{sr.name}.stderr.log"), \
+                    progress.follow(run_dir / "logs" / f"{sr.name}.progress.log", log):
                 pm.execute_notebook(
                     str(notebooks_dir() / f"{sr.name}.ipynb"), str(out_nb), parameters=params,
                     kernel_name="python3", cwd=str(notebooks_dir()), progress_bar=False,

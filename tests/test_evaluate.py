@@ -1,6 +1,7 @@
 """fxlab.evaluate on a real run folder: a tiny data set, two really trained toy models."""
 
 import csv
+import dataclasses
 import json
 import re
 
@@ -30,7 +31,7 @@ def small_run(tmp_path_factory):
     training.train(data, run / "models" / "thesis_gru", training.TrainConfig(
         model="thesis_gru", model_params={"units": 4, "window": 32}, loss="mse", epochs=1,
         windows_per_epoch=128, val_windows=64, batch_size=32, seed=0), **quiet)
-    ev = evaluate.evaluate_run(run, config=CFG)
+    ev = evaluate.evaluate_run(dataclasses.replace(CFG, run_dir=str(run)))
     return run, ev
 
 
@@ -52,7 +53,8 @@ def test_evaluation_writes_rendered_audio_metrics_and_figures(small_run):
     # the sample-level model ran on whole clips, the windowed one on 0.1 s excerpts
     assert m["models"]["lstm"]["splits"]["val2"]["whole_clip"] is True
     assert m["models"]["thesis_gru"]["splits"]["val2"]["seconds"] == pytest.approx(0.1)
-    assert m["models"]["lstm"]["render"]["val2"]["path"] == "engines"
+    assert m["models"]["lstm"]["render"]["val2"]["path"] == "numba"
+    assert m["models"]["thesis_gru"]["render"]["val2"]["path"] == "keras"
     assert m["reference_response"]["source"] == "the effect's transfer function"
     names = {f.path.name for f in ev.figures}
     assert {"responses.png", "comparison.png", "band_errors_val2.png",
@@ -85,16 +87,16 @@ def test_metrics_json_and_csv_hold_the_numbers_of_the_rendered_audio(small_run):
 
 
 @pytest.mark.slow
-def test_rendering_through_engines_equals_keras_predict(small_run):
+def test_rendering_through_the_runtime_equals_keras(small_run):
     from fxlab import training
 
     run, _ = small_run
     trained = training.load_trained(run / "models" / "lstm")
     x = np.random.default_rng(0).uniform(-0.5, 0.5, 3000).astype(np.float32)
     fast, how = evaluate.render(trained, x)
-    slow, how2 = evaluate.render(trained, x, use_engines=False)
-    assert (how, how2) == ("engines", "predict")
-    np.testing.assert_allclose(fast, slow, atol=1e-5)
+    assert how == "numba"
+    keras_out = np.asarray(trained.model.predict_on_batch(x[None, :, None])).ravel()
+    np.testing.assert_allclose(fast, keras_out, atol=1e-5)
 
 
 @pytest.mark.slow
@@ -180,12 +182,19 @@ def test_answers_follow_the_stated_thresholds():
     ({"windowed_eval_seconds": -1.0}, ParameterError),
     ({"response_method": "noise"}, UnknownNameError),
     ({"response_level_dbfs": 6.0}, ParameterError),
-    ({"splits": ()}, ParameterError),
+    ({"player_seconds": 0.0}, ParameterError),
     ({"windowed_response_samples": 10}, ParameterError),
 ])
 def test_eval_config_rejects_bad_values(kwargs, error):
     with pytest.raises(error, match="Fix:"):
         evaluate.EvalConfig(**kwargs)
+
+
+def test_eval_config_fields_are_the_notebook_parameters():
+    from fxlab.pipeline import notebook_parameters
+
+    fields = [f.name for f in dataclasses.fields(evaluate.EvalConfig)]
+    assert fields == list(notebook_parameters("03_evaluate"))
 
 
 def test_missing_inputs_say_which_step_to_run(tmp_path):

@@ -85,28 +85,28 @@ def test_tcn_receptive_field_is_exact():
     assert np.all(diff[rf:] == 0.0)  # out of view
 
 
-@pytest.mark.parametrize("name", models.SAMPLE_MODELS)
-def test_streaming_block_by_block_equals_the_whole_sequence(name):
-    m = models.build_model(name, seed=5, **TOY[name])
-    x = _signal(1000, seed=6)
+def test_the_stateful_twin_carries_the_state_explicitly():
+    from fxlab.models.recurrent import rnn_spec, stateful_twin
+
+    m = models.build_model("lstm", seed=5, **TOY["lstm"])
+    x = _signal(300, seed=6)
     whole = np.asarray(m.predict_on_batch(x[None, :, None])).ravel()
-    s = models.Streamer(m)
-    blocks = np.split(x, [1, 64, 65, 300, 812])
-    streamed = np.concatenate([s.process(b) for b in blocks])
-    np.testing.assert_allclose(streamed, whole, atol=1e-5)
-    s.reset()
-    np.testing.assert_allclose(s.process(x[:100]), whole[:100], atol=1e-5)
+    twin = stateful_twin(rnn_spec(m))
+    states = [np.zeros((1, 8), np.float32) for _ in range(4)]  # h, c of two layers
+    out = []
+    for block in np.split(x, [100, 101]):
+        head, *states = twin.predict_on_batch([block[None, :, None], *states])
+        out.append(np.asarray(head).ravel() + block)
+    np.testing.assert_allclose(np.concatenate(out), whole, atol=1e-5)
 
 
-def test_make_stateful_keeps_names_and_weights():
-    m = models.build_model("gru", seed=0, units=8, layers=2)
-    twin = models.make_stateful(m, batch_size=2)
-    assert [layer.name for layer in twin.layers] == [layer.name for layer in m.layers]
-    for a, b in zip(m.get_weights(), twin.get_weights(), strict=True):
-        assert np.array_equal(a, b)
-    assert twin.get_layer("rnn_1").stateful
-    with pytest.raises(ParameterError, match="Streamer"):
-        models.make_stateful(models.build_model("tcn", **TOY["tcn"]))
+def test_config_of_an_unknown_keras_model_is_a_clear_error():
+    import keras
+
+    x = keras.Input(shape=(None, 1))
+    other = keras.Model(x, keras.layers.Dense(1)(x), name="mine")
+    with pytest.raises(ParameterError, match="build_model"):
+        models.config_of(other)
 
 
 @pytest.mark.parametrize(("name", "overrides", "error"), [

@@ -103,14 +103,14 @@ def test_windowed_model_trains_on_subsampled_windows_and_predicts_per_window(dat
     tm = training.train(data, tmp_path / "w", cfg, verbose=0)
     assert tm.family == "windowed" and tm.summary["train_samples_per_epoch"] == 96
     x = data["val2"][0][:100]
-    y = tm.predict(x, max_samples=40, batch_size=16)
+    y = tm.predict(x, max_samples=40)
     assert y.shape == (40,)
     padded = np.concatenate([np.zeros(15, np.float32), x])
     direct = np.asarray(tm.model.predict_on_batch(padded[None, 25:41, None])).ravel()[0]
     assert y[25] == pytest.approx(direct, abs=1e-6)  # output t comes from the window ending at t
 
 
-def test_loaded_sample_model_predicts_the_whole_signal_in_one_call(two_epochs):
+def test_loaded_sample_model_predicts_the_whole_signal_through_the_runtime(two_epochs):
     tm = training.load_trained(two_epochs.path)
     x = np.random.default_rng(3).uniform(-0.5, 0.5, 3000).astype(np.float32)
     y = tm.predict(x)
@@ -118,7 +118,8 @@ def test_loaded_sample_model_predicts_the_whole_signal_in_one_call(two_epochs):
     short = tm.predict(x, max_samples=200)
     assert short.shape == (200,)
     np.testing.assert_allclose(short, y[:200], atol=1e-6)  # causal: the first 200 samples agree
-    np.testing.assert_allclose(short, np.asarray(tm.model(x[None, :200, None])).ravel(), atol=1e-6)
+    np.testing.assert_allclose(short, np.asarray(tm.model(x[None, :200, None])).ravel(), atol=1e-5)
+    assert tm._processor is not None and tm._processor.engine_name == "numba"  # made once, reused
 
 
 def test_time_budget_stops_training(data, tmp_path):
@@ -148,15 +149,32 @@ def test_learning_rate_schedules():
     assert training.learning_rate_at(exp, 5) == pytest.approx(0.1**0.5)
 
 
+def _study(**changes):
+    from fxlab.pipeline import notebook_parameters
+
+    return training.StudyConfig.from_parameters(notebook_parameters("02_train"), **changes)
+
+
+def test_study_config_fields_are_the_notebook_parameters():
+    import dataclasses
+
+    from fxlab.pipeline import notebook_parameters
+
+    fields = [f.name for f in dataclasses.fields(training.StudyConfig)]
+    assert fields == list(notebook_parameters("02_train"))
+
+
 def test_study_configs_from_flat_parameters():
-    cfgs = training.study_configs(models="lstm, thesis_cnn", sample_units=16, thesis_window=256,
-                                  cnn_filters=32, windows_per_epoch=100)
+    cfgs = _study(models="lstm, thesis_cnn", sample_units=16, thesis_window=256,
+                  cnn_filters=32, windows_per_epoch=100).train_configs()
     assert list(cfgs) == ["lstm", "thesis_cnn"]
     assert cfgs["lstm"].model_params == {"units": 16, "layers": 1}
     assert cfgs["thesis_cnn"].model_params == {"window": 256, "filters": 32}
     assert cfgs["thesis_cnn"].loss == "mse" and cfgs["thesis_cnn"].windows_per_epoch == 100
     with pytest.raises(UnknownNameError):
-        training.study_configs(models="lstm,wavenet")
+        _study(models="lstm,wavenet")  # checked when the config is made
+    with pytest.raises(ParameterError, match="sample_units"):
+        training.StudyConfig.from_parameters({"models": "lstm"})
 
 
 def _cli(tmp_path, dry, wet, *extra):

@@ -46,12 +46,14 @@ def main(argv: list[str] | None = None) -> int:
     from fxlab import latency
 
     cond = latency.pin_one_core()  # before anything runs TensorFlow
+    import time
     from pathlib import Path
 
-    from fxlab import engines
-    from fxlab.errors import ParameterError
-    from fxlab.models import build_model, model_config
-    from fxlab.streaming import StreamProcessor
+    import numpy as np
+
+    from fxlab import runtime
+    from fxlab.errors import EngineUnavailableError, ParameterError
+    from fxlab.models import build_model, keras_of, model_config
 
     info = latency.machine_info()
     print(f"machine: {info['machine']['cpu']} ({info['machine']['cores']} cores), pinned to core(s) "
@@ -72,8 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         model = build_model(name, seed=0)
         source = (f"freshly built {model_config(name)} (time per block does not depend on the "
                   "weights' values)")
-    proc = StreamProcessor(model, engine=args.engine)
-    print(f"model {name}: {source}; {engines.keras_model(model).count_params()} parameters; "
+    proc = runtime.make_processor(model, engine=args.engine)
+    print(f"model {name}: {source}; {keras_of(model).count_params()} parameters; "
           f"engine {proc.engine_name}")
     e = latency.time_blocks(proc, block_size=64, n_blocks=args.blocks, warmup=50, seconds=120.0)
     verdict = "met" if e["rtf"] <= 0.05 else "NOT met"
@@ -81,13 +83,21 @@ def main(argv: list[str] | None = None) -> int:
           f"{e['median_ms'] * 1e3:.1f} us, p99 {e['p99_ms'] * 1e3:.1f} us, RTF {e['rtf']:.4f} "
           f"(p99 {e['rtf_p99']:.4f}); target <= 0.05 {verdict}, goal 0.02 "
           f"{'met' if e['rtf'] <= 0.02 else 'not met'}; {e['ms_per_sample'] * 1e3:.3f} us/sample")
-    if args.compare and proc.kind == "rnn":
-        for other in engines.ENGINE_NAMES:
+    x30 = (0.25 * np.random.default_rng(0).standard_normal(30 * 44100)).astype(np.float32)
+    t0 = time.perf_counter()
+    runtime.render(model, x30)  # the offline path TrainedModel.predict takes, processor made anew
+    cold = time.perf_counter() - t0
+    warm = min(_timed(lambda: runtime.render(proc, x30)) for _ in range(3))
+    print(f"offline render (TrainedModel.predict's path) of 30 s: {cold:.3f} s with the processor made "
+          f"first, {warm:.3f} s reusing it (RTF {warm / 30:.4f}); target < 1 s")
+    if args.compare:
+        others = latency.KIND_ENGINES[proc.kind]
+        for other in others:
             if other == proc.engine_name:
                 continue
             try:
-                p2 = StreamProcessor(model, engine=other)
-            except engines.EngineUnavailableError as exc:
+                p2 = runtime.make_processor(model, engine=other)
+            except EngineUnavailableError as exc:
                 print(f"  {other}: unavailable ({exc})")
                 continue
             e2 = latency.time_blocks(p2, block_size=64, n_blocks=min(args.blocks, 1000), warmup=20,
@@ -97,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     paper_ms = float("nan")
     if args.paper_passes:
         paper = build_model("thesis_lstm", seed=0)
-        pproc = StreamProcessor(paper)
+        pproc = runtime.make_processor(paper)
         pe = latency.time_blocks(pproc, block_size=1, n_blocks=args.paper_passes, warmup=3,
                                  seconds=60.0, min_blocks=3)
         paper_ms = pe["median_ms"]
@@ -107,5 +117,13 @@ def main(argv: list[str] | None = None) -> int:
               f"RTF {latency.THESIS_RTF:.1f})")
     print(f"model={name} engine={proc.engine_name} rtf_64={e['rtf']:.4f} p99_ms_64={e['p99_ms']:.4f} "
           f"median_ms_64={e['median_ms']:.4f} paper_lstm_ms_per_sample={paper_ms:.3f} "
-          f"blocks={e['n_blocks']} cores=1")
+          f"blocks={e['n_blocks']} predict_30s_s={cold:.3f} cores=1")
     return 0
+
+
+def _timed(fn) -> float:
+    import time
+
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0

@@ -1,4 +1,4 @@
-"""Engines run a sample-level recurrent network exactly as Keras does; latency bookkeeping.
+"""fxlab.runtime.engines: engines run a sample-level recurrent network exactly as Keras does; latency bookkeeping.
 
 Every engine (numba kernel, XLA, TFLite, tf.function, Keras) must give the Keras model's output
 within 1e-5, block by block with the state carried, for multi-layer LSTM and GRU networks whose
@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 from weights_support import perturb_weights
 
-from fxlab import engines, latency
-from fxlab.errors import FxlabError, ParameterError, UnknownNameError
+from fxlab import latency, runtime
+from fxlab.models.recurrent import rnn_spec
+from fxlab.runtime import engines
+from fxlab.errors import EngineUnavailableError, FxlabError, ParameterError, UnknownNameError
 
 
 @pytest.fixture(scope="module", params=["lstm", "gru"])
@@ -62,13 +64,13 @@ def test_engine_reset_restarts_from_zero_state(rnn, signal):
 
 
 def test_render_is_the_fast_exact_offline_path(rnn, signal):
-    y = engines.render(rnn, signal)
+    y = runtime.render(rnn, signal)
     assert np.max(np.abs(y - _keras_out(rnn, signal))) < 1e-5
     assert engines.default_engine(rnn) == "numba"
 
 
 def test_rnn_spec_reads_keras_layouts(rnn):
-    spec = engines.rnn_spec(rnn)
+    spec = rnn_spec(rnn)
     g = 4 if spec.cell == "lstm" else 3
     assert spec.units == (8, 8)
     assert spec.kernels[0].shape == (1, g * 8) and spec.kernels[1].shape == (8, g * 8)
@@ -84,19 +86,25 @@ def test_unknown_engine_and_non_rnn_are_clear_errors():
     with pytest.raises(UnknownNameError, match="numba"):
         engines.make_engine(lstm, "onnx")
     tcn = build_model("tcn", seed=0, channels=4, layers=3)
-    with pytest.raises(engines.EngineUnavailableError, match="rnn_0"):
+    with pytest.raises(EngineUnavailableError, match="rnn_0"):
         engines.make_engine(tcn, "numba")
+    with pytest.raises(EngineUnavailableError, match="numba"):
+        runtime.make_processor(tcn, engine="xla")  # the TCN runs on numba or keras only
     with pytest.raises(ParameterError, match="TrainedModel"):
-        engines.render(object(), np.zeros(4, np.float32))
+        runtime.render(object(), np.zeros(4, np.float32))
     with pytest.raises(FxlabError, match="shape"):
-        engines.render(lstm, np.zeros((4, 2), np.float32))
+        runtime.render(lstm, np.zeros((4, 2), np.float32))
 
 
-def test_receptive_field_of_fxlab_tcn():
-    from fxlab.models import build_model, model_config
+def test_a_built_model_states_its_own_config():
+    from fxlab.models import build_model, config_of, model_config
 
     tcn = build_model("tcn", seed=0, channels=4, layers=3)
-    assert engines.receptive_field(tcn) == model_config("tcn", channels=4, layers=3)["receptive_field"] == 15
+    assert config_of(tcn) == model_config("tcn", channels=4, layers=3)
+    assert config_of(tcn)["receptive_field"] == 15
+    cnn = build_model("thesis_cnn", seed=0, window=64, filters=8, kernel=8, groups=2)
+    assert config_of(cnn) == model_config("thesis_cnn", window=64, filters=8, kernel=8, groups=2)
+    assert config_of(build_model("gru", units=4, layers=2))["layers"] == 2
 
 
 # ------------------------------------------------------------------------------ latency
@@ -104,9 +112,8 @@ def test_receptive_field_of_fxlab_tcn():
 
 def test_time_blocks_values_are_consistent():
     from fxlab.models import build_model
-    from fxlab.streaming import StreamProcessor
 
-    proc = StreamProcessor(build_model("lstm", seed=0, units=8))
+    proc = runtime.make_processor(build_model("lstm", seed=0, units=8))
     e = latency.time_blocks(proc, block_size=64, n_blocks=50, warmup=3, seconds=5.0)
     assert e["n_blocks"] == 50 and e["note"] == ""
     assert e["latency_ms"] == pytest.approx(64 / 44100 * 1e3)
@@ -176,3 +183,16 @@ def test_tiny_run_latency_json(tiny_run):
         else:  # a slow model skipped at 64 (timing-dependent): the summary says so, no number
             assert s["rtf"] is None
     assert (tiny_run / "figures" / "latency_rtf.png").stat().st_size > 1000
+
+
+def test_latency_config_fields_are_the_notebook_parameters():
+    import dataclasses
+
+    from fxlab.pipeline import notebook_parameters
+
+    fields = [f.name for f in dataclasses.fields(latency.LatencyConfig)]
+    assert fields == list(notebook_parameters("05_latency"))
+    config = latency.LatencyConfig.from_parameters(notebook_parameters("05_latency"))
+    assert config.block_sizes == (1, 16, 64, 256, 1024, 4096)
+    with pytest.raises(ParameterError, match="demo_block_size"):
+        latency.LatencyConfig(demo_block_size=0)

@@ -1,0 +1,51 @@
+"""The runtime: everything that runs a trained network over audio, offline or live.
+
+Nothing outside this package runs a network block by block. Start with :func:`render` (a whole
+signal, offline, exact and fast) or :func:`make_processor` (block by block, state carried).
+
+- :mod:`fxlab.runtime.streaming`   the processor family (recurrent, convolutional, windowed),
+  :func:`render`, :func:`make_processor`, :func:`stream_file`, :func:`check_block_size`
+- :mod:`fxlab.runtime.engines`     the engines that run an LSTM/GRU (numba, TFLite, XLA,
+  ``tf.function``, Keras), each within 1e-5 of Keras
+- :mod:`fxlab.runtime.kernels`     the compiled (numba) per-sample LSTM/GRU kernels
+- :mod:`fxlab.runtime.tcn_kernel`  the compiled (numba) TCN kernel with per-layer buffers
+
+The weights an engine runs come from the model's own module in :mod:`fxlab.models` (its layer
+names live there, beside its builder).
+"""
+
+from fxlab.runtime.engines import (
+    DEFAULT_ORDER,
+    ENGINE_NAMES,
+    Engine,
+    available_engines,
+    default_engine,
+    make_engine,
+)
+from fxlab.runtime.streaming import (
+    ConvProcessor,
+    Processor,
+    RecurrentProcessor,
+    WindowedProcessor,
+    check_block_size,
+    make_processor,
+    render,
+    stream_file,
+)
+
+__all__ = [
+    "DEFAULT_ORDER",
+    "ENGINE_NAMES",
+    "ConvProcessor",
+    "Engine",
+    "Processor",
+    "RecurrentProcessor",
+    "WindowedProcessor",
+    "available_engines",
+    "check_block_size",
+    "default_engine",
+    "make_engine",
+    "make_processor",
+    "render",
+    "stream_file",
+]

@@ -1,0 +1,485 @@
+"""Processors: run any fxlab model over audio, block by block or whole, state carried between blocks.
+
+One class family, one processor per kind of network, each with ``process(block)`` and ``reset()``;
+:func:`make_processor` picks the right one from the model's own config and :func:`render` runs a
+whole signal through it (the one offline inference path: ``TrainedModel.predict``, the
+evaluation, the listening test, the latency measurement, the benchmarks and training's
+validation all call it). A processor takes blocks of any size (1 sample to a whole file; sizes may
+change from block to block) and returns as many output samples, equal to the Keras model's output
+on the whole signal within 1e-5 (the tests check block sizes 1, 7 and 64 for every kind).
+
+========================= ========= =====================================================================
+class                     ``kind``  how the past is carried
+========================= ========= =====================================================================
+:class:`RecurrentProcessor` ``rnn`` LSTM/GRU: the recurrent state, inside an :mod:`fxlab.runtime.engines`
+                                    engine (numba by default; any engine by name)
+:class:`ConvProcessor`    ``tcn``   the causal TCN: the compiled kernel of :mod:`fxlab.runtime.tcn_kernel`
+                                    keeps each layer's past inputs (``engine="keras"``: a buffer of the
+                                    last ``receptive_field - 1`` input samples, the network re-run over
+                                    ``[buffer, block]``)
+:class:`WindowedProcessor` ``windowed`` the thesis's networks: a buffer of the last ``window - 1``
+                                    samples (zeros at the start); each output sample is one forward
+                                    pass over its own window, as the thesis measured (section 4.1.1);
+                                    the windows of a block go through the network in batches
+========================= ========= =====================================================================
+
+No algorithmic latency is added beyond the block itself: output sample ``n`` is returned in the
+same call that delivers input sample ``n``.
+
+Functions and classes
+---------------------
+- :func:`render`             a whole signal, offline, from a zero state: the fast exact path
+- :func:`make_processor`     the processor for a model (``TrainedModel`` or Keras model built by
+  :mod:`fxlab.models`)
+- :class:`Processor`         the base: ``process(block)``, ``reset()``, ``process_signal(x, block_size=)``
+- :func:`check_block_size`   the one validator of block sizes (raises ``ParameterError``)
+- :func:`stream_file`        WAV in -> WAV out, block by block, with a progress bar
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from fxlab import models as fx_models
+from fxlab.audio import STUDY_SR
+from fxlab.errors import (
+    AudioFileError,
+    ChannelError,
+    EngineUnavailableError,
+    ParameterError,
+    SampleRateError,
+    problem,
+)
+from fxlab.runtime import engines
+
+__all__ = [
+    "ConvProcessor",
+    "Processor",
+    "RecurrentProcessor",
+    "WindowedProcessor",
+    "check_block_size",
+    "make_processor",
+    "render",
+    "stream_file",
+]
+
+#: Windows per forward call of a windowed network (speed and memory only, not the result).
+WINDOW_BATCH = 256
+
+
+def check_block_size(block_size, *, name: str = "block_size") -> int:
+    """Check a block size and return it as an ``int``.
+
+    Parameters
+    ----------
+    block_size : int > 0 [samples]
+        Python ``int`` or numpy integer; floats (even ``64.0``), bools and strings are refused.
+
+    Raises
+    ------
+    ParameterError
+        For 0, negative numbers and anything that is not an integer.
+    """
+    if isinstance(block_size, bool) or not isinstance(block_size, int | np.integer):
+        raise ParameterError(problem(
+            f"{name}={block_size!r}", found=f"a {type(block_size).__name__}",
+            expected="a whole number of samples >= 1, e.g. 64",
+            fix=f"pass an int (e.g. {name}=64)",
+        ))
+    if block_size < 1:
+        raise ParameterError(problem(
+            f"{name}={block_size!r}", found="a block of no samples" if block_size == 0 else "a negative size",
+            expected="a whole number of samples >= 1, e.g. 64",
+            fix=f"pass {name}=1 or more (64 samples = 1.45 ms at 44.1 kHz)",
+        ))
+    return int(block_size)
+
+
+class Processor:
+    """Block-by-block processing of one fxlab model (base class; see :func:`make_processor`).
+
+    Attributes
+    ----------
+    name : str
+        The model's name.
+    kind : str
+        ``"rnn"``, ``"tcn"`` or ``"windowed"``.
+    engine_name : str
+        What runs the network: ``"numba"``, ``"xla"``, ... or ``"keras"`` (in ``tf.function``).
+    buffer_samples : int
+        Input samples kept between blocks (0 where a state or per-layer buffers are kept instead).
+    sr : int [Hz]
+        The model's sample rate (used to check WAV files and to report timings).
+    """
+
+    kind = "model"
+
+    def __init__(self, model, config: dict, *, sr: int = STUDY_SR):
+        self.model = model
+        self.config = config
+        self.name = str(getattr(model, "name", None) or config["name"])
+        self.sr = int(sr)
+        self.buffer_samples = 0
+        self.engine_name = "keras"
+
+    def reset(self) -> None:
+        """Forget everything heard so far (call between files)."""
+        raise NotImplementedError
+
+    def process(self, block: np.ndarray) -> np.ndarray:
+        """Process the next block.
+
+        Parameters
+        ----------
+        block : np.ndarray [shape=(n,), float32], n >= 0
+            The next ``n`` input samples; ``n`` may differ from call to call.
+
+        Returns
+        -------
+        out : np.ndarray [shape=(n,), float32]
+            The output samples for exactly these input samples.
+        """
+        x = np.ascontiguousarray(block, dtype=np.float32)
+        if x.ndim != 1:
+            raise ParameterError(problem(
+                "block", found=f"shape {x.shape}", expected="a mono block of shape (n,)",
+                fix="pass one channel, e.g. block[:, 0]",
+            ))
+        if x.size == 0:
+            return np.zeros(0, np.float32)
+        return self._process(x)
+
+    def _process(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def process_signal(self, x: np.ndarray, *, block_size: int) -> np.ndarray:
+        """Reset, then stream a whole signal through in blocks of ``block_size`` samples.
+
+        Parameters
+        ----------
+        x : np.ndarray [shape=(n,), float32]
+        block_size : int >= 1 [samples]
+            The last block may be shorter.
+
+        Returns
+        -------
+        y : np.ndarray [shape=(n,), float32]
+        """
+        block_size = check_block_size(block_size)
+        x = np.asarray(x, dtype=np.float32)
+        self.reset()
+        out = [self.process(x[i : i + block_size]) for i in range(0, x.size, block_size)]
+        return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name} kind={self.kind} engine={self.engine_name}>"
+
+
+class RecurrentProcessor(Processor):
+    """A sample-level LSTM/GRU: the recurrent state inside an engine (``engine="auto"``: numba)."""
+
+    kind = "rnn"
+
+    def __init__(self, model, config: dict, *, engine: str = "auto", sr: int = STUDY_SR):
+        super().__init__(model, config, sr=sr)
+        self._engine = engines.make_engine(model, engine)
+        self.engine_name = self._engine.name
+
+    def reset(self) -> None:
+        self._engine.reset()
+
+    def _process(self, x):
+        return self._engine.process(x)
+
+
+class ConvProcessor(Processor):
+    """The causal TCN.
+
+    ``engine="numba"`` (and ``"auto"``): the compiled kernel, which keeps each layer's past inputs
+    (``dilation * (kernel - 1)`` per layer), so a block costs only its own samples' work.
+    ``engine="keras"``: the Keras network re-run over the last ``receptive_field - 1`` input
+    samples and the block. While fewer samples than that have arrived the buffer holds the whole
+    signal so far, so the network's causal zero padding sits where it sits offline.
+    """
+
+    kind = "tcn"
+
+    def __init__(self, model, config: dict, *, engine: str = "auto", sr: int = STUDY_SR):
+        super().__init__(model, config, sr=sr)
+        self.receptive_field = int(config["receptive_field"])
+        if engine not in ("auto", "numba", "keras"):
+            raise EngineUnavailableError(problem(
+                f"engine {engine!r} for the TCN {self.name!r}", found=repr(engine),
+                expected="'numba' (the default) or 'keras'",
+                fix="pass engine='auto'; the other engines run recurrent networks only",
+            ))
+        self._kernel = None
+        if engine in ("auto", "numba"):
+            try:
+                from fxlab.runtime import tcn_kernel
+
+                weights = tcn_kernel.tcn_weights(fx_models.keras_of(model))
+                self._kernel = tcn_kernel.TcnKernel(weights)
+                self.engine_name = "numba"
+            except (ImportError, EngineUnavailableError):
+                if engine == "numba":
+                    raise
+        if self._kernel is None:
+            self.buffer_samples = self.receptive_field - 1
+            self._fn = _forward_fn(fx_models.keras_of(model), None)
+        self.reset()
+
+    def reset(self) -> None:
+        if self._kernel is not None:
+            self._kernel.reset()
+        else:
+            self._hist = np.zeros(0, np.float32)
+
+    def _process(self, x):
+        if self._kernel is not None:
+            return self._kernel.process(x)
+        ext = np.concatenate([self._hist, x])
+        y = self._fn(ext)[-x.size:]
+        keep = self.buffer_samples
+        self._hist = ext[-keep:] if keep else np.zeros(0, np.float32)
+        return np.ascontiguousarray(y, np.float32)
+
+
+class WindowedProcessor(Processor):
+    """The thesis's windowed networks: one forward pass per output sample over its own window.
+
+    Output sample ``n`` is the network's output for the window ``x[n - window + 1 : n + 1]``; before
+    the start the window holds zeros, so sample ``n`` depends on no future input (causal, as a
+    plugin would run it). The windows of a block go through the network :data:`WINDOW_BATCH` at a
+    time.
+    """
+
+    kind = "windowed"
+
+    def __init__(self, model, config: dict, *, engine: str = "auto", sr: int = STUDY_SR):
+        super().__init__(model, config, sr=sr)
+        if engine not in ("auto", "keras"):
+            raise EngineUnavailableError(problem(
+                f"engine {engine!r} for the windowed network {self.name!r}", found=repr(engine),
+                expected="'keras' (the only engine for windowed networks)", fix="pass engine='auto'",
+            ))
+        self.window = int(config["window"])
+        self.buffer_samples = self.window - 1
+        self._fn = _forward_fn(fx_models.keras_of(model), self.window)
+        self.reset()
+
+    def reset(self) -> None:
+        self._hist = np.zeros(self.buffer_samples, np.float32)
+
+    def _process(self, x):
+        ext = np.concatenate([self._hist, x])
+        frames = np.lib.stride_tricks.sliding_window_view(ext, self.window)
+        out = np.empty(x.size, np.float32)
+        for i in range(0, x.size, WINDOW_BATCH):
+            out[i : i + WINDOW_BATCH] = self._fn(frames[i : i + WINDOW_BATCH])
+        self._hist = ext[ext.size - self.buffer_samples:].copy()
+        return out
+
+    def at(self, x: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Offline outputs at times ``t`` only of the whole signal ``x`` (zeros before its start).
+
+        For spot checks (training's validation scores evenly spaced windows): the same forward
+        passes as :meth:`process` over the whole signal, for the windows ending at ``t`` alone.
+        The streaming state is neither used nor changed.
+
+        Parameters
+        ----------
+        x : np.ndarray [shape=(n,), float32]
+        t : np.ndarray [shape=(m,), int], values in [0, n)
+
+        Returns
+        -------
+        y : np.ndarray [shape=(m,), float32]
+        """
+        x = np.asarray(x, np.float32).reshape(-1)
+        t = np.asarray(t, np.int64).reshape(-1)
+        padded = np.concatenate([np.zeros(self.buffer_samples, np.float32), x])
+        frames = np.lib.stride_tricks.sliding_window_view(padded, self.window)
+        out = np.empty(t.size, np.float32)
+        for i in range(0, t.size, WINDOW_BATCH):
+            out[i : i + WINDOW_BATCH] = self._fn(frames[t[i : i + WINDOW_BATCH]])
+        return out
+
+
+_PROCESSORS = {"windowed": WindowedProcessor, "lstm": RecurrentProcessor,
+               "gru": RecurrentProcessor, "tcn": ConvProcessor}
+
+
+def make_processor(model, *, engine: str = "auto", sr: int = STUDY_SR) -> Processor:
+    """The processor of ``model``, chosen by the model's own config.
+
+    Parameters
+    ----------
+    model : fxlab.training.TrainedModel or keras.Model
+        Any fxlab model (sample-level LSTM/GRU, causal TCN, or a windowed thesis network).
+    engine : str
+        ``"auto"`` (the fastest exact engine: numba for LSTM/GRU and the TCN, Keras in
+        ``tf.function`` for windowed networks), or a name: for LSTM/GRU one of
+        :data:`fxlab.runtime.engines.ENGINE_NAMES`, for the TCN ``"numba"`` or ``"keras"``.
+    sr : int > 0 [Hz]
+        The sample rate the model was trained at.
+
+    Raises
+    ------
+    ParameterError
+        ``model`` is not an fxlab model.
+    UnknownNameError, EngineUnavailableError
+        The engine does not exist or cannot run this model (the message says why).
+    """
+    config = fx_models.config_of(model)
+    key = "windowed" if config["family"] == "windowed" else config["name"]
+    return _PROCESSORS[key](model, config, engine=engine, sr=sr)
+
+
+def render(model, x: np.ndarray, *, engine: str = "auto") -> np.ndarray:
+    """Run ``model`` over a whole signal, offline, from a zero state: the fast exact path.
+
+    Parameters
+    ----------
+    model : TrainedModel, keras.Model or Processor
+        Any fxlab model, or a processor made by :func:`make_processor` (reset first, then reused:
+        no weights are packed again).
+    x : np.ndarray [shape=(n,), float32, values in [-1, 1]]
+    engine : str
+        See :func:`make_processor` (ignored when ``model`` is a processor).
+
+    Returns
+    -------
+    y : np.ndarray [shape=(n,), float32]
+        Equal to the Keras model's output on ``x[None, :, None]`` within 1e-5 (sample-level), or to
+        every zero-padded window's output (windowed).
+    """
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim != 1:
+        raise ParameterError(problem(
+            "signal", found=f"shape {x.shape}", expected="mono audio of shape (n,)",
+            fix="pass one channel, e.g. x[:, 0]",
+        ))
+    proc = model if isinstance(model, Processor) else make_processor(model, engine=engine)
+    proc.reset()
+    return proc.process(x)
+
+
+_FORWARD_CACHE: dict[int, object] = {}
+
+
+def _forward_fn(km, window: int | None):
+    """``frames [B, W] -> np.ndarray (B,)`` (windowed) or ``x [T] -> y [T]`` (sample-level)."""
+    key = id(km)
+    cached = _FORWARD_CACHE.get(key)
+    if cached is not None and cached[0] is km:
+        return cached[1]
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        if window is not None:
+            sig = [tf.TensorSpec([None, window, 1], tf.float32)]
+        else:
+            sig = [tf.TensorSpec([1, None, 1], tf.float32)]
+        call = tf.function(lambda a: km(a, training=False), input_signature=sig, reduce_retracing=True)
+    else:
+        def call(a):
+            return km(a, training=False)
+
+    if window is not None:
+        def fn(frames):
+            frames = np.ascontiguousarray(frames, np.float32)
+            return np.asarray(call(frames[..., None])).reshape(frames.shape[0], -1)[:, -1]
+    else:
+        def fn(x):
+            return np.asarray(call(np.ascontiguousarray(x, np.float32).reshape(1, -1, 1))).reshape(-1)
+
+    _FORWARD_CACHE[key] = (km, fn)
+    return fn
+
+
+def stream_file(in_wav, out_wav, processor: Processor, block_size: int, *,
+                progress: bool = True) -> dict:
+    """Stream a mono WAV through ``processor`` block by block and write the result.
+
+    Reads ``block_size`` samples at a time from disk, processes them, writes them out (float32
+    WAV), the way a plugin would see its audio. The processor is reset first.
+
+    Parameters
+    ----------
+    in_wav, out_wav : str or Path
+        Mono WAV at ``processor.sr``; the output is written as 32-bit float.
+    processor : Processor
+    block_size : int >= 1 [samples]
+    progress : bool
+        Show a ``tqdm`` progress bar (on stderr) counting samples.
+
+    Returns
+    -------
+    info : dict
+        ``n_samples``, ``n_blocks``, ``block_size``, ``seconds_audio``, ``seconds_processing``
+        (time inside ``processor.process`` only), ``rtf`` (processing / audio), ``out_wav``.
+
+    Raises
+    ------
+    AudioFileError, ChannelError, SampleRateError, ParameterError
+    """
+    import soundfile as sf
+    from tqdm import tqdm
+
+    block_size = check_block_size(block_size)
+    in_wav, out_wav = Path(in_wav), Path(out_wav)
+    if not in_wav.is_file():
+        raise AudioFileError(problem(
+            str(in_wav), found="no such file", expected="a mono WAV file",
+            fix="check the path (the validation speech is run_dir/data/val2/dry.wav)",
+        ))
+    try:
+        info = sf.info(str(in_wav))
+    except Exception as exc:
+        raise AudioFileError(problem(
+            str(in_wav), found=f"an unreadable file ({exc})", expected="a WAV file",
+            fix="convert it to WAV (e.g. with fxlab.audio.write_wav)",
+        )) from exc
+    if info.channels != 1:
+        raise ChannelError(problem(
+            str(in_wav), found=f"{info.channels} channels", expected="mono",
+            fix="mix it down first (fxlab.audio.read_wav(path, mono=True))",
+        ))
+    if info.samplerate != processor.sr:
+        raise SampleRateError(problem(
+            str(in_wav), found=f"sample rate {info.samplerate} Hz", expected=f"{processor.sr} Hz",
+            fix=f"resample it with fxlab.audio.resample(x, {info.samplerate}, {processor.sr})",
+        ))
+    out_wav.parent.mkdir(parents=True, exist_ok=True)
+    processor.reset()
+    busy = 0.0
+    n_blocks = 0
+    bar = tqdm(total=info.frames, unit="sample", unit_scale=True, disable=not progress,
+               desc=f"{processor.name} ({processor.engine_name}, {block_size}-sample blocks)",
+               file=sys.stderr, mininterval=0.25)
+    with sf.SoundFile(str(out_wav), "w", samplerate=processor.sr, channels=1, subtype="FLOAT") as dst:
+        for block in sf.blocks(str(in_wav), blocksize=block_size, dtype="float32", always_2d=False):
+            t0 = time.perf_counter()
+            y = processor.process(block)
+            busy += time.perf_counter() - t0
+            dst.write(y)
+            n_blocks += 1
+            bar.update(block.size)
+    bar.close()
+    seconds_audio = info.frames / processor.sr
+    return {
+        "n_samples": int(info.frames),
+        "n_blocks": n_blocks,
+        "block_size": block_size,
+        "seconds_audio": seconds_audio,
+        "seconds_processing": busy,
+        "rtf": busy / seconds_audio if seconds_audio else float("nan"),
+        "out_wav": str(out_wav),
+    }

@@ -1,0 +1,327 @@
+"""The training loop: :func:`train` one model into its folder (resumable), :func:`train_many`."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import shutil
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fxlab import __version__, progress
+from fxlab.errors import ParameterError, problem, unknown_name
+from fxlab.models import build_model, model_config
+from fxlab.training.config import RESUMABLE_CHANGES, TrainConfig, learning_rate_at
+from fxlab.training.data import resolve_data, segments, window_batches
+from fxlab.training.trained import TrainedModel, load_trained
+from fxlab.util import atomic_path, atomic_write
+
+__all__ = ["train", "train_many"]
+
+
+
+
+def _set_determinism(seed: int) -> None:
+    import keras
+
+    keras.utils.set_random_seed(int(seed))
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+        tf.get_logger().setLevel("ERROR")  # no retracing notices in reports: shapes vary by design
+
+
+class _TimeBudget:
+    def __init__(self, seconds: float, spent: float):
+        self.seconds, self.spent, self.t0 = seconds, spent, time.perf_counter()
+
+    def elapsed(self) -> float:
+        return self.spent + time.perf_counter() - self.t0
+
+    def exceeded(self) -> bool:
+        return bool(self.seconds) and self.elapsed() >= self.seconds
+
+
+def _budget_callback(budget: _TimeBudget):
+    import keras
+
+    class StopAtBudget(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if budget.exceeded():
+                self.model.stop_training = True
+
+    return StopAtBudget()
+
+
+def _write_history(path: Path, rows: list[dict]) -> None:
+    if not rows:
+        return
+    keys = list(rows[0])
+    with atomic_path(path) as tmp, tmp.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=keys)
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: r.get(k, "") for k in keys})
+
+
+def _save_checkpoint(path: Path, model, optimizer, state: dict) -> None:
+    arrays = {f"w{i}": np.asarray(v) for i, v in enumerate(model.get_weights())}
+    arrays.update({f"o{i}": np.asarray(v) for i, v in enumerate(optimizer.variables)})
+    arrays["state"] = np.array(json.dumps(state))
+    with atomic_path(path, suffix=".npz") as tmp:
+        np.savez(tmp, **arrays)
+
+
+def _load_checkpoint(path: Path, model, optimizer) -> dict:
+    with np.load(path, allow_pickle=False) as z:
+        n_w = sum(1 for k in z.files if k.startswith("w"))
+        model.set_weights([z[f"w{i}"] for i in range(n_w)])
+        optimizer.build(model.trainable_variables)
+        for i, v in enumerate(optimizer.variables):
+            v.assign(z[f"o{i}"])
+        return json.loads(str(z["state"]))
+
+
+def _evaluate_split(model, loss, dry, wet, config: TrainConfig, window: int | None):
+    """Validation loss and plain ESR of ``model`` (Keras, in training) on one split, through the
+    runtime's exact fast path (the same one evaluation uses)."""
+    from fxlab.losses import esr
+    from fxlab.runtime import make_processor, render
+
+    proc = make_processor(model)
+    if window is None:
+        n = dry.size if not config.val_max_samples else min(dry.size, config.val_max_samples)
+        p = render(proc, dry[:n]).reshape(1, n, 1)
+        t = wet[None, :n, None]
+    else:
+        idx = np.unique(np.linspace(0, dry.size - 1, min(config.val_windows, dry.size)).astype(np.int64))
+        p = proc.at(dry, idx)[:, None]
+        t = wet[idx][:, None]
+    lv = float(loss(t, p))
+    if window is None and config.warmup:
+        t, p = t[:, config.warmup:], np.asarray(p)[:, config.warmup:]
+    return lv, float(esr(t, p))
+
+
+def _tensorboard_writer(log_dir: Path):
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return None
+    import tensorflow as tf
+
+    return tf.summary.create_file_writer(str(log_dir))
+
+
+_OWNED = ("model.keras", "config.json", "history.csv", "summary.json", "checkpoint", "logs")
+
+
+def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = False, verbose: int = 1,
+          log: Callable[[str], Any] = print, **overrides) -> TrainedModel:
+    """Train one model into the model folder ``out_dir``; returns it loaded (best epoch).
+
+    Parameters
+    ----------
+    data : path, fxlab.datasets.Dataset or dict
+        A data set folder, an opened Dataset, or ``{"train": (dry, wet), "val1": (dry, wet), ...}``
+        (float32 mono arrays of equal length per split). Every split other than ``train`` is a
+        validation split tracked per epoch.
+    out_dir : path
+        The model folder (created). Without ``resume`` an earlier run's files in it are replaced.
+    config : TrainConfig or None
+        Settings; ``overrides`` (TrainConfig field names) are applied on top.
+    resume : bool
+        Continue from ``out_dir/checkpoint/last.npz`` if present (the same settings are required,
+        except ``epochs``, ``max_minutes`` and ``patience``); start afresh if there is none.
+    verbose : {0, 1, 2}
+        0 silent; 1 Keras's progress bar and one line per epoch; 2 one line per epoch.
+    log : callable
+        Where the per-epoch lines go.
+
+    Returns
+    -------
+    TrainedModel
+        The best epoch's model, with ``summary`` (``best_epoch``, ``best_val``, ``epochs_run``,
+        ``stopped``, ``wall_s``...) and the folder's files written.
+    """
+    import keras
+
+    from fxlab.losses import CompositeLoss
+
+    config = (config or TrainConfig()).replace(**overrides) if overrides else (config or TrainConfig())
+    splits, sr, data_hash = resolve_data(data)
+    val_names = [s for s in splits if s != "train"]
+    monitor = config.monitor or (f"{'val1' if 'val1' in val_names else val_names[0]}_loss"
+                                 if val_names else "loss")
+    known_cols = ["loss"] + [f"{s}_{m}" for s in val_names for m in ("loss", "esr")]
+    if monitor not in known_cols:
+        raise unknown_name("monitor column", monitor, known_cols)
+    mcfg = model_config(config.model, **config.model_params)
+    window = mcfg["window"] if config.family == "windowed" else None
+    dry, wet = splits["train"]
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt = out / "checkpoint" / "last.npz"
+    full_config = {"train": config.to_dict(), "model": mcfg, "monitor": monitor, "sr": sr,
+                   "data_manifest_hash": data_hash, "fxlab_version": __version__,
+                   "keras_backend": keras.backend.backend(), "keras_version": keras.__version__}
+    resuming = resume and ckpt.exists()
+    if resuming:
+        old = json.loads((out / "config.json").read_text())
+        changed = sorted(k for k, v in config.to_dict().items()
+                         if old["train"].get(k) != v and k not in RESUMABLE_CHANGES)
+        if changed or old.get("data_manifest_hash") != data_hash:
+            what = changed or ["the training data"]
+            raise ParameterError(problem(
+                out, found=f"a checkpoint made with other settings ({', '.join(what)})",
+                expected="the settings the checkpoint was made with (only epochs, max_minutes and "
+                         "patience may change on resume)",
+                fix="resume with the same settings, or train afresh without --resume"))
+    else:
+        for name in _OWNED:
+            p = out / name
+            if p.is_dir():
+                shutil.rmtree(p)
+            elif p.exists():
+                p.unlink()
+    atomic_write(out / "config.json", json.dumps(full_config, indent=2, sort_keys=True))
+
+    _set_determinism(config.seed)
+    model = build_model(config.model, **config.model_params)
+    optimizer = keras.optimizers.Adam(learning_rate=config.learning_rate,
+                                      clipnorm=config.clipnorm or None)
+    loss = CompositeLoss(config.loss, warmup=config.warmup if window is None else 0,
+                         pre_emphasis=config.pre_emphasis)
+    model.compile(optimizer=optimizer, loss=loss, jit_compile=False)
+    state = {"epoch": 0, "best": None, "best_epoch": 0, "wait": 0, "wall_s": 0.0, "history": [],
+             "stopped": ""}
+    if resuming:
+        state = _load_checkpoint(ckpt, model, optimizer)
+        if state["stopped"] == "early stopping" and state["wait"] < config.patience:
+            state["stopped"] = ""
+        if verbose:
+            log(f"{config.model}: resuming after epoch {state['epoch']} from {ckpt}")
+    if state["stopped"] == "early stopping":
+        if verbose:
+            log(f"{config.model}: already stopped early at epoch {state['epoch']}; nothing to do")
+        return load_trained(out)
+
+    budget = _TimeBudget(config.max_minutes * 60.0, state["wall_s"])
+    if config.max_minutes and budget.exceeded():  # resuming a run that used its budget: a new one
+        budget = _TimeBudget(config.max_minutes * 60.0 + state["wall_s"], state["wall_s"])
+    callbacks = [_budget_callback(budget)] if config.max_minutes else []
+    writer = _tensorboard_writer(out / "logs")
+    rows = state["history"]
+    n_train = (config.windows_per_epoch or dry.size) if window else None
+    stopped = ""
+    progress.note(f"{out.name}: training {config.model} ({int(model.count_params()):,} parameters), "
+                  f"epoch {state['epoch'] + 1} of at most {config.epochs}")
+    for epoch in range(state["epoch"], config.epochs):
+        t_epoch = time.perf_counter()
+        lr = learning_rate_at(config, epoch)
+        optimizer.learning_rate.assign(lr)
+        if window is None:
+            x, y = segments(dry, wet, config, epoch)
+            n_samples = int(x.shape[0] * (x.shape[1] - config.warmup))
+            fit_args = {"x": x, "y": y, "batch_size": config.batch_size, "shuffle": False}
+        else:
+            rng = np.random.default_rng([config.seed, epoch, 2])
+            idx = (rng.choice(dry.size, n_train, replace=False) if n_train < dry.size
+                   else rng.permutation(dry.size))
+            n_samples = int(idx.size)
+            fit_args = {"x": window_batches(dry, wet, window, idx, config.batch_size)}
+        hist = model.fit(**fit_args, epochs=epoch + 1, initial_epoch=epoch,
+                         verbose=1 if verbose == 1 else 0, callbacks=callbacks)
+        row = {"epoch": epoch + 1, "loss": float(hist.history["loss"][-1])}
+        for s in val_names:
+            row[f"{s}_loss"], row[f"{s}_esr"] = _evaluate_split(model, loss, *splits[s], config, window)
+        row.update({"lr": lr, "train_samples": n_samples,
+                    "epoch_s": round(time.perf_counter() - t_epoch, 3)})
+        row["wall_s"] = round(budget.elapsed(), 3)
+        rows.append(row)
+        value = row[monitor]
+        improved = state["best"] is None or value < state["best"]
+        if improved:
+            state.update(best=value, best_epoch=epoch + 1, wait=0)
+            with atomic_path(out / "model.keras", suffix=".keras") as tmp:
+                model.save(tmp)
+        else:
+            state["wait"] += 1
+        state.update(epoch=epoch + 1, wall_s=budget.elapsed(), history=rows)
+        if state["wait"] >= config.patience:
+            stopped = "early stopping"
+        elif budget.exceeded():
+            stopped = "time budget"
+        state["stopped"] = stopped
+        _write_history(out / "history.csv", rows)
+        _save_checkpoint(ckpt, model, optimizer, state)
+        if writer is not None:
+            import tensorflow as tf
+
+            with writer.as_default(step=epoch + 1):
+                for k, v in row.items():
+                    if k != "epoch":
+                        tf.summary.scalar(k, v)
+            writer.flush()
+        vals = " ".join(f"{k}={v:.3g}" for k, v in row.items() if k.endswith(("loss", "esr")))
+        line = (f"{config.model} epoch {epoch + 1}/{config.epochs} {vals} lr={lr:.2g} "
+                f"({row['epoch_s']:.1f} s){' *' if improved else ''}")
+        progress.note(f"{out.name}: {line.removeprefix(config.model + ' ')}")
+        if verbose:
+            log(line)
+        if stopped:
+            break
+    else:
+        stopped = "epochs done"
+    summary = {
+        "name": config.model, "family": config.family, "best_epoch": state["best_epoch"],
+        "best_val": state["best"], "monitor": monitor, "epochs_run": state["epoch"],
+        "stopped": stopped, "wall_s": round(state["wall_s"], 3), "data_manifest_hash": data_hash,
+        "param_count": int(model.count_params()), "fxlab_version": __version__,
+        "receptive_field": mcfg["receptive_field"], "train_samples_per_epoch": rows[-1]["train_samples"] if rows else 0,
+        "best": {k: v for k, v in (rows[state["best_epoch"] - 1].items() if rows else [])
+                 if k.endswith(("loss", "esr"))},
+    }
+    atomic_write(out / "summary.json", json.dumps(summary, indent=2, sort_keys=True))
+    if not (out / "model.keras").exists():
+        model.save(out / "model.keras")
+    return load_trained(out)
+
+
+def train_many(data, models_dir, configs: Mapping[str, TrainConfig], *, resume: bool = False,
+               verbose: int = 2, log: Callable[[str], Any] = print) -> dict[str, TrainedModel]:
+    """Train each ``{folder name: TrainConfig}`` into ``models_dir/<name>/``, in order.
+
+    The data set is read once. Prints one line per model when done (and per epoch if verbose).
+    """
+    splits, sr, digest = resolve_data(data)
+    out = {}
+    for name, cfg in configs.items():
+        t0 = time.perf_counter()
+        tm = train(_DataView(splits, sr, digest), Path(models_dir) / name, cfg, resume=resume,
+                   verbose=verbose, log=log)
+        s = tm.summary
+        log(f"{name}: {tm.param_count:,} parameters, {s['epochs_run']} epoch(s) ({s['stopped']}), "
+            f"best epoch {s['best_epoch']} {s['monitor']}={s['best_val']:.3g}, "
+            f"{time.perf_counter() - t0:.0f} s")
+        out[name] = tm
+    return out
+
+
+class _DataView:
+    """Already-read splits that :func:`train` accepts like a Dataset."""
+
+    def __init__(self, splits, sr, digest):
+        self._splits, self.sr, self.manifest_hash = splits, sr, digest
+        self.split_names = tuple(splits)
+
+    def split(self, name):
+        d, w = self._splits[name]
+        return argparse.Namespace(dry=d, wet=w)

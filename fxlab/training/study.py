@@ -1,0 +1,151 @@
+"""The study's training: notebook 02's frozen config and what each model trains on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fxlab.errors import ParameterError, problem, unknown_name
+from fxlab.models import MODEL_NAMES, family_of, model_config
+from fxlab.training.config import TrainConfig
+from fxlab.util import NotebookConfig
+
+__all__ = ["StudyConfig", "describe_configs", "train_study"]
+
+
+@dataclass(frozen=True)
+class StudyConfig(NotebookConfig):
+    """Notebook 02's parameters, frozen: field names equal the notebook's parameter names.
+
+    Built in one line from the notebook's ``parameters`` cell::
+
+        config = training.StudyConfig.from_parameters(globals())
+
+    ``models`` is a comma-separated list of :data:`fxlab.models.MODEL_NAMES`. ``sample_*`` apply to
+    ``lstm``/``gru``/``tcn`` (``sample_units``/``sample_layers`` to the recurrent ones,
+    ``tcn_*`` to ``tcn``), ``thesis_*`` to the windowed models. ``thesis_units``,
+    ``thesis_window``, ``cnn_filters``, ``cnn_kernel`` of 0 keep the thesis's size per model.
+    Windowed models train with the thesis's MSE; sample-level ones with ``loss``.
+    :meth:`train_configs` gives each model's :class:`TrainConfig` (every value checked there).
+    The defaults are the notebook's own (``fxlab.pipeline.notebook_parameters("02_train")``);
+    from Python: ``StudyConfig.from_parameters(notebook_parameters("02_train"), models="lstm")``.
+    """
+
+    run_dir: str
+    seed: int
+    models: str
+    loss: str
+    sample_units: int
+    sample_layers: int
+    tcn_channels: int
+    tcn_layers: int
+    sample_epochs: int
+    sample_minutes: float
+    segment: int
+    warmup: int
+    sample_batch: int
+    sample_lr: float
+    sample_patience: int
+    thesis_units: int
+    thesis_window: int
+    cnn_filters: int
+    cnn_kernel: int
+    thesis_epochs: int
+    windows_per_epoch: int
+    thesis_batch: int
+    thesis_lr: float
+    thesis_minutes: float
+    thesis_patience: int
+    val_windows: int
+    val_max_samples: int
+    verbose: int
+    resume: bool
+
+    def __post_init__(self):
+        self.train_configs()  # checks every value now, with the model it belongs to
+
+    @property
+    def models_dir(self) -> Path:
+        """``run_dir/models``: one folder per model."""
+        return Path(self.run_dir) / "models"
+
+    @property
+    def model_names(self) -> list[str]:
+        """The models to train, in order."""
+        return list(self.train_configs())
+
+    def train_configs(self) -> dict[str, TrainConfig]:
+        """The :class:`TrainConfig` of each model, ``{name: config}`` in the order given."""
+        names = [n.strip() for n in str(self.models).split(",") if n.strip()]
+        if not names:
+            raise ParameterError(problem(f"models={self.models!r}", found="no model names",
+                                         expected="a comma-separated list of model names",
+                                         fix=f"use some of {', '.join(MODEL_NAMES)}"))
+        configs = {}
+        for name in names:
+            if name not in MODEL_NAMES:
+                raise unknown_name("model", name, MODEL_NAMES)
+            if family_of(name) == "sample":
+                params = ({"channels": self.tcn_channels, "layers": self.tcn_layers} if name == "tcn"
+                          else {"units": self.sample_units, "layers": self.sample_layers})
+                configs[name] = TrainConfig(
+                    model=name, model_params=params, loss=self.loss, epochs=self.sample_epochs,
+                    batch_size=self.sample_batch, learning_rate=self.sample_lr, lr_schedule="cosine",
+                    patience=self.sample_patience, segment=self.segment, warmup=self.warmup,
+                    max_minutes=self.sample_minutes, val_max_samples=self.val_max_samples, seed=self.seed)
+            else:
+                params = {}
+                if self.thesis_window:
+                    params["window"] = self.thesis_window
+                if name == "thesis_cnn":
+                    params.update({k: v for k, v in (("filters", self.cnn_filters), ("kernel", self.cnn_kernel)) if v})
+                elif self.thesis_units:
+                    params["units"] = self.thesis_units
+                configs[name] = TrainConfig(
+                    model=name, model_params=params, loss="mse", epochs=self.thesis_epochs,
+                    batch_size=self.thesis_batch, learning_rate=self.thesis_lr, lr_schedule="constant",
+                    patience=self.thesis_patience, windows_per_epoch=self.windows_per_epoch,
+                    val_windows=self.val_windows, max_minutes=self.thesis_minutes, seed=self.seed)
+        return configs
+
+
+
+def train_study(data, config: StudyConfig, *, log: Callable[[str], Any] = print) -> dict:
+    """Train every model of notebook 02's ``config`` into ``config.models_dir`` (resumable).
+
+    ``data`` is the run's data set (folder or :class:`fxlab.datasets.Dataset`). Returns
+    ``{name: TrainedModel}``; see :func:`fxlab.training.train_many`.
+    """
+    from fxlab.training.loop import train_many
+
+    return train_many(data, config.models_dir, config.train_configs(), resume=config.resume,
+                      verbose=config.verbose, log=log)
+
+
+def describe_configs(configs: Mapping[str, TrainConfig], *, train_samples: int, sr: int = 44100) -> str:
+    """Markdown: what each model will be trained on, saying how windowed epochs are subsampled.
+
+    ``train_samples`` is the length of the training split (samples), so the text can say how many
+    of the thesis's windows (one per training sample) an epoch draws.
+    """
+    lines = []
+    for name, c in configs.items():
+        mc = model_config(c.model, **c.model_params)
+        size = ", ".join(f"{k}={v}" for k, v in mc.items() if k not in ("name", "family", "cell", "receptive_field"))
+        budget = f", at most {c.max_minutes:g} min" if c.max_minutes else ""
+        if c.family == "windowed":
+            n = c.windows_per_epoch or train_samples
+            sub = ("every window (the thesis's epoch)" if n >= train_samples else
+                   f"**{n:,} of the {train_samples:,} windows** ({100 * n / train_samples:.2g} %), drawn anew each epoch")
+            lines.append(f"- `{name}` ({size}): loss {c.loss}, up to {c.epochs} epochs of {sub}, batch "
+                         f"{c.batch_size}, Adam {c.learning_rate:g}{budget}; validated on {c.val_windows:,} "
+                         f"evenly spaced windows per split.")
+        else:
+            rf = mc["receptive_field"]
+            lines.append(f"- `{name}` ({size}{f', receptive field {rf} samples = {1000 * rf / sr:.1f} ms' if rf else ''}): "
+                         f"loss {c.loss}, up to {c.epochs} epochs of {train_samples // c.segment:,} segments of "
+                         f"{c.segment} samples ({c.warmup} warm-up), batch {c.batch_size}, Adam {c.learning_rate:g} "
+                         f"{c.lr_schedule}{budget}.")
+    return "\n".join(lines)
