@@ -6,6 +6,7 @@ The browser test is in test_browser.py.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -20,12 +21,17 @@ import yaml
 from browser_support import make_run_dir
 from scipy.stats import binomtest
 
-from fxlab import errors, listening
+from fxlab import errors, listening, pipeline
 from fxlab.listening import ANSWERS, CONTROL_DRY, CONTROL_SAME, RatingsStore
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "04_listening_test.ipynb"
 SR = 44100
+
+
+def _config(run, **changes):
+    """The notebook's config for run folder ``run``, as papermill runs it (not interactive)."""
+    return listening.ListeningConfig(run_dir=str(run), interactive=False, **changes)
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +41,7 @@ def run_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def trial_set(run_dir):
-    return listening.prepare_trials(run_dir, clip_seconds=1.0)
+    return listening.prepare_trials(_config(run_dir, clip_seconds=1.0))
 
 
 def _rec(rater, trial, model, answer, *, session="s-1", clip="val1", side="A", controls=2, **kw):
@@ -47,7 +53,7 @@ def _rec(rater, trial, model, answer, *, session="s-1", clip="val1", side="A", c
 # ---- loudness ---------------------------------------------------------------------------------
 
 
-def test_k_weighting_equals_bs1770_table_at_48k():
+def test_k_weighting_pyloudnorm_applies_equals_bs1770_table_at_48k():
     (bs, as_), (bh, ah) = listening.k_weighting_coefficients(48000)
     # ITU-R BS.1770-4, tables 1 and 2
     np.testing.assert_allclose(bs, [1.53512485958697, -2.69169618940638, 1.19839281085285],
@@ -65,6 +71,43 @@ def test_loudness_of_full_scale_997_hz_sine_is_minus_3(sr):
     # 6 dB quieter reads 6.02 dB lower; silence reads -inf
     assert listening.loudness(0.5 * x, sr=sr) == pytest.approx(-3.01 - 6.02, abs=0.02)
     assert listening.loudness(np.zeros(100), sr=sr) == -math.inf
+    assert listening.loudness(np.zeros(sr), sr=sr) == -math.inf  # gated: every block silent
+
+
+def test_loudness_is_gated_over_pauses_and_ungated_under_400_ms():
+    t = np.arange(2 * SR) / SR
+    tone = 0.5 * np.sin(2 * np.pi * 997 * t)
+    steady = listening.loudness(tone, sr=SR)
+    # a pause of the same length: the ungated mean square reads 3.01 dB lower; the gates leave
+    # the silent 400 ms blocks out and keep the 17 blocks of tone and the 3 that straddle the
+    # edge (3/4, 1/2 and 1/4 tone): 18.5 blocks' energy over 20 blocks
+    paused = np.concatenate([tone, np.zeros(2 * SR)])
+    assert listening.loudness(paused, sr=SR) == pytest.approx(
+        steady + 10 * math.log10(18.5 / 20), abs=0.01)
+    # shorter than one 400 ms block: pyloudnorm's gated measure refuses it, the ungated
+    # K-weighted mean square through the same filters reads the same level
+    assert listening.loudness(tone[: int(0.3 * SR)], sr=SR) == pytest.approx(steady, abs=0.02)
+    assert listening.loudness(tone[: int(0.3 * SR)] * 0, sr=SR) == -math.inf
+    assert "BS.1770-4" in listening.LOUDNESS_METHOD and "pyloudnorm" in listening.LOUDNESS_METHOD
+
+
+def test_match_gains_matches_loudness_caps_peaks_and_leaves_silence_alone():
+    t = np.arange(SR // 2) / SR
+    quiet = 0.01 * np.sin(2 * np.pi * 997 * t)
+    loud = 0.9 * np.sin(2 * np.pi * 3000 * t)
+    lufs_in, gains = listening.match_gains({"a": quiet, "b": loud}, sr=SR, target_lufs=-23.0)
+    after = [listening.loudness(x * 10 ** (gains[k] / 20), sr=SR)
+             for k, x in (("a", quiet), ("b", loud))]
+    assert after[0] == pytest.approx(after[1], abs=0.01)
+    assert after[0] == pytest.approx(-23.0, abs=0.01)
+    clicks = np.zeros(SR // 2)
+    clicks[::SR // 10] = 0.5  # a high crest factor: matching it to -23 LUFS would clip
+    lufs_in, gains = listening.match_gains({"c": clicks, "s": np.zeros(SR // 2)}, sr=SR,
+                                           target_lufs=-23.0)
+    common = gains["c"] - min(-23.0 - lufs_in["c"], 30.0)
+    assert common < 0  # both turned down together ...
+    assert 0.5 * 10 ** (gains["c"] / 20) == pytest.approx(10 ** (-1 / 20))  # ... to -1 dBFS
+    assert lufs_in["s"] == -math.inf and gains["s"] == pytest.approx(common)  # silence: 0 dB
 
 
 # ---- trials -----------------------------------------------------------------------------------
@@ -108,18 +151,20 @@ def test_clip_is_cut_where_the_target_is_loudest_and_matches_the_source(run_dir,
 
 def test_prepare_trials_is_cached_and_the_session_follows_the_audio(run_dir, trial_set, tmp_path):
     mtime = os.stat(trial_set.root / "trials.json").st_mtime_ns
-    again = listening.prepare_trials(run_dir, clip_seconds=1.0)
+    again = listening.prepare_trials(_config(run_dir, clip_seconds=1.0))
     assert again.session == trial_set.session
     assert os.stat(trial_set.root / "trials.json").st_mtime_ns == mtime
     # another run folder with the same audio shares the session (ratings pool) ...
     copy = tmp_path / "r2"
     shutil.copytree(run_dir / "data", copy / "data")
     shutil.copytree(run_dir / "rendered", copy / "rendered")
-    assert listening.prepare_trials(copy, clip_seconds=1.0).session == trial_set.session
-    # ... a different model output makes a different session
+    assert listening.prepare_trials(_config(copy, clip_seconds=1.0)).session == trial_set.session
+    # ... a different model output makes a different session (a different waveform: a gain alone
+    # is undone by the level matching, which writes the same clips)
     y, _ = sf.read(copy / "rendered" / "gru" / "val2.wav", dtype="float32")
-    sf.write(copy / "rendered" / "gru" / "val2.wav", 0.9 * y, SR, subtype="FLOAT")
-    assert listening.prepare_trials(copy, clip_seconds=1.0).session != trial_set.session
+    hum = 0.05 * np.sin(2 * np.pi * 50 * np.arange(y.size) / SR)
+    sf.write(copy / "rendered" / "gru" / "val2.wav", y + hum, SR, subtype="FLOAT")
+    assert listening.prepare_trials(_config(copy, clip_seconds=1.0)).session != trial_set.session
 
 
 def test_excerpt_offsets_from_metrics_json_align_the_model_with_the_target(tmp_path):
@@ -132,7 +177,7 @@ def test_excerpt_offsets_from_metrics_json_align_the_model_with_the_target(tmp_p
     sf.write(run / "rendered" / "target" / "val1.wav", wet, SR, subtype="FLOAT")
     (run / "metrics.json").write_text(json.dumps(
         {"models": {"lstm": {"splits": {"val2": {"start_s": 0.5, "seconds": 0.75}}}}}))
-    ts = listening.prepare_trials(run, clip_seconds=1.0)
+    ts = listening.prepare_trials(_config(run, clip_seconds=1.0))
     assert ts.models == ("lstm",)  # rendered/target is not a model
     info = ts.clips["val2"]["lstm"]
     assert info["seconds"] == pytest.approx(0.75)
@@ -146,14 +191,15 @@ def test_model_rendered_too_short_is_left_out_unless_asked_for(tmp_path):
     run = make_run_dir(tmp_path / "r", seconds=1.0, models=("lstm", "thesis_gru"))
     y, _ = sf.read(run / "rendered" / "thesis_gru" / "val1.wav", dtype="float32")
     sf.write(run / "rendered" / "thesis_gru" / "val1.wav", y[:2205], SR, subtype="FLOAT")  # 0.05 s
-    ts = listening.prepare_trials(run, clip_seconds=0.5)
+    ts = listening.prepare_trials(_config(run, clip_seconds=0.5))
     assert "val1:thesis_gru" not in {t.id for t in ts.trials}
     assert "val2:thesis_gru" in {t.id for t in ts.trials}
     assert ts.skipped == ({"clip": "val1", "model": "thesis_gru", "seconds": 0.05},)
     assert "thesis_gru on val1 (0.05 s)" in ts.table_html()
-    with pytest.raises(errors.AudioFileError, match=r"thesis_gru/val1.wav.*0\.050 s.*min_seconds"):
-        listening.prepare_trials(run, clip_seconds=0.5, models="lstm,thesis_gru")
-    ts = listening.prepare_trials(run, clip_seconds=0.5, min_seconds=0.05)
+    with pytest.raises(errors.AudioFileError,
+                       match=r"thesis_gru/val1.wav.*0\.050 s.*min_clip_seconds"):
+        listening.prepare_trials(_config(run, clip_seconds=0.5, models="lstm,thesis_gru"))
+    ts = listening.prepare_trials(_config(run, clip_seconds=0.5, min_clip_seconds=0.05))
     assert "val1:thesis_gru" in {t.id for t in ts.trials} and ts.skipped == ()
 
 
@@ -165,27 +211,32 @@ def test_model_rendered_too_short_is_left_out_unless_asked_for(tmp_path):
         ({"clip_seconds": 0.0}, errors.ParameterError, ["clip_seconds", "[0.25, 30]"]),
         ({"loudness_lufs": 0}, errors.ParameterError, ["loudness_lufs", "-23"]),
         ({"models": "target"}, errors.ParameterError, ["reserved", "rename"]),
+        ({"splits": ""}, errors.ParameterError, ["splits", "val1, val2"]),
+        ({"min_clip_seconds": 0}, errors.ParameterError, ["min_clip_seconds", "[0.01, 30]"]),
+        ({"clip_seconds": True}, errors.ParameterError, ["clip_seconds"]),
+        ({"pool_sessions": 1}, errors.ParameterError, ["pool_sessions", "True or False"]),
     ],
 )
 def test_prepare_trials_rejects_bad_parameters(run_dir, kwargs, error, words):
+    # a bad value fails when the config is built; an unknown model when the run folder is read
     with pytest.raises(error) as info:
-        listening.prepare_trials(run_dir, **kwargs)
+        listening.prepare_trials(_config(run_dir, **kwargs))
     for w in words:
         assert w in str(info.value)
 
 
 def test_prepare_trials_rejects_bad_audio(tmp_path):
     with pytest.raises(errors.AudioFileError, match="03_evaluate"):
-        listening.prepare_trials(make_run_dir(tmp_path / "a", models=()))
+        listening.prepare_trials(_config(make_run_dir(tmp_path / "a", models=())))
     run = make_run_dir(tmp_path / "b", seconds=0.5)
     sf.write(run / "rendered" / "gru" / "val1.wav", np.zeros((SR // 2, 2), np.float32), SR)
     with pytest.raises(errors.ChannelError, match=r"gru/val1.wav.*2 channels.*mono"):
-        listening.prepare_trials(run)
+        listening.prepare_trials(_config(run))
     sf.write(run / "rendered" / "gru" / "val1.wav", np.zeros(24000, np.float32), 48000)
     with pytest.raises(errors.SampleRateError, match="48000 Hz"):
-        listening.prepare_trials(run)
+        listening.prepare_trials(_config(run))
     with pytest.raises(errors.AudioFileError, match="no such folder"):
-        listening.prepare_trials(tmp_path / "missing")
+        listening.prepare_trials(_config(tmp_path / "missing"))
 
 
 # ---- order ------------------------------------------------------------------------------------
@@ -338,7 +389,9 @@ def test_aggregate_by_session_and_single_answer():
 def test_write_aggregate_pending_then_counted(tmp_path):
     run = tmp_path / "reports" / "r1"
     ratings = tmp_path / "reports" / "listening" / "ratings.jsonl"
-    agg = listening.write_aggregate(run, ratings_path=ratings, session="s-1")
+    config = _config(run)
+    assert config.ratings_file == ratings  # the default: beside the run folders
+    agg = listening.write_aggregate(config, session="s-1")
     assert agg["pending"] and json.loads((run / "listening" / "aggregate.json").read_text())[
         "pending"]
     page = listening.aggregate_html(agg)
@@ -348,14 +401,18 @@ def test_write_aggregate_pending_then_counted(tmp_path):
         store.append(r)
     with open(ratings, "ab") as f:
         f.write(b'{"rater": "R1", "ses')
-    agg = listening.write_aggregate(run, ratings_path=ratings, session="s-1")
+    agg = listening.write_aggregate(config, session="s-1")
     saved = json.loads((run / "listening" / "aggregate.json").read_text())
     assert saved["models"]["lstm"]["mean"] == 2.5 and saved["skipped_lines"] == 1
     assert saved["models"]["lstm"]["counts"] == {"1": 0, "2": 1, "3": 1, "4": 0}
+    assert saved["config"]["run_dir"] == str(run) and saved["config"]["pool_sessions"] is True
     page = listening.aggregate_html(agg)
-    assert "lstm" in page and "2.50" in page and "Listening test pending" not in page
-    fig = listening.plot_aggregate(agg, path=run / "figures" / "listening_ratings.png")
-    assert len(fig.axes) == 2 and (run / "figures" / "listening_ratings.png").stat().st_size > 5000
+    # answers 2 and 3: mean 2.5, t(0.975, 1) * sd / sqrt(2) = 12.706 * 0.5 = 6.35
+    assert "<td>lstm</td>" in page and "2.5 [-3.85, 8.85]" in page
+    assert "Listening test pending" not in page
+    fig = listening.plot_aggregate(agg, path=config.figure_path)
+    assert config.figure_path == run / "figures" / "listening_ratings.png"
+    assert len(fig.axes) == 2 and config.figure_path.stat().st_size > 5000
 
 
 # ---- widget logic ---------------------------------------------------------------------------
@@ -420,16 +477,38 @@ def test_config_defaults_and_latest_fallback(tmp_path):
     make_run_dir(reports / "20260101-r", seconds=0.5)
     (reports / "lab").mkdir()
     (reports / "latest").symlink_to("20260101-r")
-    cfg = listening.ListeningConfig.build(run_dir=str(reports / "lab"), seed=0, interactive=True)
-    assert cfg.run_dir == reports / "latest" and "latest" in cfg.note
-    assert cfg.ratings_path == reports / "listening" / "ratings.jsonl"
-    batch = listening.ListeningConfig.build(run_dir=str(reports / "lab"), seed=0,
-                                            interactive=False, ratings_path="/x/r.jsonl")
-    assert batch.run_dir == reports / "lab" and batch.ratings_path == Path("/x/r.jsonl")
+    cfg = listening.ListeningConfig(run_dir=str(reports / "lab"), seed=0, interactive=True)
+    assert cfg.run_folder == reports / "latest" and "latest" in cfg.note
+    assert cfg.ratings_file == reports / "listening" / "ratings.jsonl"
+    assert cfg.model_names == () and cfg.split_names == ("val1", "val2")
+    assert "BS.1770-4" in cfg.describe() and "latest" in cfg.describe()
+    batch = listening.ListeningConfig(run_dir=str(reports / "lab"), seed=0,
+                                      interactive=False, ratings_path="/x/r.jsonl",
+                                      models=" lstm, gru ")
+    assert batch.run_folder == reports / "lab" and batch.ratings_file == Path("/x/r.jsonl")
+    assert batch.note == "" and batch.model_names == ("lstm", "gru")
     with pytest.raises(errors.ParameterError, match="interactive"):
-        listening.ListeningConfig.build(run_dir="x", seed=0, interactive="no")
+        listening.ListeningConfig(run_dir="x", seed=0, interactive="no")
     with pytest.raises(errors.ParameterError, match="seed"):
-        listening.ListeningConfig.build(run_dir="x", seed=1.5, interactive=False)
+        listening.ListeningConfig(run_dir="x", seed=1.5, interactive=False)
+    with pytest.raises(errors.ParameterError, match="run_dir"):
+        listening.ListeningConfig(run_dir="", interactive=False)
+
+
+def test_config_fields_are_the_notebooks_parameters():
+    declared = pipeline.notebook_parameters("04_listening_test")
+    fields = [f.name for f in dataclasses.fields(listening.ListeningConfig)]
+    assert fields == list(declared)
+    # the Python defaults are the notebook's (run_dir has none: a caller names the run)
+    defaults = {f.name: f.default for f in dataclasses.fields(listening.ListeningConfig)
+                if f.default is not dataclasses.MISSING}
+    assert defaults == {k: v for k, v in declared.items() if k != "run_dir"}
+    # one line in the notebook: the parameters cell's names, nothing else, from its namespace
+    namespace = {**declared, "run_dir": "../reports/lab", "listening": listening, "other": 1}
+    config = listening.ListeningConfig.from_parameters(namespace)
+    assert config.to_dict() == declared
+    with pytest.raises(errors.ParameterError, match="pool_sessions"):
+        listening.ListeningConfig.from_parameters({"run_dir": "x", "seed": 0})
 
 
 def _parameters_cell():
@@ -484,7 +563,7 @@ def test_notebook_runs_under_papermill(tmp_path):
     run = make_run_dir(tmp_path / "reports" / "r1", seconds=1.0)
     ratings = tmp_path / "reports" / "listening" / "ratings.jsonl"
     # ratings from an earlier session in JupyterLab
-    ts = listening.prepare_trials(run, clip_seconds=0.5)
+    ts = listening.prepare_trials(_config(run, clip_seconds=0.5))
     store = RatingsStore(ratings)
     for r in _session("R1", [4, 4], [1, 1], {"lstm": [2, 3]}, session=ts.session):
         store.append(r)

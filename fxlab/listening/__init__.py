@@ -1,0 +1,102 @@
+"""The blind A/B listening test: trials, the rating widget, the append-only ratings store, aggregation.
+
+The thesis (sections 3.5.2 and 4.1.2) asked 9 people how similar each network's output sounded to
+its target, on four answers (:data:`ANSWERS`): 1 "Not similar at all", 2 "Some similarities",
+3 "Almost the same", 4 "The same". Its LSTM scored a mean of 2.25. This package makes that test
+something anyone can take in JupyterLab and that the report can aggregate. One job per module;
+every public name is re-exported here, so ``from fxlab import listening; listening.X`` works:
+
+:mod:`~fxlab.listening.scale`
+    :data:`ANSWERS`, the hidden controls :data:`CONTROL_SAME` / :data:`CONTROL_DRY`
+    (:data:`CONTROLS`), and :data:`THESIS_LSTM`, the thesis's result shown beside ours.
+:mod:`~fxlab.listening.loudness`
+    Level matching: :func:`loudness` (ITU-R BS.1770-4 integrated loudness, gated, by pyloudnorm;
+    clips under 400 ms ungated), :func:`match_gains`, :func:`k_weighting_coefficients`,
+    :data:`LOUDNESS_METHOD` (recorded in ``trials.json``).
+:mod:`~fxlab.listening.trials`
+    :class:`Trial`, :class:`TrialSet`, :func:`prepare_trials` (cut, level-match and write the clips
+    of a run into ``<run_dir>/listening/``), :func:`load_trials`, :func:`find_models`,
+    :func:`rater_order` (a rater's order and A/B sides, seeded by name and session seed),
+    :func:`normalize_rater`.
+:mod:`~fxlab.listening.store`
+    :class:`RatingsStore` appends each answer at once to a JSONL file (``O_APPEND``, fsync'ed,
+    never rewritten); :func:`read_ratings` skips a torn line; :func:`default_ratings_path`.
+:mod:`~fxlab.listening.aggregate`
+    :func:`latest_answers`, :func:`rater_status` (the controls), :func:`mean_ci95`,
+    :func:`aggregate` (per model, raters who failed the controls excluded), :func:`write_aggregate`
+    (``<run_dir>/listening/aggregate.json``), :func:`aggregate_html` (the report's section) and
+    :func:`plot_aggregate` (the figure).
+:mod:`~fxlab.listening.widget`
+    :class:`ListeningWidget` (ipywidgets) and :func:`listening_widget`, which shows it when
+    someone is at the keyboard and a note otherwise.
+:mod:`~fxlab.listening.config`
+    :class:`ListeningConfig`, the notebook's frozen configuration:
+    ``config = listening.ListeningConfig.from_parameters(globals())``.
+
+The notebook's calls: ``prepare_trials(config)``, ``listening_widget(trial_set, config)``,
+``write_aggregate(config, session=trial_set.session)``, ``aggregate_html(agg)``,
+``plot_aggregate(agg, path=config.figure_path)``.
+"""
+
+from fxlab.listening.aggregate import (
+    aggregate,
+    aggregate_html,
+    latest_answers,
+    mean_ci95,
+    plot_aggregate,
+    rater_status,
+    write_aggregate,
+)
+from fxlab.listening.config import ListeningConfig
+from fxlab.listening.loudness import (
+    LOUDNESS_METHOD,
+    k_weighting_coefficients,
+    loudness,
+    match_gains,
+)
+from fxlab.listening.scale import ANSWERS, CONTROL_DRY, CONTROL_SAME, CONTROLS, THESIS_LSTM
+from fxlab.listening.store import RatingsStore, default_ratings_path, read_ratings
+from fxlab.listening.trials import (
+    STUDY_SR,
+    Trial,
+    TrialSet,
+    find_models,
+    load_trials,
+    normalize_rater,
+    prepare_trials,
+    rater_order,
+)
+from fxlab.listening.widget import ListeningWidget, listening_widget
+
+__all__ = [
+    "ANSWERS",
+    "CONTROL_DRY",
+    "CONTROL_SAME",
+    "CONTROLS",
+    "LOUDNESS_METHOD",
+    "STUDY_SR",
+    "THESIS_LSTM",
+    "ListeningConfig",
+    "ListeningWidget",
+    "RatingsStore",
+    "Trial",
+    "TrialSet",
+    "aggregate",
+    "aggregate_html",
+    "default_ratings_path",
+    "find_models",
+    "k_weighting_coefficients",
+    "latest_answers",
+    "listening_widget",
+    "load_trials",
+    "loudness",
+    "match_gains",
+    "mean_ci95",
+    "normalize_rater",
+    "plot_aggregate",
+    "prepare_trials",
+    "rater_order",
+    "rater_status",
+    "read_ratings",
+    "write_aggregate",
+]

@@ -1,0 +1,541 @@
+"""The listening test's trials: cut, loudness-matched clips, and each rater's seeded order.
+
+- :class:`Trial`           one A/B pair: the target against a candidate
+- :class:`TrialSet`        the trials of one session (``<run_dir>/listening/trials.json``)
+- :func:`prepare_trials`   cut, level-match and write the clips of a run; describe them
+- :func:`load_trials`      read ``trials.json`` back
+- :func:`find_models`      the models a run rendered for every split
+- :func:`rater_order`      a rater's order and A/B sides, random but seeded by name and session seed
+- :func:`normalize_rater`  a rater's name, spaces tidied
+
+:func:`prepare_trials` cuts one clip per split (a few seconds of the Validation 1 chunk and of the
+Validation 2 speech) from the target (``data/<split>/wet.wav``), the unprocessed input
+(``data/<split>/dry.wav``) and every model's output (``rendered/<model>/<split>.wav``), matches
+their loudness (:mod:`fxlab.listening.loudness`) and writes them as 16-bit WAV files into
+``<run_dir>/listening/trials/``, with ``trials.json`` describing them. Every trial pairs the target
+with a *candidate*: a model's output, or one of two hidden controls, the target itself
+(``control_same``: should be rated 4) and the unprocessed input (``control_dry``: should not).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import html
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import soundfile as sf
+
+from fxlab.audio import STUDY_SR
+from fxlab.errors import (
+    AudioFileError,
+    ChannelError,
+    NonFiniteError,
+    ParameterError,
+    SampleRateError,
+    problem,
+    unknown_name,
+)
+from fxlab.listening.loudness import LOUDNESS_METHOD, match_gains
+from fxlab.listening.scale import CONTROL_DRY, CONTROL_SAME, CONTROLS, RESERVED
+from fxlab.util import Html, atomic_path, html_table, write_json
+
+if TYPE_CHECKING:
+    from fxlab.listening.config import ListeningConfig
+
+__all__ = [
+    "STUDY_SR",
+    "Trial",
+    "TrialSet",
+    "find_models",
+    "load_trials",
+    "normalize_rater",
+    "prepare_trials",
+    "rater_order",
+]
+
+# 2: loudness by pyloudnorm (BS.1770-4, gated); the option min_seconds renamed min_clip_seconds
+_TRIALS_FORMAT = 2
+_FADE_S = 0.02  # raised-cosine fade in and out on every clip (s), the same on both sides
+
+
+@dataclasses.dataclass(frozen=True)
+class Trial:
+    """One A/B pair: the target against a candidate.
+
+    Attributes
+    ----------
+    id : str
+        Stable name ``"<clip>:<model>"``, e.g. ``"val2:lstm"`` or ``"val1:control_same"``.
+    clip : str
+        The split the clip was cut from (``"val1"`` or ``"val2"``).
+    model : str
+        The model whose output is the candidate, or :data:`CONTROL_SAME` / :data:`CONTROL_DRY`.
+    reference : str
+        Path of the target clip, relative to the ``listening`` folder.
+    candidate : str
+        Path of the candidate clip, relative to the ``listening`` folder.
+    """
+
+    id: str
+    clip: str
+    model: str
+    reference: str
+    candidate: str
+
+    @property
+    def is_control(self) -> bool:
+        """True for the hidden controls."""
+        return self.model in CONTROLS
+
+
+@dataclasses.dataclass(frozen=True)
+class TrialSet:
+    """The trials of one listening session, as written by :func:`prepare_trials`.
+
+    Attributes
+    ----------
+    root : Path
+        The ``<run_dir>/listening`` folder; trial paths are relative to it.
+    session : str
+        The session id: a hash of the trial list and of every clip's bytes, so that two runs that
+        made the same audio share a session and their ratings pool.
+    trials : tuple of Trial
+        In canonical order (clip, then model, then the controls); raters hear them in
+        :func:`rater_order`.
+    models : tuple of str
+        The models under test (not the controls).
+    clips : dict
+        Per clip, per pair (``"controls"`` or a model name): ``start_s``, ``seconds``, the loudness
+        of each side before matching (``loudness_in``, LUFS) and the gain applied (``gain_db``).
+    options : dict
+        The options the trials were made with, and ``loudness``: how loudness was measured.
+    skipped : tuple of dict
+        Model trials left out because the model rendered too little of the split:
+        ``{"clip", "model", "seconds"}`` each.
+    """
+
+    root: Path
+    session: str
+    trials: tuple[Trial, ...]
+    models: tuple[str, ...]
+    clips: dict
+    options: dict
+    skipped: tuple[dict, ...] = ()
+
+    def trial(self, trial_id: str) -> Trial:
+        """The trial named ``trial_id`` (raises :class:`~fxlab.errors.UnknownNameError`)."""
+        for t in self.trials:
+            if t.id == trial_id:
+                return t
+        raise unknown_name("trial", trial_id, [t.id for t in self.trials])
+
+    @property
+    def n_controls(self) -> int:
+        """Number of hidden control trials."""
+        return sum(t.is_control for t in self.trials)
+
+    def table_html(self) -> str:
+        """An HTML table of the clips: where each was cut and the gain each version got."""
+        rows = [
+            (clip, group, info["start_s"], info["seconds"],
+             ", ".join(f"{k} {v:+.1f} dB" for k, v in info["gain_db"].items()))
+            for clip, groups in self.clips.items() for group, info in groups.items()
+        ]
+        table = html_table(["clip", "pair (target vs)", "start (s)", "length (s)",
+                            "gain per version"], rows, digits=4)
+        n_model = len(self.trials) - self.n_controls
+        min_s = self.options.get("min_clip_seconds", self.options.get("min_seconds", 0.25))
+        method = self.options.get("loudness", "K-weighted, ungated")
+        note = ""
+        if self.skipped:
+            note = (
+                f"<p>Left out, too short to judge by ear (under {min_s:.2f} s rendered): "
+                + html.escape(", ".join(f"{k['model']} on {k['clip']} ({k['seconds']:.2f} s)"
+                                        for k in self.skipped))
+                + ". The evaluation renders the slow windowed models on a short excerpt; raise "
+                "its <code>windowed_eval_seconds</code> to listen to them.</p>"
+            )
+        return Html(
+            f"<p>Session <code>{html.escape(self.session)}</code>: {len(self.trials)} trials "
+            f"({n_model} model trials of {len(self.models)} models on {len(self.clips)} clips; "
+            f"{self.n_controls} hidden controls). Clips matched to "
+            f"{self.options['loudness_lufs']:.1f} LUFS ({html.escape(method)}), then scaled "
+            "together so that neither side of a pair peaks above &minus;1 dBFS.</p>"
+            + table + note
+        )
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _read_mono(path: Path, *, what: str) -> np.ndarray:
+    if not path.is_file():
+        raise AudioFileError(problem(
+            path, found="no such file", expected=what,
+            fix="run the steps before the listening test (01_synthesize_data, 03_evaluate) "
+                "for this run folder, or point run_dir at a run that has them",
+        ))
+    try:
+        x, sr = sf.read(path, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError) as err:
+        raise AudioFileError(problem(
+            path, found=f"an unreadable file ({err})", expected="a WAV file",
+            fix="re-create it by rerunning the step that wrote it",
+        )) from err
+    if sr != STUDY_SR:
+        raise SampleRateError(problem(
+            path, found=f"sample rate {sr} Hz", expected=f"{STUDY_SR} Hz",
+            fix=f"resample it to {STUDY_SR} Hz (fxlab.audio.resample) or rerun the step that wrote it",
+        ))
+    if x.shape[1] != 1:
+        raise ChannelError(problem(
+            path, found=f"{x.shape[1]} channels", expected="mono",
+            fix="write the file as mono (average the channels)",
+        ))
+    x = x[:, 0]
+    if not np.all(np.isfinite(x)):
+        raise NonFiniteError(problem(
+            path, found="NaN or infinite samples", expected="finite samples in [-1, 1]",
+            fix="rerun the step that wrote it; a model that outputs NaN needs retraining",
+        ))
+    return x
+
+
+def find_models(run_dir: str | os.PathLike, *, splits: Sequence[str] = ("val1", "val2")) -> list[str]:
+    """Names of the models that have a rendered output for every split, sorted.
+
+    Parameters
+    ----------
+    run_dir : path
+        A run folder holding ``rendered/<model>/<split>.wav``.
+    splits : sequence of str
+        The splits each model must have.
+
+    Returns
+    -------
+    list of str
+        Possibly empty.
+    """
+    rendered = Path(run_dir) / "rendered"
+    if not rendered.is_dir():
+        return []
+    return sorted(
+        d.name for d in rendered.iterdir()
+        if d.is_dir() and d.name not in RESERVED
+        and all((d / f"{s}.wav").is_file() for s in splits)
+    )
+
+
+def _render_offsets(run_dir: Path, models: Sequence[str], splits: Sequence[str]) -> dict:
+    """Where each model's rendered output starts in its split, in samples.
+
+    The evaluation renders some models on an excerpt and records its start in ``metrics.json``
+    (``models.<name>.splits.<split>.start_s``); without that entry an output starts at sample 0.
+    """
+    offsets = {s: {m: 0 for m in models} for s in splits}
+    path = run_dir / "metrics.json"
+    if not path.is_file():
+        return offsets
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return offsets
+    for m in models:
+        entry = (doc.get("models") or {}).get(m) or {}
+        for s in splits:
+            start_s = ((entry.get("splits") or {}).get(s) or {}).get("start_s")
+            if isinstance(start_s, int | float) and start_s > 0:
+                offsets[s][m] = int(round(start_s * STUDY_SR))
+    return offsets
+
+
+def _loudest_window(x: np.ndarray, n_win: int, hop: int) -> int:
+    if x.size <= n_win:
+        return 0
+    c = np.concatenate([[0.0], np.cumsum(x.astype(np.float64) ** 2)])
+    starts = np.arange(0, x.size - n_win + 1, hop)
+    energy = c[starts + n_win] - c[starts]
+    return int(starts[int(np.argmax(energy))])
+
+
+def _fade(x: np.ndarray, sr: int) -> np.ndarray:
+    n = min(int(_FADE_S * sr), x.size // 2)
+    y = x.astype(np.float64).copy()
+    if n > 0:
+        ramp = 0.5 - 0.5 * np.cos(np.pi * (np.arange(n) + 0.5) / n)
+        y[:n] *= ramp
+        y[-n:] *= ramp[::-1]
+    return y
+
+
+def _what(name: str) -> str:
+    return "the target" if name == "target" else (
+        "the unprocessed input" if name == "dry" else f"model {name}'s output")
+
+
+def prepare_trials(config: ListeningConfig) -> TrialSet:
+    """Cut, loudness-match and write the clips of the listening test; describe them in trials.json.
+
+    For each split and each model, a window of ``config.clip_seconds`` is cut from the target and
+    the model's output where the target is loudest (on a 0.25 s grid), inside the stretch the model
+    rendered: the evaluation renders some models on an excerpt and records its start in
+    ``metrics.json`` (``models.<name>.splits.<split>.start_s``; absent: the output starts at the
+    split's first sample); a shorter output gives a shorter clip. The controls' window (target and
+    unprocessed input) is chosen the same way on the whole split. Every version gets a 20 ms
+    raised-cosine fade in and out, then :func:`~fxlab.listening.loudness.match_gains` brings its
+    loudness (ITU-R BS.1770-4, gated, by pyloudnorm) to ``config.loudness_lufs``; if either side of
+    a pair would then peak above -1 dBFS, both are scaled down together (their loudness stays
+    matched). Silent versions (below -70 LUFS) are not gained up; gains are capped at +30 dB.
+
+    A model that rendered less than ``config.min_clip_seconds`` of a split (the evaluation renders
+    the slow windowed models on a short excerpt in the quick profiles) is too short to judge by ear:
+    when ``config.models`` is empty its trial on that split is skipped and listed in
+    ``TrialSet.skipped``; when it was asked for by name, that is an error.
+
+    The result is cached: if ``trials.json`` already describes the same sources and options
+    (loudness method included), nothing is rewritten.
+
+    Parameters
+    ----------
+    config : ListeningConfig
+        Uses ``run_folder`` (with ``data/<split>/{dry,wet}.wav`` and
+        ``rendered/<model>/<split>.wav``, float32 mono 44.1 kHz), ``model_names`` (empty: every
+        model rendered for all the splits), ``split_names``, ``clip_seconds``, ``loudness_lufs``
+        and ``min_clip_seconds`` (capped at ``clip_seconds``).
+
+    Returns
+    -------
+    TrialSet
+        Written to ``<run_dir>/listening/trials.json`` and, per clip, ``trials/<clip>/<model>.wav``
+        with its target ``trials/<clip>/<model>.target.wav``, and ``controls.target.wav`` /
+        ``controls.wav`` (the unprocessed input): 16-bit PCM, 44.1 kHz, mono.
+    """
+    run_dir = config.run_folder
+    splits_t = config.split_names
+    if not run_dir.is_dir():
+        raise AudioFileError(problem(
+            run_dir, found="no such folder", expected="a run folder (reports/<run-id>)",
+            fix="run the study first (fxlab run --profile quick) or pass the run folder it made",
+        ))
+    available = find_models(run_dir, splits=splits_t)
+    wanted = config.model_names
+    by_name = bool(wanted)
+    if not wanted:
+        if not available:
+            raise AudioFileError(problem(
+                run_dir / "rendered", found="no model with a rendered output for "
+                + " and ".join(splits_t),
+                expected="rendered/<model>/<split>.wav for each model",
+                fix="run 01_synthesize_data to 03_evaluate for this run folder first, or `make "
+                    "report` (opened by hand, this notebook then finds the newest run through "
+                    "reports/latest)",
+            ))
+        wanted = tuple(available)
+    for m in wanted:
+        if m not in available:
+            raise unknown_name("model (rendered for " + ", ".join(splits_t) + ")", m, available)
+
+    sources: dict[str, dict[str, Path]] = {}
+    for s in splits_t:
+        sources[s] = {
+            "target": run_dir / "data" / s / "wet.wav",
+            "dry": run_dir / "data" / s / "dry.wav",
+            **{m: run_dir / "rendered" / m / f"{s}.wav" for m in wanted},
+        }
+    offsets = _render_offsets(run_dir, wanted, splits_t)
+    options = {
+        "models": list(wanted) if by_name else "all", "splits": list(splits_t),
+        "clip_seconds": float(config.clip_seconds),
+        "loudness_lufs": float(config.loudness_lufs), "loudness": LOUDNESS_METHOD,
+        "format": _TRIALS_FORMAT, "render_offsets": offsets,
+        "min_clip_seconds": float(config.min_clip_seconds),
+    }
+    for s, paths in sources.items():
+        for name, p in paths.items():
+            if not p.is_file():
+                _read_mono(p, what=f"{_what(name)} of split {s} (float32 mono {STUDY_SR} Hz WAV)")
+    source_hashes = {
+        s: {name: _sha256_file(p) for name, p in paths.items()} for s, paths in sources.items()
+    }
+    root = run_dir / "listening"
+    manifest_path = root / "trials.json"
+    if manifest_path.is_file():
+        try:
+            old = json.loads(manifest_path.read_text())
+            if (old.get("options") == options and old.get("sources") == source_hashes
+                    and all(_sha256_file(root / f) == h for f, h in old["files"].items())):
+                return load_trials(run_dir)
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # unreadable or stale: rebuild below
+
+    sr = STUDY_SR
+    clips: dict[str, dict] = {}
+    files: dict[str, str] = {}
+    trials: list[Trial] = []
+    n_clip = int(round(config.clip_seconds * sr))
+    n_min = min(int(round(config.min_clip_seconds * sr)), n_clip)
+    skipped: list[dict] = []
+    if stale := sorted((root / "trials").glob("*/*.wav")) if (root / "trials").is_dir() else []:
+        for f in stale:  # clips of an older recipe (files this function wrote)
+            f.unlink()
+    for s, paths in sources.items():
+        versions = {name: _read_mono(p, what=f"{_what(name)} of split {s}")
+                    for name, p in paths.items()}
+        n_split = min(versions["target"].size, versions["dry"].size)
+        (root / "trials" / s).mkdir(parents=True, exist_ok=True)
+        clips[s] = {}
+        # one window per group: the controls (target, dry) on the whole split; each model on the
+        # stretch it rendered (the evaluation renders some models on an excerpt)
+        groups = {"controls": ("dry", 0, n_split)}
+        for m in wanted:
+            off = offsets[s][m]
+            groups[m] = (m, off, min(off + versions[m].size, n_split))
+        for group, (other, lo, hi) in groups.items():
+            if hi - lo < n_min:
+                if group != "controls" and not by_name:
+                    skipped.append({"clip": s, "model": group, "seconds": max(hi - lo, 0) / sr})
+                    continue
+                raise AudioFileError(problem(
+                    paths[other], found=f"{max(hi - lo, 0) / sr:.3f} s that overlap the target",
+                    expected=f"at least min_clip_seconds = {n_min / sr:.2f} s to listen to",
+                    fix="render a longer excerpt (03_evaluate's windowed_eval_seconds), lower "
+                        'min_clip_seconds, or leave the model out (models="...")',
+                ))
+            n_win = min(n_clip, hi - lo)
+            start = lo + _loudest_window(versions["target"][lo:hi], n_win, hop=sr // 4)
+            off = 0 if other == "dry" else groups[other][1]
+            cut = {
+                "target": _fade(versions["target"][start:start + n_win], sr),
+                other: _fade(versions[other][start - off:start - off + n_win], sr),
+            }
+            lufs_in, gains = match_gains(cut, sr=sr, target_lufs=config.loudness_lufs)
+            rel = {"target": f"trials/{s}/{group}.target.wav", other: f"trials/{s}/{group}.wav"}
+            for k, v in cut.items():
+                y = np.clip(v * 10 ** (gains[k] / 20), -1.0, 1.0).astype(np.float32)
+                with atomic_path(root / rel[k], suffix=".wav") as tmp:
+                    sf.write(tmp, y, sr, subtype="PCM_16")
+                files[rel[k]] = _sha256_file(root / rel[k])
+            clips[s][group] = {
+                "start_s": start / sr, "seconds": n_win / sr,
+                "loudness_in": {k: (None if np.isinf(v) else round(v, 3))
+                                for k, v in lufs_in.items()},
+                "gain_db": {k: round(g, 3) for k, g in gains.items()},
+            }
+            ref = rel["target"]
+            if group == "controls":
+                trials.append(Trial(f"{s}:{CONTROL_SAME}", s, CONTROL_SAME, ref, ref))
+                trials.append(Trial(f"{s}:{CONTROL_DRY}", s, CONTROL_DRY, ref, rel["dry"]))
+            else:
+                trials.append(Trial(f"{s}:{group}", s, group, ref, rel[group]))
+
+    tested = tuple(m for m in wanted if any(t.model == m for t in trials))
+    if not tested:
+        raise AudioFileError(problem(
+            run_dir / "rendered", found="every model's output shorter than min_clip_seconds = "
+            f"{n_min / sr:.2f} s (" + ", ".join(
+                f"{k['model']} {k['seconds']:.3f} s of {k['clip']}" for k in skipped) + ")",
+            expected="at least one model rendered long enough to listen to",
+            fix="render longer excerpts (03_evaluate's windowed_eval_seconds) or lower "
+                "min_clip_seconds",
+        ))
+    digest = hashlib.sha256(json.dumps(
+        {"trials": [dataclasses.asdict(t) for t in trials], "files": files}, sort_keys=True,
+    ).encode()).hexdigest()
+    from fxlab import __version__
+
+    write_json(manifest_path, {
+        "format": _TRIALS_FORMAT, "session": "s-" + digest[:12], "run_dir": str(run_dir),
+        "options": options, "sources": source_hashes, "files": files, "clips": clips,
+        "models": list(tested), "skipped": skipped,
+        "trials": [dataclasses.asdict(t) for t in trials],
+        "fxlab_version": __version__,
+    })
+    return load_trials(run_dir)
+
+
+def load_trials(run_dir: str | os.PathLike) -> TrialSet:
+    """Read ``<run_dir>/listening/trials.json`` written by :func:`prepare_trials`.
+
+    Parameters
+    ----------
+    run_dir : path
+        A run folder, or its ``listening`` folder.
+
+    Returns
+    -------
+    TrialSet
+    """
+    run_dir = Path(run_dir)
+    root = run_dir if (run_dir / "trials.json").is_file() else run_dir / "listening"
+    path = root / "trials.json"
+    try:
+        doc = json.loads(path.read_text())
+        trials = tuple(Trial(**t) for t in doc["trials"])
+        return TrialSet(root=root, session=doc["session"], trials=trials,
+                        models=tuple(doc["models"]), clips=doc["clips"], options=doc["options"],
+                        skipped=tuple(doc.get("skipped", ())))
+    except FileNotFoundError as err:
+        raise AudioFileError(problem(
+            path, found="no such file", expected="the trials of the listening test",
+            fix="run fxlab.listening.prepare_trials(config) (notebook 04_listening_test) first",
+        )) from err
+    except (ValueError, KeyError, TypeError) as err:
+        raise AudioFileError(problem(
+            path, found=f"a file that is not a trial list ({err})",
+            expected="trials.json written by fxlab.listening.prepare_trials",
+            fix="delete it and run prepare_trials(config) again",
+        )) from err
+
+
+def normalize_rater(name: object) -> str:
+    """A rater's name with surrounding and repeated spaces removed (raises if empty or not text)."""
+    if not isinstance(name, str) or not " ".join(name.split()):
+        raise ParameterError(problem(
+            "rater name", found=repr(name), expected="a non-empty name",
+            fix="type your name (or a nickname you will reuse to resume) in the name field",
+        ))
+    return " ".join(name.split())
+
+
+def rater_order(trial_set: TrialSet, rater: str, *, seed: int) -> list[tuple[str, str]]:
+    """The order in which ``rater`` hears the trials, and on which side the candidate plays.
+
+    Random but reproducible: the generator is seeded by SHA-256 of ``"<seed>:<rater>"``, so the same
+    rater with the same session seed always gets the same order and sides, and different raters
+    get different ones.
+
+    Parameters
+    ----------
+    trial_set : TrialSet
+    rater : str
+        The rater's name (normalized by :func:`normalize_rater`).
+    seed : int
+        The session seed (the notebook's ``seed``).
+
+    Returns
+    -------
+    list of (trial_id, side)
+        One entry per trial; ``side`` is ``"A"`` or ``"B"``, where the candidate (model output or
+        control) plays; the target plays on the other side.
+    """
+    rater = normalize_rater(rater)
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        raise ParameterError(problem(
+            "seed", found=repr(seed), expected="an integer", fix="pass seed=0",
+        ))
+    key = hashlib.sha256(f"{int(seed)}:{rater}".encode()).digest()
+    rng = np.random.default_rng(int.from_bytes(key[:8], "little"))
+    perm = rng.permutation(len(trial_set.trials))
+    sides = rng.integers(0, 2, size=len(trial_set.trials))
+    return [(trial_set.trials[int(i)].id, "AB"[int(s)]) for i, s in zip(perm, sides, strict=True)]
