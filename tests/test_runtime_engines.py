@@ -12,9 +12,9 @@ import pytest
 from weights_support import perturb_weights
 
 from fxlab import latency, runtime
+from fxlab.errors import EngineUnavailableError, FxlabError, ParameterError, UnknownNameError
 from fxlab.models.recurrent import rnn_spec
 from fxlab.runtime import engines
-from fxlab.errors import EngineUnavailableError, FxlabError, ParameterError, UnknownNameError
 
 
 @pytest.fixture(scope="module", params=["lstm", "gru"])

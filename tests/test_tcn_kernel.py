@@ -13,7 +13,8 @@ from weights_support import perturb_weights
 
 from fxlab.errors import ParameterError
 from fxlab.models import build_model, model_config
-from fxlab.runtime.tcn_kernel import TcnKernel, TcnWeights, render, tcn_weights
+from fxlab.models.tcn import TcnSpec, tcn_spec
+from fxlab.runtime.tcn_kernel import TcnKernel, render
 
 TOYS = {
     "small": {"channels": 4, "layers": 4},                          # receptive field 31
@@ -34,7 +35,7 @@ def toy(request):
 @pytest.mark.parametrize("block_size", [1, 7, 64, None])
 def test_blocks_equal_keras_on_the_whole_signal(toy, block_size):
     _, model, x, whole = toy
-    kernel = TcnKernel(tcn_weights(model))
+    kernel = TcnKernel(tcn_spec(model))
     step = block_size or x.size
     y = np.concatenate([kernel.process(x[i:i + step]) for i in range(0, x.size, step)])
     assert y.dtype == np.float32 and y.shape == x.shape
@@ -43,8 +44,8 @@ def test_blocks_equal_keras_on_the_whole_signal(toy, block_size):
 
 def test_weights_describe_the_model(toy):
     name, model, x, whole = toy
-    w = tcn_weights(model)
-    assert isinstance(w, TcnWeights)
+    w = tcn_spec(model)
+    assert isinstance(w, TcnSpec)
     assert w.receptive_field == model_config("tcn", **TOYS[name])["receptive_field"]
     assert all(a.dtype == np.float32 for a in (w.conv_w, w.skip_w, w.res_w, w.head_w))
     np.testing.assert_allclose(render(w, x), whole, atol=1e-5)
@@ -52,7 +53,7 @@ def test_weights_describe_the_model(toy):
 
 def test_reset_forgets_the_past(toy):
     _, model, x, whole = toy
-    kernel = TcnKernel(tcn_weights(model))
+    kernel = TcnKernel(tcn_spec(model))
     kernel.process(x[:123])
     kernel.reset()
     np.testing.assert_allclose(kernel.process(x[:100]), whole[:100], atol=1e-5)
@@ -60,20 +61,20 @@ def test_reset_forgets_the_past(toy):
 
 def test_an_empty_block_gives_an_empty_output(toy):
     _, model, x, whole = toy
-    kernel = TcnKernel(tcn_weights(model))
+    kernel = TcnKernel(tcn_spec(model))
     assert kernel.process(np.zeros(0, np.float32)).shape == (0,)
     np.testing.assert_allclose(kernel.process(x), whole, atol=1e-5)
 
 
 @pytest.mark.parametrize("shape", [(64, 1), (1, 64), (2, 3, 4), ()])
 def test_a_block_that_is_not_mono_raises(shape):
-    kernel = TcnKernel(tcn_weights(build_model("tcn", seed=0, **TOYS["small"])))
+    kernel = TcnKernel(tcn_spec(build_model("tcn", seed=0, **TOYS["small"])))
     with pytest.raises(ParameterError, match="shape"):
         kernel.process(np.zeros(shape, np.float32))
 
 
 def test_a_model_that_is_not_a_tcn_raises():
     with pytest.raises(ParameterError, match="tcn"):
-        tcn_weights(build_model("gru", seed=0, units=4))
-    with pytest.raises(ParameterError, match="TcnWeights"):
+        tcn_spec(build_model("gru", seed=0, units=4))
+    with pytest.raises(ParameterError, match="TcnSpec"):
         TcnKernel({"channels": 4})

@@ -177,6 +177,15 @@ def test_study_configs_from_flat_parameters():
         training.StudyConfig.from_parameters({"models": "lstm"})
 
 
+def test_the_tcn_gets_a_warm_up_of_its_receptive_field():
+    cfgs = _study(models="lstm,tcn", tcn_layers=7, segment=512, warmup=64).train_configs()
+    assert (cfgs["lstm"].segment, cfgs["lstm"].warmup) == (512, 64)
+    assert (cfgs["tcn"].segment, cfgs["tcn"].warmup) == (512, 254)  # receptive field 255
+    big = _study(models="tcn", tcn_layers=10).train_configs()["tcn"]
+    assert (big.segment, big.warmup) == (2 * 2046, 2046)
+    assert _study(models="tcn", tcn_layers=2, warmup=64).train_configs()["tcn"].warmup == 64
+
+
 def _cli(tmp_path, dry, wet, *extra):
     parser = training.add_train_arguments(argparse.ArgumentParser())
     args = parser.parse_args(["--dry", str(dry), "--wet", str(wet), "--out", str(tmp_path / "mine"), *extra])

@@ -19,8 +19,8 @@ between the effect and a wire.
   (``Dense(1)``) -> ``skip`` (``Add`` of head and input). Default 32 units, 1 layer.
 - ``gru``   the same with ``keras.layers.GRU`` (``reset_after=True``, Keras's default).
 - ``tcn``   a causal dilated convolutional network, WaveNet-style (gated tanh x sigmoid units,
-  residual and skip 1x1 convolutions); its receptive field in samples is
-  :func:`receptive_field` and is stored in its config.
+  residual and skip 1x1 convolutions, the skip sum into a linear ``head``); its receptive field in
+  samples is :func:`receptive_field` and is stored in its config. Default 7 layers (255 samples).
 
 Each family has one module holding its builder, its receptive field and the contract the runtime
 and exporters rely on (layer names, weight layouts); callers ask the model, they do not inspect it:
@@ -74,7 +74,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "thesis_cnn": {"window": 1024, "filters": 128, "kernel": 128, "groups": 4},
     "lstm": {"cell": "lstm", "units": 32, "layers": 1},
     "gru": {"cell": "gru", "units": 32, "layers": 1},
-    "tcn": {"channels": 16, "kernel": 3, "layers": 10, "stacks": 1},
+    "tcn": {"channels": 16, "kernel": 3, "layers": 7, "stacks": 1},
 }
 WINDOWED_MODELS = ("thesis_lstm", "thesis_lstm_reduced", "thesis_gru", "thesis_cnn")
 SAMPLE_MODELS = ("lstm", "gru", "tcn")

@@ -54,7 +54,8 @@ from fxlab.errors import (
     SampleRateError,
     problem,
 )
-from fxlab.runtime import engines
+from fxlab.models import tcn
+from fxlab.runtime import engines, tcn_kernel
 
 __all__ = [
     "ConvProcessor",
@@ -220,12 +221,10 @@ class ConvProcessor(Processor):
         self._kernel = None
         if engine in ("auto", "numba"):
             try:
-                from fxlab.runtime import tcn_kernel
-
-                weights = tcn_kernel.tcn_weights(fx_models.keras_of(model))
-                self._kernel = tcn_kernel.TcnKernel(weights)
+                spec = tcn.tcn_spec(fx_models.keras_of(model))
+                self._kernel = tcn_kernel.TcnKernel(spec)
                 self.engine_name = "numba"
-            except (ImportError, EngineUnavailableError):
+            except EngineUnavailableError:
                 if engine == "numba":
                     raise
         if self._kernel is None:
