@@ -14,6 +14,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from fxlab.plots import hz_axis
+from fxlab.util import Html, html_table
 
 __all__ = ["players_html", "plot_effect_response", "plot_signal_overview", "plot_split_overview"]
 
@@ -116,14 +117,11 @@ def players_html(clips: dict, *, sr: int) -> str:
 
     ``clips`` maps a label to a float array in [-1, 1] of shape (n,).
     """
-    import html
-
     from IPython.display import Audio
 
     cells = []
-    for label, x in clips.items():
+    for x in clips.values():
         peak = float(np.max(np.abs(x))) if x.size else 0.0
         audio = Audio(np.clip(x, -1, 1), rate=sr, normalize=False)._repr_html_()
-        cells.append(f"<td style='padding:4px 12px'><b>{html.escape(label)}</b> "
-                     f"<small>(peak {20 * np.log10(max(peak, 1e-9)):.1f} dBFS)</small><br/>{audio}</td>")
-    return "<table><tr>" + "".join(cells) + "</tr></table>"
+        cells.append(Html(f"<small>peak {20 * np.log10(max(peak, 1e-9)):.1f} dBFS</small><br/>{audio}"))
+    return html_table(list(clips), [cells], css_class="fxlab-table fxlab-players")

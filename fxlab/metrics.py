@@ -42,6 +42,7 @@ from fxlab.errors import (
     problem,
     unknown_name,
 )
+from fxlab.util import check_sr
 
 __all__ = [
     "TWELVE_BIT_STEP",
@@ -103,15 +104,6 @@ def _pair(target, output, *, names=("target", "output")) -> tuple[np.ndarray, np
             fix="trim both to the shorter one (x[:n]) or render the output from the same input",
         ))
     return t, o
-
-
-def _check_sr(sr) -> float:
-    if not isinstance(sr, int | float | np.integer | np.floating) or not np.isfinite(sr) or sr <= 0:
-        raise ParameterError(problem(
-            "sr", found=repr(sr), expected="a sample rate in Hz > 0 (e.g. 44100)",
-            fix="pass sr=44100 (fxlab.audio.STUDY_SR) or the files' own rate",
-        ))
-    return float(sr)
 
 
 def _check_band(f_lo, f_hi, sr) -> tuple[float, float]:
@@ -238,7 +230,7 @@ def power_spectrum(x, *, sr: float, n_fft: int = 8192) -> tuple[np.ndarray, np.n
     power_db : np.ndarray [shape=(n_fft // 2 + 1,)]
         ``10 log10`` of the power spectral density (full scale squared per Hz), floored at -200 dB.
     """
-    sr = _check_sr(sr)
+    sr = check_sr(sr)
     a, _ = _pair(x, x, names=("x", "x"))
     freqs, psd = _welch(a, sr, n_fft)
     return freqs, _db_power(psd)
@@ -288,7 +280,7 @@ def log_spectral_distance(target, output, *, sr: float, f_lo: float = 20.0,
     -------
     float >= 0, dB
     """
-    sr = _check_sr(sr)
+    sr = check_sr(sr)
     f_lo, f_hi = _check_band(f_lo, f_hi, sr)
     t, o = _pair(target, output)
     freqs, pt = _welch(t, sr, n_fft)
@@ -378,7 +370,7 @@ def third_octave_band_errors(target, output, *, sr: float, f_lo: float = 20.0,
     -------
     BandErrors
     """
-    sr = _check_sr(sr)
+    sr = check_sr(sr)
     f_lo, f_hi = _check_band(f_lo, f_hi, sr)
     t, o = _pair(target, output)
     freqs, pt = _welch(t, sr, n_fft)
@@ -520,7 +512,7 @@ def measure_response(system: Callable[[np.ndarray], np.ndarray], *, sr: float,
     -------
     Response
     """
-    sr = _check_sr(sr)
+    sr = check_sr(sr)
     if method not in RESPONSE_METHODS:
         raise unknown_name("response method", method, RESPONSE_METHODS)
     if not (isinstance(level_dbfs, int | float) and np.isfinite(level_dbfs) and level_dbfs <= 0):

@@ -31,6 +31,7 @@ from matplotlib.ticker import FuncFormatter
 
 from fxlab import metrics
 from fxlab.errors import ParameterError, problem
+from fxlab.util import check_sr
 
 __all__ = [
     "hz_axis",
@@ -81,7 +82,7 @@ def hz_axis(ax, *, f_lo: float = 20.0, f_hi: float = 20000.0, which: str = "x") 
 
 def _pair(target, output, sr) -> tuple[np.ndarray, np.ndarray, float]:
     t, o = metrics._pair(target, output)
-    return t, o, metrics._check_sr(sr)
+    return t, o, check_sr(sr)
 
 
 def plot_time_comparison(target, output, *, sr: float, title: str | None = None,
