@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import librosa
 import numpy as np
 from scipy import signal as sps
 
@@ -389,12 +390,14 @@ def third_octave_band_errors(target, output, *, sr: float, f_lo: float = 20.0,
 
 
 def _stft_mag(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
+    """``|STFT|`` of ``x`` [shape=(1 + n_fft // 2, n_frames)] by :func:`librosa.stft`.
+
+    Periodic Hann window, frames not centred (the first frame starts at sample 0, as
+    :func:`fxlab.losses.mrstft`), a signal shorter than ``n_fft`` zero-padded to one frame.
+    """
     if x.size < n_fft:
         x = np.pad(x, (0, n_fft - x.size))
-    n_frames = 1 + (x.size - n_fft) // hop
-    idx = np.arange(n_fft)[None, :] + hop * np.arange(n_frames)[:, None]
-    frames = x[idx] * np.hanning(n_fft + 1)[:-1]
-    return np.abs(np.fft.rfft(frames, axis=-1))
+    return np.abs(librosa.stft(x, n_fft=n_fft, hop_length=hop, window="hann", center=False))
 
 
 def multi_resolution_stft_distance(target, output, *,
@@ -402,8 +405,8 @@ def multi_resolution_stft_distance(target, output, *,
                                    eps: float = 1e-7) -> float:
     """Multi-resolution STFT distance (as auraloss's ``MultiResolutionSTFTLoss``).
 
-    For each FFT size N (hop N/4, Hann window): spectral convergence
-    ``||S_t - S_o||_F / ||S_t||_F`` plus the mean absolute difference of ``log10`` magnitudes
+    For each FFT size N (hop N/4, Hann window, frames not centred; :func:`librosa.stft`): spectral
+    convergence ``||S_t - S_o||_F / ||S_t||_F`` plus the mean absolute difference of ``log10`` magnitudes
     (``log10(|S| + eps)``); the result is the mean over the sizes. 0 for identical signals.
 
     Parameters
