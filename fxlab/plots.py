@@ -9,7 +9,7 @@ and nothing accumulates in pyplot's figure registry.
 - :func:`plot_time_comparison`   target, output and their difference over time (thesis Figs. 11,
   15, 17, 19)
 - :func:`plot_spectra`           long-term spectra of target and output overlaid (Figs. 12-13)
-- :func:`plot_spectrograms`      spectrograms of target and output side by side, and their difference
+- :func:`plot_spectrograms`      spectrograms (librosa, dB colour bars) of target and output, and their difference
 - :func:`plot_responses`         each model's measured magnitude response against the effect's
 - :func:`plot_band_errors`       level error per third-octave band, one line per model
 - :func:`plot_model_comparison`  one number per model on a log axis, with the thesis's own values
