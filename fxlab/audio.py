@@ -48,6 +48,7 @@ from fxlab.errors import (
     problem,
     unknown_name,
 )
+from fxlab.util import check_sr
 
 __all__ = [
     "STUDY_SR",
@@ -87,16 +88,6 @@ _MAX_CORR_SAMPLES = 1 << 21  # estimate_offset looks at most at the first ~47 s 
 # files
 
 
-def _check_rate(sr: object, label: str = "sr") -> int:
-    if isinstance(sr, bool) or not isinstance(sr, numbers.Real) or not math.isfinite(float(sr)) \
-            or float(sr) <= 0 or float(sr) != int(sr):
-        raise ParameterError(problem(
-            f"{label}={sr!r}", found=repr(sr), expected="a positive whole sample rate in Hz",
-            fix=f"pass e.g. {label}=44100 (fxlab.audio.STUDY_SR)",
-        ))
-    return int(sr)
-
-
 def read_wav(
     path: str | os.PathLike, *, sr: int | None = None, mono: bool | str | int = True
 ) -> tuple[np.ndarray, int]:
@@ -132,7 +123,7 @@ def read_wav(
 
     label = os.fspath(path)
     if sr is not None:
-        sr = _check_rate(sr)
+        sr = check_sr(sr)
     if not os.path.isfile(label):
         raise AudioFileError(problem(
             label, found="no such file" if not os.path.exists(label) else "a folder, not a file",
@@ -209,7 +200,7 @@ def write_wav(
     """
     import soundfile as sf
 
-    sr = _check_rate(sr)
+    sr = check_sr(sr)
     arr = np.asarray(x, dtype=np.float32)
     if arr.ndim not in (1, 2):
         raise ParameterError(problem(
@@ -265,8 +256,8 @@ def resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
     """
     import soxr
 
-    sr_in = _check_rate(sr_in, "sr_in")
-    sr_out = _check_rate(sr_out, "sr_out")
+    sr_in = check_sr(sr_in, name="sr_in")
+    sr_out = check_sr(sr_out, name="sr_out")
     arr = np.asarray(x, dtype=np.float32)
     if arr.ndim not in (1, 2):
         raise ParameterError(problem(

@@ -1,6 +1,7 @@
 """Figures of the data step (notebook ``01_synthesize_data``).
 
-- :func:`plot_signal_overview`  one signal kind: waveform, spectrum dry vs wet, spectrograms
+- :func:`plot_signal_overview`  one signal kind: waveform, spectrum dry vs wet (Welch),
+                                spectrograms (librosa)
 - :func:`plot_effect_response`  an EQ's magnitude response, dB against log frequency, -3 dB marked
 - :func:`plot_split_overview`   a whole split over time with its chunks labelled
 - :func:`players_html`          audio players side by side, levels untouched
@@ -14,6 +15,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from fxlab.plots import hz_axis
+from fxlab.util import Html, html_table
 
 __all__ = ["players_html", "plot_effect_response", "plot_signal_overview", "plot_split_overview"]
 
@@ -52,14 +54,23 @@ def plot_signal_overview(dry: np.ndarray, wet: np.ndarray, *, sr: int, title: st
     hz_axis(ax)
     ax.set(ylabel="power (dB)", title="spectrum (Welch)")
     ax.legend(fontsize=8)
+    import librosa
+    import librosa.display
+
+    nfft = 1024 if dry.size >= 1024 else max(64, 2 ** int(np.log2(dry.size)))
+    window = librosa.filters.get_window("hann", nfft)
     for col, (sig, label) in enumerate(((dry, "dry"), (wet, "wet"))):
         ax = fig.add_subplot(gs[1, col])
-        nfft = 1024 if sig.size >= 1024 else max(64, 2 ** int(np.log2(sig.size)))
-        ax.specgram(sig.astype(np.float64), NFFT=nfft, Fs=sr, noverlap=nfft // 2, cmap="magma",
-                    vmin=-140, vmax=-20)
-        ax.set_yscale("symlog", linthresh=200)
-        ax.set_ylim(20, sr / 2)
-        ax.set(xlabel="time (s)", ylabel="frequency (Hz)", title=f"spectrogram, {label}")
+        mag = np.abs(librosa.stft(sig.astype(np.float64), n_fft=nfft, hop_length=nfft // 2,
+                                  window=window))
+        db = librosa.amplitude_to_db(mag * 2.0 / window.sum(), ref=1.0, amin=1e-10, top_db=None)
+        mesh = librosa.display.specshow(db, sr=sr, hop_length=nfft // 2, n_fft=nfft,
+                                        x_axis="time", y_axis="log", ax=ax, cmap="magma",
+                                        vmin=-100, vmax=0)
+        mesh.set_rasterized(True)
+        hz_axis(ax, f_hi=min(20000.0, sr / 2), which="y")
+        ax.set(xlabel="time (s)", title=f"spectrogram, {label} (dB re full scale)")
+        fig.colorbar(mesh, ax=ax, format="%+2.0f dB")
     fig.suptitle(title)
     return fig
 
@@ -116,14 +127,11 @@ def players_html(clips: dict, *, sr: int) -> str:
 
     ``clips`` maps a label to a float array in [-1, 1] of shape (n,).
     """
-    import html
-
     from IPython.display import Audio
 
     cells = []
-    for label, x in clips.items():
+    for x in clips.values():
         peak = float(np.max(np.abs(x))) if x.size else 0.0
         audio = Audio(np.clip(x, -1, 1), rate=sr, normalize=False)._repr_html_()
-        cells.append(f"<td style='padding:4px 12px'><b>{html.escape(label)}</b> "
-                     f"<small>(peak {20 * np.log10(max(peak, 1e-9)):.1f} dBFS)</small><br/>{audio}</td>")
-    return "<table><tr>" + "".join(cells) + "</tr></table>"
+        cells.append(Html(f"<small>peak {20 * np.log10(max(peak, 1e-9)):.1f} dBFS</small><br/>{audio}"))
+    return html_table(list(clips), [cells], css_class="fxlab-table fxlab-players")

@@ -36,6 +36,7 @@ Each chunk's seed is ``seed * 100_000 + base + index`` with a base per split (tr
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import os
 import shutil
@@ -50,6 +51,7 @@ import numpy as np
 
 from fxlab import __version__
 from fxlab.errors import AudioFileError, ParameterError, problem, unknown_name
+from fxlab.util import Html, check_sr, html_table
 
 __all__ = [
     "DATA_FORMAT",
@@ -133,7 +135,7 @@ def recipe(*, train_set: str = "miniaudio", effect: dict | None = None, sr: int 
 
     if train_set not in TRAIN_SETS:
         raise unknown_name("training set", train_set, list(TRAIN_SETS))
-    if not isinstance(sr, int | np.integer) or sr < 8000:
+    if check_sr(sr) < 8000:
         raise ParameterError(problem("sr", found=repr(sr), expected="an integer sample rate >= 8000 Hz",
                                      fix="use the study's 44100"))
     if not isinstance(seed, int | np.integer) or seed < 0:
@@ -390,15 +392,17 @@ class Dataset:
         for name, info in self.manifest["splits"].items():
             what = (f"{len(info['chunks'])} chunks of {len({c['kind'] for c in info['chunks']})} signal kinds"
                     if "chunks" in info else f"speech: {info['source']['corpus']}")
-            rows.append(
-                f"<tr><td>{name}</td><td>{info['seconds']:.2f} s</td><td>{info['n_samples']:,}</td>"
-                f"<td>{20 * np.log10(max(info['peak_dry'], 1e-9)):.1f} / "
-                f"{20 * np.log10(max(info['peak_wet'], 1e-9)):.1f}</td><td>{what}</td>"
-                f"<td><code>{info['files']['dry']['sha256'][:10]} / {info['files']['wet']['sha256'][:10]}</code></td></tr>")
-        return ("<table><tr><th>split</th><th>length</th><th>samples</th><th>peak dry / wet (dBFS)</th>"
-                "<th>content</th><th>sha256 dry / wet</th></tr>" + "".join(rows) + "</table>"
-                f"<p>Sample rate {self.sr} Hz; target effect: {self.manifest['effect_description']}; "
-                f"recipe key <code>{self.manifest['key']}</code>.</p>")
+            peaks = (f"{20 * np.log10(max(info['peak_dry'], 1e-9)):.1f} / "
+                     f"{20 * np.log10(max(info['peak_wet'], 1e-9)):.1f}")
+            hashes = f"{info['files']['dry']['sha256'][:10]} / {info['files']['wet']['sha256'][:10]}"
+            rows.append((name, f"{info['seconds']:.2f} s", int(info["n_samples"]), peaks, what,
+                         Html(f"<code>{html.escape(hashes)}</code>")))
+        table = html_table(["split", "length", "samples", "peak dry / wet (dBFS)", "content",
+                            "sha256 dry / wet"], rows)
+        return (table
+                + f"<p>Sample rate {self.sr} Hz; target effect: "
+                f"{html.escape(self.manifest['effect_description'])}; "
+                f"recipe key <code>{html.escape(self.manifest['key'])}</code>.</p>")
 
     def verify(self) -> None:
         """Check every file's sha256 against the manifest; raises AudioFileError on a mismatch."""

@@ -57,6 +57,7 @@ import numpy as np
 import scipy.signal
 
 from fxlab.errors import AudioFileError, ParameterError, problem, unknown_name
+from fxlab.util import check_sr
 
 __all__ = [
     "STUDY_EFFECT",
@@ -110,13 +111,7 @@ def _as_signal(x: object, sr: object, who: str) -> tuple[np.ndarray, int]:
             f"{who} input", found=f"dtype {arr.dtype}", expected="a numeric array",
             fix="pass float samples in [-1, 1]",
         ))
-    if isinstance(sr, bool) or not isinstance(sr, numbers.Real) or not sr > 0 \
-            or not math.isfinite(float(sr)):
-        raise ParameterError(problem(
-            f"{who}: sr={sr!r}", found=repr(sr), expected="a positive sample rate in Hz",
-            fix="pass sr, e.g. 44100 (fxlab.audio.STUDY_SR)",
-        ))
-    return arr.astype(np.float32, copy=False), int(sr) if float(sr) == int(sr) else float(sr)
+    return arr.astype(np.float32, copy=False), check_sr(sr, name=f"{who}: sr")
 
 
 def _real(name: str, effect: str, value: object, *, low: float | None = None,

@@ -49,7 +49,7 @@ import soundfile as sf
 
 from fxlab import metrics, plots, progress
 from fxlab.errors import ParameterError, PipelineError, problem, unknown_name
-from fxlab.util import NotebookConfig
+from fxlab.util import Html, NotebookConfig, fmt, html_table, jsonable, write_json
 
 __all__ = [
     "THESIS_VALIDATION_MSE",
@@ -330,22 +330,6 @@ def _reference_response(effect, freqs: np.ndarray, sr: int, cfg: EvalConfig):
     return np.interp(np.log(freqs), np.log(r.freqs_hz), r.magnitude_db), "measured (sweep)"
 
 
-def _jsonable(x):
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return [_jsonable(v) for v in x.tolist()]
-    if isinstance(x, np.floating | float):
-        return float(x) if math.isfinite(float(x)) else None
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, Path):
-        return str(x)
-    return x
-
-
 def evaluate_run(config: EvalConfig, *, models: Iterable | None = None) -> Evaluation:
     """Render, measure and plot every trained model of a run folder.
 
@@ -459,9 +443,9 @@ def evaluate_run(config: EvalConfig, *, models: Iterable | None = None) -> Evalu
         _write_wav(run / "rendered" / "target" / f"{split_name}.wav",
                    np.asarray(data.split(split_name).wet, np.float32), sr)
 
-    result = _jsonable(result)
+    result = jsonable(result)
     result["answers"] = answers(result)
-    (run / "metrics.json").write_text(json.dumps(result, indent=1))
+    write_json(run / "metrics.json", result, indent=1)
     _write_csv(run / "metrics.csv", result)
     figures = _make_figures(run, fig_dir, data, cfg, result, outputs, responses, sr)
     return Evaluation(run, result, figures)
@@ -516,7 +500,7 @@ def _make_figures(run, fig_dir, data, cfg, result, outputs, responses, sr) -> li
              f"time_{name}_{split}",
              f"{name} on {split_label} ({where}; drawn: {tt.size / sr:.2g} s): the effect's output "
              f"(top), the model's (middle) and their difference (bottom), as the thesis's Figs. 11, "
-             f"15, 17 and 19. MSE {e['mse']:.3g}, ESR {_fmt(e['esr'])}.")
+             f"15, 17 and 19. MSE {e['mse']:.3g}, ESR {fmt(e['esr'])}.")
         save(plots.plot_spectra(target, y, sr=sr, labels=("target", name),
                                 title=f"{name}: long-term spectra ({split_label})"),
              f"spectra_{name}_{split}",
@@ -530,8 +514,8 @@ def _make_figures(run, fig_dir, data, cfg, result, outputs, responses, sr) -> li
              f"and the output's level minus the target's (right, red: too loud, blue: too quiet).")
     if responses and "reference_response" in result:
         ref = result["reference_response"]
-        parts = [f"{n}: {_fmt(result['models'][n]['response']['below_db'], 2)} dB below / "
-                 f"{_fmt(result['models'][n]['response']['above_db'], 2)} dB above"
+        parts = [f"{n}: {fmt(result['models'][n]['response']['below_db'], 2)} dB below / "
+                 f"{fmt(result['models'][n]['response']['above_db'], 2)} dB above"
                  for n in responses]
         save(plots.plot_responses(responses, reference_freqs_hz=ref["freqs_hz"],
                                   reference_db=ref["magnitude_db"], cutoff_hz=cfg.cutoff_hz,
@@ -564,14 +548,6 @@ def _make_figures(run, fig_dir, data, cfg, result, outputs, responses, sr) -> li
 
 
 # ------------------------------------------------------------------ answers and table
-
-
-def _fmt(v, digits: int = 3) -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "—"
-    if isinstance(v, int):
-        return f"{v:,}"
-    return f"{v:.{digits}g}"
 
 
 def answers(result: Mapping[str, Any]) -> dict[str, str]:
@@ -684,7 +660,6 @@ def results_table_html(run_dir: str | os.PathLike) -> str:
     rtf = _read_rtf(run)
     models = result.get("models", {})
     splits = [s for s in ("val1", "val2") if any(s in e["splits"] for e in models.values())]
-    e_ = html.escape
     head = ["model", "family", "parameters"]
     head += [f"MSE {SPLIT_LABELS[s]}" for s in splits] + [f"ESR {SPLIT_LABELS[s]}" for s in splits]
     head += ["12-bit accuracy", "log-spectral distance (dB)", "response deviation below / above "
@@ -696,24 +671,21 @@ def results_table_html(run_dir: str | os.PathLike) -> str:
         acc = " / ".join(f"{100 * sp[s]['accuracy_12bit']:.1f} %" for s in splits if s in sp)
         lsd = " / ".join(f"{sp[s]['lsd_db']:.2f}" for s in splits if s in sp)
         r = e.get("response")
-        dev = f"{_fmt(r['below_db'], 2)} / {_fmt(r['above_db'], 2)}" if r else "—"
+        dev = f"{fmt(r['below_db'], 2)} / {fmt(r['above_db'], 2)}" if r else None
         whole = all(sp[s].get("whole_clip", True) for s in sp)
         seconds = max(sp[s]["seconds"] for s in sp)
         where = "whole clips" if whole else f"{seconds:.2g} s excerpts (loudest)"
-        cells = [f"<b>{e_(name)}</b>", e_(e["family"]), _fmt(int(e["param_count"]))]
-        cells += [_fmt(sp[s]["mse"]) if s in sp else "—" for s in splits]
-        cells += [_fmt(sp[s]["esr"]) if s in sp else "—" for s in splits]
-        cells += [acc, lsd, dev, _fmt(rtf[name]) if name in rtf else "—", where]
-        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+        rows.append([Html(f"<b>{html.escape(name)}</b>"), e["family"], int(e["param_count"]),
+                     *[sp[s]["mse"] if s in sp else None for s in splits],
+                     *[sp[s]["esr"] if s in sp else None for s in splits],
+                     acc, lsd, dev, rtf.get(name), where])
     n_mse = len(splits)
     for label, v in result.get("thesis_validation_mse", THESIS_VALIDATION_MSE).items():
-        cells = [f"<i>thesis: {e_(label)}</i>", "windowed", "—",
-                 f'<td colspan="{n_mse}" style="text-align:center">{_fmt(v, 4)} '
-                 f"(validation MSE as reported)</td>"]
-        rest = ["—"] * (len(head) - 3 - n_mse - 1) + ["the thesis's own runs"]
-        rows.append('<tr class="thesis" style="color:#666;background:#f4f4f4">'
-                    + "".join(f"<td>{c}</td>" for c in cells[:3]) + cells[3]
-                    + "".join(f"<td>{c}</td>" for c in rest) + "</tr>")
+        # the thesis reports one validation MSE per network and not on which clip: it goes in the
+        # first MSE column, saying so
+        mse = [f"{fmt(v, 4)} (validation MSE as reported, clip not stated)"] + [None] * (n_mse - 1)
+        rows.append([Html(f'<i class="fxlab-thesis">thesis: {html.escape(label)}</i>'), "windowed",
+                     None, *mse, *[None] * (len(head) - 4 - n_mse), "the thesis's own runs"])
     ans = result.get("answers") or answers(result)
     caption = ("Results on the validation clips: V1 = synthetic signals with unseen seeds, "
                "V2 = recorded speech. MSE and 12-bit accuracy as the thesis (section 3.5.1); "
@@ -721,15 +693,19 @@ def results_table_html(run_dir: str | os.PathLike) -> str:
                "(V1 / V2); real-time factor from latency.json (processing time / audio time, "
                "below 1 is faster than real time). Grey rows: the thesis's reported numbers, "
                "not rerun.")
-    out = ['<table class="fxlab-results" border="1" style="border-collapse:collapse;'
-           'font-size:0.9em">', f"<caption>{e_(caption)}</caption>",
-           "<thead><tr>" + "".join(f"<th>{e_(h)}</th>" for h in head) + "</tr></thead>",
-           "<tbody>", *rows, "</tbody></table>",
+    out = [_RESULTS_STYLE,
+           html_table(head, rows, caption=caption, css_class="fxlab-table fxlab-results"),
            '<p class="fxlab-answer"><b>Does the network preserve the frequency spectrum?</b> '
-           f"{e_(ans['spectrum'])}</p>",
+           f"{html.escape(ans['spectrum'])}</p>",
            '<p class="fxlab-answer"><b>Which architecture does best?</b> '
-           f"{e_(ans['best'])}</p>"]
+           f"{html.escape(ans['best'])}</p>"]
     return "\n".join(out)
+
+
+#: Grey rows for the thesis's numbers, in a notebook as in the report (rows holding its label).
+_RESULTS_STYLE = ("<style>.fxlab-results{border-collapse:collapse;font-size:.9em}"
+                  ".fxlab-results th,.fxlab-results td{border:1px solid #ccc;padding:.2em .5em}"
+                  ".fxlab-results tr:has(.fxlab-thesis){color:#666;background:#f4f4f4}</style>")
 
 
 def audio_players_html(run_dir: str | os.PathLike, *, split: str = "val2",
@@ -773,23 +749,23 @@ def audio_players_html(run_dir: str | os.PathLike, *, split: str = "val2",
             s0 = int(round(m["start_s"] * sr))
             groups.setdefault((s0, s0 + int(round(m["seconds"] * sr))), []).append(name)
     n = int(round(seconds * sr))
-    out = [f"<p><b>{html.escape(SPLIT_NAMES.get(split, split))}</b></p>",
-           '<table class="fxlab-players">']
+    out = [f"<p><b>{html.escape(SPLIT_NAMES.get(split, split))}</b></p>"]
     for (lo, hi), names in sorted(groups.items(), key=lambda g: g[0][0] - g[0][1]):
         start = lo + _loudest_start(target[lo:hi], min(n, hi - lo), sr=sr)
         stop = min(start + n, hi)
         note = "" if (lo, hi) == (0, target.size) else " (the excerpt these models were scored on)"
-        out.append(f'<tr><td colspan="2"><i>{(stop - start) / sr:.2g} s from {start / sr:.2f} s'
-                   f"{note}</i></td></tr>")
-        rows = [("target (the effect)", target[start:stop])]
+        clips = [("target (the effect)", target[start:stop])]
         for name in names:
             y, _ = sf.read(str(run / "rendered" / name / f"{split}.wav"), dtype="float32")
-            rows.append((name, y[start - lo:stop - lo]))
-        for label, sig in rows:
+            clips.append((name, y[start - lo:stop - lo]))
+        rows = []
+        for label, sig in clips:
             buf = io.BytesIO()
             sf.write(buf, np.clip(sig, -1, 1), sr, format="WAV", subtype="PCM_16")
             b64 = base64.b64encode(buf.getvalue()).decode("ascii")
-            out.append(f"<tr><td>{html.escape(label)}</td><td><audio controls preload=\"none\" "
-                       f"src=\"data:audio/wav;base64,{b64}\"></audio></td></tr>")
-    out.append("</table>")
+            rows.append((label, Html(f'<audio controls preload="none" '
+                                     f'src="data:audio/wav;base64,{b64}"></audio>')))
+        out.append(html_table(("clip", "audio"), rows,
+                              caption=f"{(stop - start) / sr:.2g} s from {start / sr:.2f} s{note}",
+                              css_class="fxlab-table fxlab-players"))
     return "\n".join(out)

@@ -89,7 +89,7 @@ from fxlab import progress, runtime
 from fxlab.audio import STUDY_SR
 from fxlab.errors import EngineUnavailableError, ParameterError, problem, unknown_name
 from fxlab.runtime import Processor, check_block_size, make_processor
-from fxlab.util import NotebookConfig, write_json
+from fxlab.util import NotebookConfig, fmt, html_table, write_json
 
 __all__ = [
     "BLOCK_SIZES",
@@ -621,10 +621,6 @@ def rtf_figure(result: dict, *, save_to=None):
     return fig
 
 
-def _fmt(v, spec=".3g"):
-    return "–" if v is None else format(v, spec)
-
-
 def live_table_html(result: dict) -> str:
     """HTML table: per model, its smallest live block and whether it runs live for voice/guitar."""
     head = ("model", "kind", "parameters", "default engine", "RTF at 64 (1.45 ms)", "p99 at 64 [ms]",
@@ -634,34 +630,29 @@ def live_table_html(result: dict) -> str:
         s = e["summary"]
         live = (f"{s['smallest_live_block']} samples = {s['smallest_live_ms']:.2f} ms ({s['live_engine']})"
                 if s["smallest_live_block"] else "none measured")
-        cells = (name, e["kind"], f"{e['param_count']:,}", s["engine"], _fmt(s["rtf"]),
-                 _fmt(s["p99_ms_64"]), live, "yes" if s["live_voice"] else "no",
-                 "yes" if s["live_guitar"] else "no")
-        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    return ("<table><caption>Can it run live? Smallest measured block whose 99th-percentile "
-            "processing time stays under the block's duration, one CPU core.</caption><thead><tr>"
-            + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>" + "".join(rows)
-            + "</tbody></table>")
+        rows.append((name, e["kind"], int(e["param_count"]), s["engine"], fmt(s["rtf"]),
+                     fmt(s["p99_ms_64"]), live, bool(s["live_voice"]), bool(s["live_guitar"])))
+    return html_table(head, rows, caption="Can it run live? Smallest measured block whose "
+                      "99th-percentile processing time stays under the block's duration, one CPU "
+                      "core.")
 
 
 def thesis_table_html(result: dict) -> str:
     """HTML table: the thesis's 0.8 ms per output sample (35x slower than real time) beside ours."""
     rows = [("thesis LSTM-384, 1024-sample window (section 4.1.1; its GPU)", "1 (per sample)",
-             f"{THESIS_MS_PER_SAMPLE:g}", f"{THESIS_RTF:.1f}", "no")]
+             fmt(THESIS_MS_PER_SAMPLE, 6), f"{THESIS_RTF:.1f}", "no")]
     for name, e in result["models"].items():
         s = e["summary"]
         if s["ms_per_sample"] is None:
             continue
         b = s["ms_per_sample_block"]
         rtf = s["ms_per_sample"] * 1e-3 * result["sr"]
-        rows.append((f"{name} ({e['kind']}, {s['engine']})", str(b), f"{s['ms_per_sample']:.4g}",
-                     f"{rtf:.3g}", "yes" if s["smallest_live_block"] else "no"))
-    return ("<table><caption>Time per output sample: the thesis's figure beside ours (one CPU core, "
-            "median, at the smallest block measured).</caption><thead><tr><th>network</th>"
-            "<th>block [samples]</th><th>ms per output sample</th><th>RTF</th><th>live at any "
-            "measured block?</th></tr></thead><tbody>"
-            + "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
-            + "</tbody></table>")
+        rows.append((f"{name} ({e['kind']}, {s['engine']})", str(b), fmt(s["ms_per_sample"], 4),
+                     fmt(rtf), bool(s["smallest_live_block"])))
+    return html_table(("network", "block [samples]", "ms per output sample", "RTF",
+                       "live at any measured block?"), rows,
+                      caption="Time per output sample: the thesis's figure beside ours (one CPU "
+                      "core, median, at the smallest block measured).")
 
 
 def measurements_html(result: dict) -> str:
@@ -671,16 +662,13 @@ def measurements_html(result: dict) -> str:
     rows = []
     for r in result["measurements"]:
         if r.get("skipped"):
-            cells = (r["model"], r["engine"], r["block_size"], f"{r['latency_ms']:.3g}", "–", "–",
-                     "–", "–", "–", r["skipped"])
+            rows.append((r["model"], r["engine"], str(r["block_size"]), fmt(r["latency_ms"]), None,
+                         None, None, None, None, r["skipped"]))
         else:
-            cells = (r["model"], r["engine"], r["block_size"], f"{r['latency_ms']:.3g}", r["n_blocks"],
-                     f"{r['median_ms']:.4g}", f"{r['p99_ms']:.4g}", f"{r['rtf']:.3g}",
-                     f"{r['rtf_p99']:.3g}", r["note"])
-        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    return ("<table><caption>All measurements (time per block, one CPU core)</caption><thead><tr>"
-            + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>" + "".join(rows)
-            + "</tbody></table>")
+            rows.append((r["model"], r["engine"], str(r["block_size"]), fmt(r["latency_ms"]),
+                         str(r["n_blocks"]), fmt(r["median_ms"], 4), fmt(r["p99_ms"], 4),
+                         fmt(r["rtf"]), fmt(r["rtf_p99"]), r["note"]))
+    return html_table(head, rows, caption="All measurements (time per block, one CPU core)")
 
 
 def answer_markdown(result: dict) -> str:

@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import librosa
 import numpy as np
 from scipy import signal as sps
 
@@ -42,6 +43,7 @@ from fxlab.errors import (
     problem,
     unknown_name,
 )
+from fxlab.util import check_sr
 
 __all__ = [
     "TWELVE_BIT_STEP",
@@ -103,15 +105,6 @@ def _pair(target, output, *, names=("target", "output")) -> tuple[np.ndarray, np
             fix="trim both to the shorter one (x[:n]) or render the output from the same input",
         ))
     return t, o
-
-
-def _check_sr(sr) -> float:
-    if not isinstance(sr, int | float | np.integer | np.floating) or not np.isfinite(sr) or sr <= 0:
-        raise ParameterError(problem(
-            "sr", found=repr(sr), expected="a sample rate in Hz > 0 (e.g. 44100)",
-            fix="pass sr=44100 (fxlab.audio.STUDY_SR) or the files' own rate",
-        ))
-    return float(sr)
 
 
 def _check_band(f_lo, f_hi, sr) -> tuple[float, float]:
@@ -238,7 +231,7 @@ def power_spectrum(x, *, sr: float, n_fft: int = 8192) -> tuple[np.ndarray, np.n
     power_db : np.ndarray [shape=(n_fft // 2 + 1,)]
         ``10 log10`` of the power spectral density (full scale squared per Hz), floored at -200 dB.
     """
-    sr = _check_sr(sr)
+    sr = check_sr(sr)
     a, _ = _pair(x, x, names=("x", "x"))
     freqs, psd = _welch(a, sr, n_fft)
     return freqs, _db_power(psd)
@@ -288,7 +281,7 @@ def log_spectral_distance(target, output, *, sr: float, f_lo: float = 20.0,
     -------
     float >= 0, dB
     """
-    sr = _check_sr(sr)
+    sr = check_sr(sr)
     f_lo, f_hi = _check_band(f_lo, f_hi, sr)
     t, o = _pair(target, output)
     freqs, pt = _welch(t, sr, n_fft)
@@ -378,7 +371,7 @@ def third_octave_band_errors(target, output, *, sr: float, f_lo: float = 20.0,
     -------
     BandErrors
     """
-    sr = _check_sr(sr)
+    sr = check_sr(sr)
     f_lo, f_hi = _check_band(f_lo, f_hi, sr)
     t, o = _pair(target, output)
     freqs, pt = _welch(t, sr, n_fft)
@@ -397,12 +390,14 @@ def third_octave_band_errors(target, output, *, sr: float, f_lo: float = 20.0,
 
 
 def _stft_mag(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
+    """``|STFT|`` of ``x`` [shape=(1 + n_fft // 2, n_frames)] by :func:`librosa.stft`.
+
+    Periodic Hann window, frames not centred (the first frame starts at sample 0, as
+    :func:`fxlab.losses.mrstft`), a signal shorter than ``n_fft`` zero-padded to one frame.
+    """
     if x.size < n_fft:
         x = np.pad(x, (0, n_fft - x.size))
-    n_frames = 1 + (x.size - n_fft) // hop
-    idx = np.arange(n_fft)[None, :] + hop * np.arange(n_frames)[:, None]
-    frames = x[idx] * np.hanning(n_fft + 1)[:-1]
-    return np.abs(np.fft.rfft(frames, axis=-1))
+    return np.abs(librosa.stft(x, n_fft=n_fft, hop_length=hop, window="hann", center=False))
 
 
 def multi_resolution_stft_distance(target, output, *,
@@ -410,8 +405,8 @@ def multi_resolution_stft_distance(target, output, *,
                                    eps: float = 1e-7) -> float:
     """Multi-resolution STFT distance (as auraloss's ``MultiResolutionSTFTLoss``).
 
-    For each FFT size N (hop N/4, Hann window): spectral convergence
-    ``||S_t - S_o||_F / ||S_t||_F`` plus the mean absolute difference of ``log10`` magnitudes
+    For each FFT size N (hop N/4, Hann window, frames not centred; :func:`librosa.stft`): spectral
+    convergence ``||S_t - S_o||_F / ||S_t||_F`` plus the mean absolute difference of ``log10`` magnitudes
     (``log10(|S| + eps)``); the result is the mean over the sizes. 0 for identical signals.
 
     Parameters
@@ -520,7 +515,7 @@ def measure_response(system: Callable[[np.ndarray], np.ndarray], *, sr: float,
     -------
     Response
     """
-    sr = _check_sr(sr)
+    sr = check_sr(sr)
     if method not in RESPONSE_METHODS:
         raise unknown_name("response method", method, RESPONSE_METHODS)
     if not (isinstance(level_dbfs, int | float) and np.isfinite(level_dbfs) and level_dbfs <= 0):

@@ -37,6 +37,7 @@ import yaml
 
 from fxlab import __version__
 from fxlab.errors import ParameterError, PipelineError, problem, unknown_name
+from fxlab.util import atomic_write
 
 __all__ = [
     "STEPS",
@@ -308,7 +309,7 @@ def _write_run_json(result: RunResult, started: str, extra: dict) -> None:
         "finished": _dt.datetime.now().isoformat(timespec="seconds"),
         "ok": result.ok, "steps": [s.__dict__ for s in result.steps], "versions": versions(), **extra,
     }
-    (result.run_dir / "run.json").write_text(json.dumps(doc, indent=2, default=str))
+    atomic_write(result.run_dir / "run.json", json.dumps(doc, indent=2, default=str))
 
 
 @contextlib.contextmanager

@@ -9,7 +9,7 @@ and nothing accumulates in pyplot's figure registry.
 - :func:`plot_time_comparison`   target, output and their difference over time (thesis Figs. 11,
   15, 17, 19)
 - :func:`plot_spectra`           long-term spectra of target and output overlaid (Figs. 12-13)
-- :func:`plot_spectrograms`      spectrograms of target and output side by side, and their difference
+- :func:`plot_spectrograms`      spectrograms (librosa, dB colour bars) of target and output, and their difference
 - :func:`plot_responses`         each model's measured magnitude response against the effect's
 - :func:`plot_band_errors`       level error per third-octave band, one line per model
 - :func:`plot_model_comparison`  one number per model on a log axis, with the thesis's own values
@@ -31,6 +31,7 @@ from matplotlib.ticker import FuncFormatter
 
 from fxlab import metrics
 from fxlab.errors import ParameterError, problem
+from fxlab.util import check_sr
 
 __all__ = [
     "hz_axis",
@@ -81,7 +82,7 @@ def hz_axis(ax, *, f_lo: float = 20.0, f_hi: float = 20000.0, which: str = "x") 
 
 def _pair(target, output, sr) -> tuple[np.ndarray, np.ndarray, float]:
     t, o = metrics._pair(target, output)
-    return t, o, metrics._check_sr(sr)
+    return t, o, check_sr(sr)
 
 
 def plot_time_comparison(target, output, *, sr: float, title: str | None = None,
@@ -175,44 +176,54 @@ def plot_spectrograms(target, output, *, sr: float, title: str | None = None,
                       diff_range_db: float = 20.0) -> Figure:
     """Spectrograms of target and output side by side, and their difference in dB.
 
+    Drawn by :func:`librosa.display.specshow` on a log-frequency axis, levels by
+    :func:`librosa.amplitude_to_db` in dB re full scale (a full-scale sine reads 0 dB), each
+    panel with a dB colour bar.
+
     Parameters
     ----------
     target, output : np.ndarray [shape=(n,)]
     sr : float > 0, Hz
     n_fft : int
-        Frame length in samples (hop n_fft/4, Hann window).
+        Frame length in samples (hop n_fft/4, Hann window, frames centred: :func:`librosa.stft`).
     floor_db : float
         Lowest level shown (dB re full scale).
     diff_range_db : float > 0
         The difference panel spans +-diff_range_db.
     """
+    import librosa
+    import librosa.display
+
     t, o, sr = _pair(target, output, sr)
     f_hi = min(f_hi, sr / 2)
     hop = n_fft // 4
-    st, so = metrics._stft_mag(t, n_fft, hop), metrics._stft_mag(o, n_fft, hop)
-    scale = 2.0 / np.sum(np.hanning(n_fft + 1)[:-1])
-    dt = 20 * np.log10(np.maximum(st * scale, 1e-10))
-    do = 20 * np.log10(np.maximum(so * scale, 1e-10))
-    freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
-    times = (np.arange(st.shape[0]) * hop + n_fft / 2) / sr
-    sel = (freqs >= f_lo) & (freqs <= f_hi)
+    window = librosa.filters.get_window("hann", n_fft)
+    scale = 2.0 / np.sum(window)  # |STFT| of a full-scale sine -> 1 (0 dB)
+
+    def level_db(x):
+        mag = np.abs(librosa.stft(x, n_fft=n_fft, hop_length=hop, window=window))
+        return librosa.amplitude_to_db(mag * scale, ref=1.0, amin=1e-10, top_db=None)
+
+    dt, do = level_db(t), level_db(o)
     fig = Figure(figsize=(12, 3.6), layout="constrained")
     axes = fig.subplots(1, 3, sharey=True)
     top = max(float(dt.max()), float(do.max()))
-    extent = (times, freqs[sel])
+    show = {"sr": sr, "hop_length": hop, "n_fft": n_fft, "x_axis": "time", "y_axis": "log"}
     for ax, d, name in ((axes[0], dt, labels[0]), (axes[1], do, labels[1])):
-        mesh = ax.pcolormesh(*extent, np.clip(d[:, sel].T, floor_db, None), shading="auto",
-                             vmin=max(floor_db, top - 100), vmax=top, cmap="magma",
-                             rasterized=True)
+        mesh = librosa.display.specshow(np.maximum(d, floor_db), ax=ax, cmap="magma",
+                                        vmin=max(floor_db, top - 100), vmax=top, **show)
+        mesh.set_rasterized(True)
         ax.set_title(name, fontsize=10)
-        ax.set_xlabel("time (s)")
-    fig.colorbar(mesh, ax=axes[:2], label="level (dB re FS)", shrink=0.9)
-    diff = np.clip((do - dt)[:, sel].T, -diff_range_db, diff_range_db)
-    mesh2 = axes[2].pcolormesh(*extent, diff, shading="auto", cmap="RdBu_r",
-                               vmin=-diff_range_db, vmax=diff_range_db, rasterized=True)
+    fig.colorbar(mesh, ax=axes[:2], format="%+2.0f dB", label="level (dB re FS)", shrink=0.9)
+    diff = np.clip(do - dt, -diff_range_db, diff_range_db)
+    mesh2 = librosa.display.specshow(diff, ax=axes[2], cmap="RdBu_r", vmin=-diff_range_db,
+                                     vmax=diff_range_db, **show)
+    mesh2.set_rasterized(True)
     axes[2].set_title(f"{labels[1]} - {labels[0]}", fontsize=10)
-    axes[2].set_xlabel("time (s)")
-    fig.colorbar(mesh2, ax=axes[2], label="difference (dB)", shrink=0.9)
+    fig.colorbar(mesh2, ax=axes[2], format="%+2.0f dB", label="difference (dB)", shrink=0.9)
+    for ax in axes:
+        ax.set_xlabel("time (s)")
+        ax.set_ylabel("")
     hz_axis(axes[0], f_lo=f_lo, f_hi=f_hi, which="y")
     return _finish(fig, title, caption)
 

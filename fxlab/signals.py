@@ -35,6 +35,7 @@ import numbers
 import numpy as np
 
 from fxlab.errors import ParameterError, problem, unknown_name
+from fxlab.util import check_sr
 
 __all__ = [
     "SIGNAL_KINDS",
@@ -80,17 +81,6 @@ def _check_n(n: object) -> int:
             fix="pass n as an int >= 1, e.g. n=44100 for one second at 44.1 kHz",
         ))
     return int(n)
-
-
-def _check_sr(sr: object) -> int:
-    if isinstance(sr, bool) or not isinstance(sr, numbers.Real) or not sr > 0 \
-            or not math.isfinite(float(sr)) or float(sr) != int(sr):
-        raise ParameterError(problem(
-            f"sr={sr!r}", found=f"{type(sr).__name__} {sr!r}",
-            expected="a positive whole sample rate in Hz",
-            fix="pass sr as an int, e.g. sr=44100 (fxlab.audio.STUDY_SR)",
-        ))
-    return int(sr)
 
 
 def _check_seed(seed: object) -> int:
@@ -188,7 +178,7 @@ def _coloured_noise(n: int, seed: int, amplitude: float, exponent: float, sr: in
     ``sr`` only places the 20 Hz floor; the slope does not depend on it.
     """
     n = _check_n(n)
-    sr = _check_sr(sr)
+    sr = check_sr(sr)
     amplitude = _check_amplitude(amplitude)
     rng = np.random.default_rng(_check_seed(seed))
     spectrum = np.fft.rfft(rng.standard_normal(n))
@@ -296,7 +286,7 @@ def sine_sweep(
         ``amplitude * sin(phase)``.
     """
     n = _check_n(n)
-    sr = _check_sr(sr)
+    sr = check_sr(sr)
     amplitude = _check_amplitude(amplitude)
     nyquist = sr / 2.0
     for label, f in (("f_start", f_start), ("f_end", f_end)):
@@ -395,7 +385,7 @@ def make_chunk(
     if envelope not in ENVELOPES:
         raise unknown_name("envelope", envelope, ENVELOPES)
     n = _check_n(n)
-    sr = _check_sr(sr)
+    sr = check_sr(sr)
     seed = _check_seed(seed)
     if kind == "white":
         x = white_noise(n, seed=seed, amplitude=amplitude)

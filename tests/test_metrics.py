@@ -224,3 +224,27 @@ def test_plots_return_figures_with_log_hz_axes(tmp_path, noise):
                            plots.plot_band_errors({"m": metrics.third_octave_band_errors(y, o, sr=SR)})]):
         p = plots.save_figure(f, tmp_path / "f" / f"{i}.png")
         assert p.stat().st_size > 10_000 and p.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_stft_magnitude_is_the_framed_hann_fft(noise):
+    """librosa's STFT (frames not centred) equals framing by hand with a periodic Hann window."""
+    x = np.asarray(noise, np.float64)[:5000]
+    n, hop = 512, 128
+    frames = 1 + (x.size - n) // hop
+    idx = np.arange(n)[None, :] + hop * np.arange(frames)[:, None]
+    by_hand = np.abs(np.fft.rfft(x[idx] * np.hanning(n + 1)[:-1], axis=-1)).T
+    got = metrics._stft_mag(x, n, hop)
+    assert got.shape == by_hand.shape == (n // 2 + 1, frames)
+    np.testing.assert_allclose(got, by_hand, rtol=1e-9, atol=1e-9)
+
+
+def test_spectrogram_figure_has_a_log_frequency_axis_and_db_colour_bars(noise):
+    fig = plots.plot_spectrograms(noise, 0.5 * noise, sr=SR)
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_yscale() for ax in panels] == ["log"] * 3
+    bars = [ax for ax in fig.axes if not ax.get_title()]
+    assert len(bars) == 2
+    assert all(b.yaxis.get_major_formatter().fmt == "%+2.0f dB" for b in bars)
+    # output at half the level: the difference panel reads -6 dB
+    diff = panels[2].collections[0].get_array()
+    assert float(np.ma.median(diff)) == pytest.approx(-6.02, abs=0.05)

@@ -160,3 +160,48 @@ def test_rerunning_a_run_resumes_training_instead_of_starting_over(tiny_run_resu
         after = json.loads((models / name / "summary.json").read_text())
         assert after["epochs_run"] == summary["epochs_run"], name
         assert after["best_val"] == summary["best_val"], name
+
+
+def _fake_run(tmp_path, *, status="failed"):
+    """A run folder with a run.json and one executed notebook, without running anything."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Data <step>"),
+                nbformat.v4.new_code_cell("secret_code()", outputs=[
+                    nbformat.v4.new_output("stream", name="stdout", text="made 3 <clips>\n"),
+                    nbformat.v4.new_output("display_data", data={"text/html": "<b>kept as HTML</b>"}),
+                ])]
+    (tmp_path / "notebooks").mkdir()
+    nbformat.write(nb, tmp_path / "notebooks" / "01_synthesize_data.ipynb")
+    steps = [{"name": "01_synthesize_data", "status": status, "seconds": 1.25,
+              "error": "UnknownNameError: <flanger9000>" if status == "failed" else "",
+              "cell": 4 if status == "failed" else None,
+              "notebook": "notebooks/01_synthesize_data.ipynb", "parameters": {"seed": 0}},
+             {"name": "02_train", "status": "skipped", "seconds": 0.0, "error": "", "cell": None,
+              "notebook": "", "parameters": {}}]
+    (tmp_path / "run.json").write_text(json.dumps({
+        "run_id": "r<1>", "profile": "tiny", "description": "a & b", "started": "s",
+        "finished": "f", "ok": status == "ok", "steps": steps, "versions": {"numpy": "2.4.6"}}))
+    return tmp_path
+
+
+def test_report_lays_out_a_failed_run_and_escapes_plain_text(tmp_path):
+    from fxlab.report import build_report
+
+    html = build_report(_fake_run(tmp_path)).read_text()
+    order = [html.index(s) for s in ("<h1>fxlab report — r&lt;1&gt;</h1>", "class='banner'",
+                                     "id='steps'", "<section id='01_synthesize_data'",
+                                     "id='machine'")]
+    assert order == sorted(order)
+    assert "Step 01_synthesize_data failed in cell [4]:</b> UnknownNameError: &lt;flanger9000&gt;" in html
+    assert "a &amp; b" in html and "made 3 &lt;clips&gt;" in html  # plain text escaped
+    assert "<b>kept as HTML</b>" in html  # notebook HTML outputs kept
+    assert "secret_code" not in html and "id='results'" not in html
+    assert "<section id='02_train'" not in html  # skipped: no section
+    assert "1.2 s" in html and "<td>2.4.6</td>" in html and "<td>seed</td><td>0</td>" in html
+
+
+def test_report_of_a_good_run_has_no_banner(tmp_path):
+    from fxlab.report import build_report
+
+    html = build_report(_fake_run(tmp_path, status="ok")).read_text()
+    assert "class='banner'" not in html and "<section id='01_synthesize_data' class=''>" in html

@@ -1,0 +1,184 @@
+"""Assemble ``report.html`` from a run folder: figures, tables and audio players, no code.
+
+:func:`build_report` reads ``run.json`` (written by :mod:`fxlab.pipeline`) and every executed
+notebook in ``notebooks/``, and writes one self-contained HTML file (images and audio embedded):
+
+1. the run: profile, date, machine, library versions, each step with its status and wall time --
+   a failed step shows the error and the cell it failed in;
+2. the results table (:func:`fxlab.evaluate.results_table_html`) when the evaluation has run;
+3. one section per step: its markdown cells and its outputs (figures, HTML tables, audio players,
+   printed text), never its code. The step's parameters are listed in a fold-out.
+
+Outputs of cells tagged ``hide-output`` and stderr streams (warnings, progress bars) are left out,
+except in a failed step, where everything is kept to show what went wrong.
+
+The Python side builds a context (:func:`report_context`); the Jinja2 templates in
+``fxlab/report/templates/`` lay it out (``report.html.j2`` and its partials ``_banner``,
+``_results``, ``_section``; the style sheet ``report.css``). Autoescaping is on: plain strings are
+escaped, and HTML made here (notebook outputs, tables from :func:`fxlab.util.html_table`) is passed
+as :class:`markupsafe.Markup`.
+
+- :func:`build_report`      write ``run_dir/report.html``; returns its path
+- :func:`report_context`    the template's context for a run folder
+- :func:`render_notebook`   HTML of a notebook's markdown cells and outputs, without code
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import json
+import re
+from pathlib import Path
+
+import jinja2
+import nbformat
+from markupsafe import Markup
+
+from fxlab.util import Html, atomic_write, html_table
+
+__all__ = ["build_report", "render_notebook", "report_context"]
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_ANCHOR = re.compile(r"<a class=.anchor-link.[^>]*>.*?</a>")
+
+
+def _md(text: str) -> str:
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    return _ANCHOR.sub("", markdown2html_mistune(text))
+
+
+def _output_html(out, *, keep_stderr: bool) -> str:
+    kind = out.get("output_type")
+    if kind == "stream":
+        if out.get("name") == "stderr" and not keep_stderr:
+            return ""
+        text = _ANSI.sub("", "".join(out.get("text", "")))
+        # progress bars redraw with carriage returns: keep each line's last state
+        text = "\n".join(line.split("\r")[-1] for line in text.split("\n"))
+        return f"<pre>{html.escape(text.rstrip())}</pre>" if text.strip() else ""
+    if kind == "error":
+        tb = _ANSI.sub("", "\n".join(out.get("traceback", [])))
+        return f"<pre class='error'>{html.escape(tb)}</pre>"
+    data = out.get("data", {})
+    if "text/html" in data:
+        return "".join(data["text/html"]) if isinstance(data["text/html"], list) else data["text/html"]
+    if "image/png" in data:
+        return f"<img src='data:image/png;base64,{data['image/png'].strip()}'/>"
+    if "image/svg+xml" in data:
+        svg = data["image/svg+xml"]
+        return "".join(svg) if isinstance(svg, list) else svg
+    if "text/markdown" in data:
+        return _md("".join(data["text/markdown"]))
+    if "application/vnd.jupyter.widget-view+json" in data:
+        return ""  # interactive widgets live in JupyterLab, not in a static report
+    if "text/plain" in data:
+        text = "".join(data["text/plain"])
+        return f"<pre>{html.escape(text)}</pre>"
+    return ""
+
+
+def render_notebook(nb: nbformat.NotebookNode, *, keep_stderr: bool = False) -> str:
+    """HTML of a notebook's markdown cells and outputs, without code cells' source."""
+    parts = []
+    for cell in nb.cells:
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if cell.cell_type == "markdown":
+            parts.append(_md(cell.source))
+        elif cell.cell_type == "code":
+            if "hide-output" in tags and not keep_stderr:
+                continue
+            for out in cell.get("outputs", []):
+                h = _output_html(out, keep_stderr=keep_stderr)
+                if h:
+                    parts.append(f"<div class='output'>{h}</div>")
+    return "\n".join(parts)
+
+
+def _versions_table(versions: dict) -> Html:
+    return html_table(("library or machine", "version"), [(k, str(v)) for k, v in versions.items()])
+
+
+def _steps_table(steps: list[dict]) -> Html:
+    rows = []
+    for s in steps:
+        err = s.get("error") or ""
+        if s.get("cell"):
+            err = f"cell [{s['cell']}]: {err}"
+        name = html.escape(s["name"])
+        link = Html(f"<a href='#{name}'>{name}</a>") if s["status"] != "skipped" else s["name"]
+        status = Html(f"<span class='{html.escape(s['status'])}'>{html.escape(s['status'])}</span>")
+        rows.append((link, status, f"{s.get('seconds', 0):.1f} s", err))
+    return html_table(("step", "status", "wall time", "error"), rows)
+
+
+def _params_table(params: dict) -> Html:
+    return html_table(("parameter", "value"), [(k, repr(v)) for k, v in sorted(params.items())])
+
+
+def _results(run_dir: Path) -> dict | None:
+    """``{"html": Markup, "error": None}`` for the results table, ``{"html": None, "error": str}``
+    if it failed, or None when the evaluation has not run."""
+    if not (run_dir / "metrics.json").exists():
+        return None
+    try:
+        from fxlab.evaluate import results_table_html
+    except ImportError:
+        return None
+    try:
+        return {"html": Markup(results_table_html(run_dir)), "error": None}
+    except Exception as e:  # the report must still show everything else
+        return {"html": None, "error": repr(e)}
+
+
+def report_context(run_dir: str | Path) -> dict:
+    """What ``report.html.j2`` lays out, read from ``run.json`` and the executed notebooks.
+
+    Keys: ``run_id``, ``profile``, ``description``, ``started``, ``finished``, ``total_s`` (the
+    steps' wall time, s), ``failed`` (the first failed or interrupted step, or None),
+    ``steps_table``, ``results`` (see :func:`_results`), ``sections`` (one per step that ran:
+    ``name``, ``status``, ``failed``, ``params_table``, ``body``) and ``versions_table``. HTML
+    values are :class:`markupsafe.Markup`; everything else is escaped by the template.
+    """
+    run_dir = Path(run_dir)
+    info = json.loads((run_dir / "run.json").read_text())
+    steps = info.get("steps", [])
+    failed = [s for s in steps if s["status"] in ("failed", "interrupted")]
+    sections = []
+    for s in steps:
+        nb_path = run_dir / s.get("notebook", "")
+        if s["status"] == "skipped" or not nb_path.is_file():
+            continue
+        nb = nbformat.read(nb_path, as_version=4)
+        bad = s["status"] != "ok"
+        sections.append({"name": s["name"], "status": s["status"], "failed": bad,
+                         "params_table": Markup(_params_table(s.get("parameters", {}))),
+                         "body": Markup(render_notebook(nb, keep_stderr=bad))})
+    return {
+        "run_id": info["run_id"], "profile": info["profile"],
+        "description": info.get("description", ""),
+        "started": info.get("started"), "finished": info.get("finished"),
+        "total_s": sum(s.get("seconds", 0) for s in steps),
+        "failed": {"name": failed[0]["name"], "status": failed[0]["status"],
+                   "cell": failed[0].get("cell"), "error": failed[0].get("error") or "",
+                   "notebook": failed[0].get("notebook") or ""} if failed else None,
+        "steps_table": Markup(_steps_table(steps)),
+        "results": _results(run_dir),
+        "sections": sections,
+        "versions_table": Markup(_versions_table(info.get("versions", {}))),
+    }
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.PackageLoader("fxlab.report", "templates"),
+                              autoescape=True, trim_blocks=True, lstrip_blocks=True,
+                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+
+
+def build_report(run_dir: str | Path) -> Path:
+    """Write ``run_dir/report.html`` from ``run.json`` and the executed notebooks; returns its path."""
+    run_dir = Path(run_dir)
+    doc = _environment().get_template("report.html.j2").render(report_context(run_dir))
+    return atomic_write(run_dir / "report.html", doc)
