@@ -61,6 +61,7 @@ __all__ = [
     "write_wav",
     "resample",
     "peak_dbfs",
+    "loudest_start",
     "check_signal",
     "estimate_offset",
     "load_pair",
@@ -281,6 +282,20 @@ def peak_dbfs(x: np.ndarray) -> float:
     arr = np.asarray(x)
     peak = float(np.max(np.abs(arr))) if arr.size else 0.0
     return 20.0 * math.log10(peak) if peak > 0 else float("-inf")
+
+
+def loudest_start(x: np.ndarray, n: int, *, hop: int) -> int:
+    """Start [samples] of the ``n``-sample stretch of ``x`` with the most energy.
+
+    Candidate starts are every ``hop`` samples (the first wins a tie); ``0`` when ``x`` is not
+    longer than ``n``. Used to pick excerpts: the evaluation's scored clips, the listening test's.
+    """
+    x = np.asarray(x)
+    if n >= x.size:
+        return 0
+    c = np.concatenate([[0.0], np.cumsum(x.astype(np.float64) ** 2)])
+    starts = np.arange(0, x.size - n + 1, max(int(hop), 1))
+    return int(starts[int(np.argmax(c[starts + n] - c[starts]))])
 
 
 def _runs(mask: np.ndarray, min_len: int) -> tuple[np.ndarray, np.ndarray]:

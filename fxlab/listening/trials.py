@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import soundfile as sf
 
-from fxlab.audio import STUDY_SR
+from fxlab.audio import STUDY_SR, loudest_start
 from fxlab.errors import (
     AudioFileError,
     ChannelError,
@@ -260,15 +260,6 @@ def _render_offsets(run_dir: Path, models: Sequence[str], splits: Sequence[str])
     return offsets
 
 
-def _loudest_window(x: np.ndarray, n_win: int, hop: int) -> int:
-    if x.size <= n_win:
-        return 0
-    c = np.concatenate([[0.0], np.cumsum(x.astype(np.float64) ** 2)])
-    starts = np.arange(0, x.size - n_win + 1, hop)
-    energy = c[starts + n_win] - c[starts]
-    return int(starts[int(np.argmax(energy))])
-
-
 def _fade(x: np.ndarray, sr: int) -> np.ndarray:
     n = min(int(_FADE_S * sr), x.size // 2)
     y = x.astype(np.float64).copy()
@@ -413,7 +404,7 @@ def prepare_trials(config: ListeningConfig) -> TrialSet:
                         'min_clip_seconds, or leave the model out (models="...")',
                 ))
             n_win = min(n_clip, hi - lo)
-            start = lo + _loudest_window(versions["target"][lo:hi], n_win, hop=sr // 4)
+            start = lo + loudest_start(versions["target"][lo:hi], n_win, hop=sr // 4)
             off = 0 if other == "dry" else groups[other][1]
             cut = {
                 "target": _fade(versions["target"][start:start + n_win], sr),

@@ -1,0 +1,60 @@
+"""Evaluation: render every trained model on the validation splits, measure, plot, tabulate.
+
+The thesis's quantitative tests (section 3.5.1: MSE, and for the CNN a 12-bit "accuracy"), the
+spectral comparison it made by eye (Figs. 12-13) made into numbers, and its results beside ours.
+
+- :data:`THESIS_VALIDATION_MSE`  the thesis's reported validation errors (sections 4.1-4.3)
+- :class:`EvalConfig`        every setting of an evaluation (frozen; notebook 03 builds it)
+- :func:`find_models`        the trained models of a run folder (``models/<name>/``)
+- :func:`render`             one model's output for a whole signal, through the fastest exact path
+- :func:`score`              every metric of one (target, output) pair (any material, a user's file)
+- :func:`evaluate_run`       render, measure and plot every model; writes ``rendered/``,
+  ``metrics.json``, ``metrics.csv`` and ``figures/``; returns an :class:`Evaluation`
+- :func:`answers`            the thesis's two questions answered from a run's metrics
+- :func:`results_table_html` the report's results table (with the thesis's rows) and answers
+- :func:`audio_players_html` HTML audio players: target and each model's output, short excerpts
+
+Modules: ``config`` (:class:`EvalConfig`, the thesis's figures), ``run`` (rendering, metrics,
+figures, the files written), ``tables`` (answers, results table, players).
+
+Choices (where the thesis is silent)
+------------------------------------
+- Windowed (thesis) models cost a whole window of recurrent steps per output sample, so on a CPU
+  they are evaluated on an excerpt of each clip (``windowed_eval_seconds``: the loudest stretch of
+  the target, with ``context_samples`` of input before it so the window is full); the table says
+  so. Sample-level models run on whole clips (``sample_eval_seconds = 0``).
+- Metrics of an excerpt are computed on the same excerpt for target and output.
+- "Preserves the spectrum" means: log-spectral distance on every split <= ``lsd_threshold_db``
+  and, for a linear effect, the measured magnitude response within ``response_threshold_db`` of the
+  effect's on both sides of the cutoff (20 Hz-20 kHz). Both thresholds default to 1 dB, about
+  the smallest level change listeners notice on broadband material.
+- "Does best" means: the lowest MSE on Validation 2 (speech), the thesis's own measure on the clip
+  its section 4.1.1 says to focus on.
+"""
+
+from fxlab.evaluate.config import (
+    SPLIT_LABELS,
+    SPLIT_NAMES,
+    THESIS_VALIDATION_MSE,
+    EvalConfig,
+    Evaluation,
+    FigureInfo,
+)
+from fxlab.evaluate.run import evaluate_run, find_models, render, score
+from fxlab.evaluate.tables import answers, audio_players_html, results_table_html
+
+__all__ = [
+    "SPLIT_LABELS",
+    "SPLIT_NAMES",
+    "THESIS_VALIDATION_MSE",
+    "EvalConfig",
+    "FigureInfo",
+    "Evaluation",
+    "find_models",
+    "render",
+    "score",
+    "evaluate_run",
+    "answers",
+    "results_table_html",
+    "audio_players_html",
+]

@@ -1,0 +1,162 @@
+"""What an evaluation is set to do and what it returns: :class:`EvalConfig`, the thesis's figures."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+from fxlab import metrics
+from fxlab.errors import ParameterError, problem, unknown_name
+from fxlab.util import NotebookConfig
+
+__all__ = ["Evaluation", "EvalConfig", "FigureInfo", "SPLIT_LABELS", "SPLIT_NAMES", "THESIS_VALIDATION_MSE"]
+
+THESIS_VALIDATION_MSE: dict[str, float] = {
+    "LSTM, 384 units, 1024 window (4.1.1)": 7.9e-5,
+    "reduced LSTM, 160 units, 512 window (4.1.3)": 3.03e-3,
+    "GRU (4.2)": 7.823e-3,
+    "dilated CNN (4.3)": 1.905e-2,
+}
+"""The thesis's final validation MSE per network, as it reports them (sections 4.1.1-4.3); it does
+not say on which validation clip each was measured."""
+
+THESIS_SHORT = {"LSTM, 384 units, 1024 window (4.1.1)": "LSTM",
+                 "reduced LSTM, 160 units, 512 window (4.1.3)": "reduced LSTM",
+                 "GRU (4.2)": "GRU", "dilated CNN (4.3)": "CNN"}
+
+SPLIT_LABELS = {"val1": "V1", "val2": "V2"}
+SPLIT_NAMES = {"val1": "Validation 1 (synthetic signals, unseen seeds)",
+               "val2": "Validation 2 (recorded speech)"}
+RESPONSE_METHODS = metrics.RESPONSE_METHODS
+
+
+@dataclass(frozen=True)
+class EvalConfig(NotebookConfig):
+    """Every setting of an evaluation: notebook 03's parameters, frozen (field names equal them).
+
+    The notebook builds it in one line: ``config = evaluate.EvalConfig.from_parameters(globals())``.
+
+    Attributes
+    ----------
+    run_dir : str
+        The run folder holding ``data/`` and ``models/``.
+    seed : int
+        The study's seed (the evaluation itself draws no random numbers).
+    windowed_eval_seconds : float >= 0
+        Length of the excerpt of each clip the windowed (thesis) models are evaluated on, seconds;
+        0 means whole clips.
+    sample_eval_seconds : float >= 0
+        The same for sample-level models (0: whole clips, the default).
+    context_samples : int >= 0
+        Input samples fed before an excerpt (outputs discarded) so windows and states are warm;
+        for a windowed model at most its window - 1 (all its output can see).
+    response_method : {"sweep", "impulse"}
+        Test signal of the magnitude response of sample-level models.
+    windowed_response_method : {"sweep", "impulse"}
+        The same for windowed models (an impulse: far fewer samples to render).
+    response_level_dbfs : float <= 0
+        Peak level of the test signal, dB full scale.
+    response_seconds : float > 0
+        Length of the sweep (sample-level models), seconds.
+    windowed_response_samples : int >= 64
+        Length of the test signal for windowed models, samples (plus a tail of the same length);
+        an impulse response of a windowed model is at most one window long, so twice the window
+        suffices.
+    cutoff_hz : float > 0
+        Where deviations are split into "below" and "above" (the study's 440 Hz high-pass).
+    lsd_threshold_db, response_threshold_db : float > 0
+        The thresholds of "preserves the spectrum" (see the module docstring).
+    figure_split : str
+        The split drawn in the time, spectrum and spectrogram figures.
+    figure_seconds : float > 0
+        Length of the excerpt drawn in the time and spectrogram figures, seconds.
+    player_seconds : float > 0
+        Length of each audio player's excerpt, seconds.
+
+    The validation splits rendered and measured are :attr:`splits` (Validation 1 and 2).
+    """
+
+    splits: ClassVar[tuple[str, ...]] = ("val1", "val2")
+
+    run_dir: str = "../reports/lab"
+    seed: int = 0
+    windowed_eval_seconds: float = 0.5
+    sample_eval_seconds: float = 0.0
+    context_samples: int = 2048
+    response_method: str = "sweep"
+    windowed_response_method: str = "impulse"
+    response_level_dbfs: float = -12.0
+    response_seconds: float = 1.0
+    windowed_response_samples: int = 4096
+    cutoff_hz: float = 440.0
+    lsd_threshold_db: float = 1.0
+    response_threshold_db: float = 1.0
+    figure_split: str = "val2"
+    figure_seconds: float = 2.0
+    player_seconds: float = 3.0
+
+    def __post_init__(self):
+        for name in ("windowed_eval_seconds", "sample_eval_seconds"):
+            v = getattr(self, name)
+            if not (isinstance(v, int | float) and math.isfinite(v) and v >= 0):
+                raise ParameterError(problem(
+                    name, found=repr(v), expected="a length in seconds >= 0 (0: whole clips)",
+                    fix=f"set {name} = 0.5 (or 0 for whole clips)"))
+        for name in ("response_seconds", "figure_seconds", "player_seconds", "cutoff_hz",
+                     "lsd_threshold_db", "response_threshold_db"):
+            v = getattr(self, name)
+            if not (isinstance(v, int | float) and math.isfinite(v) and v > 0):
+                raise ParameterError(problem(
+                    name, found=repr(v), expected="a number > 0",
+                    fix=f"set {name} to a positive value (default {getattr(EvalConfig, name)})"))
+        for name in ("response_method", "windowed_response_method"):
+            if getattr(self, name) not in RESPONSE_METHODS:
+                raise unknown_name("response method", getattr(self, name), RESPONSE_METHODS)
+        if not (isinstance(self.response_level_dbfs, int | float) and self.response_level_dbfs <= 0):
+            raise ParameterError(problem(
+                "response_level_dbfs", found=repr(self.response_level_dbfs),
+                expected="a level in dB full scale <= 0", fix="use e.g. -12"))
+        if not (isinstance(self.context_samples, int) and self.context_samples >= 0):
+            raise ParameterError(problem(
+                "context_samples", found=repr(self.context_samples),
+                expected="an integer >= 0", fix="use e.g. 2048 (more than the longest window)"))
+        if not (isinstance(self.windowed_response_samples, int)
+                and self.windowed_response_samples >= 64):
+            raise ParameterError(problem(
+                "windowed_response_samples", found=repr(self.windowed_response_samples),
+                expected="an integer >= 64", fix="use e.g. 4096"))
+
+
+
+@dataclass(frozen=True)
+class FigureInfo:
+    """A saved figure: ``path`` (PNG in ``run_dir/figures``), ``caption`` (one paragraph)."""
+
+    path: Path
+    caption: str
+
+
+@dataclass
+class Evaluation:
+    """What :func:`evaluate_run` made.
+
+    Attributes
+    ----------
+    run_dir : Path
+    metrics : dict
+        The content of ``metrics.json``.
+    figures : list of FigureInfo
+        In the order the report shows them.
+    """
+
+    run_dir: Path
+    metrics: dict
+    figures: list[FigureInfo] = field(default_factory=list)
+
+    def table_html(self) -> str:
+        """The results table of this run (see :func:`fxlab.evaluate.results_table_html`)."""
+        from fxlab.evaluate.tables import results_table_html
+
+        return results_table_html(self.run_dir)

@@ -1,0 +1,356 @@
+"""Render every trained model on the validation splits, measure and plot (:func:`evaluate_run`)."""
+
+from __future__ import annotations
+
+import csv
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile as sf
+
+from fxlab import metrics, plots, progress
+from fxlab.audio import loudest_start
+from fxlab.errors import ParameterError, PipelineError, problem, unknown_name
+from fxlab.evaluate.config import (
+    SPLIT_LABELS,
+    SPLIT_NAMES,
+    THESIS_SHORT,
+    THESIS_VALIDATION_MSE,
+    EvalConfig,
+    Evaluation,
+    FigureInfo,
+)
+from fxlab.evaluate.tables import answers
+from fxlab.util import fmt, jsonable, write_json
+
+__all__ = ["evaluate_run", "find_models", "render", "score"]
+
+
+# ------------------------------------------------------------------ models and rendering
+
+
+def find_models(run_dir: str | os.PathLike) -> list:
+    """The trained models of a run: ``fxlab.training.load_trained`` on each ``models/<name>/``.
+
+    Folders without ``model.keras`` (a training that did not finish) are skipped. Sorted by name.
+
+    Raises
+    ------
+    PipelineError
+        If ``run_dir/models`` holds no trained model.
+    """
+    from fxlab.training import load_trained
+
+    root = Path(run_dir) / "models"
+    dirs = sorted(p for p in root.iterdir() if (p / "model.keras").exists()) if root.is_dir() else []
+    if not dirs:
+        raise PipelineError(problem(
+            root, found="no trained model (no models/<name>/model.keras)",
+            expected="at least one model trained by step 02_train",
+            fix="run notebook 02_train first (fxlab run --steps 02_train)"))
+    return [load_trained(d) for d in dirs]
+
+
+def render(trained, x) -> tuple[np.ndarray, str]:
+    """One model's output for a whole signal, from a zero state, and what ran it.
+
+    ``trained.predict(x)``: the runtime's fast exact path (:func:`fxlab.runtime.render`).
+
+    Returns
+    -------
+    y : np.ndarray [shape=(n,), dtype=float32]
+    engine : str
+        What ran the network (``"numba"``, ``"keras"``), from the model's processor.
+    """
+    x = np.asarray(x, dtype=np.float32).reshape(-1)
+    y = np.asarray(trained.predict(x), dtype=np.float32).reshape(-1)
+    proc = getattr(trained, "_processor", None)
+    how = getattr(proc, "engine_name", "predict")
+    if y.size != x.size:
+        raise PipelineError(problem(
+            f"model {trained.name!r}", found=f"{y.size} output samples for {x.size} input samples",
+            expected="one output sample per input sample",
+            fix="check the model's predict() (windowed models pad the start)"))
+    return y, how
+
+
+def _excerpt(split, seconds: float, context: int, sr: int) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """(dry with context, wet excerpt, start, context used) for an excerpt of ``seconds``."""
+    dry, wet = np.asarray(split.dry, np.float32), np.asarray(split.wet, np.float32)
+    n = int(round(seconds * sr))
+    if seconds <= 0 or n >= wet.size:
+        return dry, wet, 0, 0
+    start = loudest_start(wet, n, hop=sr // 100)
+    ctx = min(context, start)
+    return dry[start - ctx:start + n], wet[start:start + n], start, ctx
+
+
+def score(target, output, *, sr: int) -> dict[str, Any]:
+    """Every metric of one (target, output) pair: the numbers a row of ``metrics.json`` holds.
+
+    For any material, e.g. a user's own recording:
+    ``pair = fxlab.audio.load_pair(dry, wet)``, ``y, _ = render(trained, pair.dry)``,
+    ``score(pair.wet, y, sr=pair.sr)``.
+
+    Parameters
+    ----------
+    target, output : np.ndarray [shape=(n,)]
+        The effect's output and the model's, same length.
+    sr : int > 0
+        Sample rate, Hz.
+
+    Returns
+    -------
+    dict
+        ``mse``, ``esr`` and ``snr_db`` (None for a silent target), ``accuracy_12bit``,
+        ``lsd_db``, ``mrstft``, ``bands_db`` (``{"band_<centre>Hz": dB}``).
+    """
+    return _split_metrics(target, output, sr)
+
+
+def _split_metrics(target: np.ndarray, output: np.ndarray, sr: int) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "mse": metrics.mse(target, output),
+        "esr": metrics.esr(target, output) if np.any(target) else None,
+        "snr_db": metrics.snr_db(target, output) if np.any(target) else None,
+        "accuracy_12bit": metrics.accuracy_12bit(target, output),
+        "lsd_db": metrics.log_spectral_distance(target, output, sr=sr),
+        "mrstft": metrics.multi_resolution_stft_distance(target, output),
+    }
+    out["bands_db"] = metrics.third_octave_band_errors(target, output, sr=sr).as_dict()
+    return out
+
+
+def _reference_response(effect, freqs: np.ndarray, sr: int, cfg: EvalConfig):
+    """The effect's magnitude response in dB at ``freqs`` and where it came from."""
+    fn = getattr(effect, "magnitude_response_db", None)
+    if callable(fn):
+        try:
+            return np.asarray(fn(freqs, sr=sr), dtype=float), "the effect's transfer function"
+        except Exception:  # an effect without a closed form: measure it like the models
+            pass
+    r = metrics.measure_response(lambda v: effect(v, sr), sr=sr, level_dbfs=cfg.response_level_dbfs,
+                                 method="sweep", n=int(cfg.response_seconds * sr))
+    return np.interp(np.log(freqs), np.log(r.freqs_hz), r.magnitude_db), "measured (sweep)"
+
+
+def evaluate_run(config: EvalConfig, *, models: Iterable | None = None) -> Evaluation:
+    """Render, measure and plot every trained model of a run folder.
+
+    Reads ``run_dir/data`` (:func:`fxlab.datasets.load_dataset`) and the models of
+    ``run_dir/models`` (or ``models``, objects with ``.name``, ``.family``, ``.param_count`` and
+    ``.predict(x)``). Writes:
+
+    - ``rendered/<model>/<split>.wav``: the model's output (float32, the data set's rate; an
+      excerpt where the model was evaluated on one) and ``rendered/target/<split>.wav`` likewise
+    - ``metrics.json``: every number, the settings, the thesis's values and the two answers
+    - ``metrics.csv``: the same numbers, one row per (model, split, metric)
+    - ``figures/*.png``
+
+    Parameters
+    ----------
+    config : EvalConfig
+        Notebook 03's settings; the run folder is ``config.run_dir``.
+    models : iterable of TrainedModel, optional
+
+    Returns
+    -------
+    Evaluation
+    """
+    from fxlab.datasets import load_dataset
+
+    cfg = config
+    run = Path(cfg.run_dir)
+    data = load_dataset(run / "data")
+    sr = int(data.sr)
+    for s in cfg.splits + (cfg.figure_split,):
+        if s not in data.split_names:
+            raise unknown_name("split", s, list(data.split_names))
+    trained_list = list(models) if models is not None else find_models(run)
+    if not trained_list:
+        raise PipelineError(problem(
+            "models", found="an empty list", expected="at least one trained model",
+            fix="run notebook 02_train first"))
+    names = [t.name for t in trained_list]
+    if len(set(names)) != len(names):
+        raise ParameterError(problem(
+            "models", found=f"repeated names {names}", expected="one model per name",
+            fix="give each model its own folder under models/"))
+
+    effect = data.effect
+    linear = bool(getattr(effect, "is_linear", True))
+    fig_dir = run / "figures"
+    result: dict[str, Any] = {
+        "sr": sr,
+        "data_manifest_hash": data.manifest_hash,
+        "config": {k: v for k, v in asdict(cfg).items() if k != "run_dir"},
+        "effect": getattr(effect, "spec", None),
+        "thesis_validation_mse": THESIS_VALIDATION_MSE,
+        "models": {},
+    }
+    outputs: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
+    responses: dict[str, metrics.Response] = {}
+    grid = None
+    for k, trained in enumerate(trained_list, 1):
+        progress.note(f"evaluating {trained.name} ({k}/{len(trained_list)})")
+        family = getattr(trained, "family", "sample")
+        seconds = cfg.windowed_eval_seconds if family == "windowed" else cfg.sample_eval_seconds
+        context = cfg.context_samples
+        window = getattr(trained, "window", None)
+        if family == "windowed" and isinstance(window, int) and window > 0:
+            context = min(context, window - 1)  # a windowed output sees only its window
+        entry: dict[str, Any] = {"family": family,
+                                 "param_count": int(getattr(trained, "param_count", 0) or 0),
+                                 "splits": {}, "render": {}}
+        outputs[trained.name] = {}
+        for split_name in cfg.splits:
+            split = data.split(split_name)
+            dry, wet, start, ctx = _excerpt(split, seconds, context, sr)
+            t0 = time.perf_counter()
+            y, how = render(trained, dry)
+            wall = time.perf_counter() - t0
+            y = y[ctx:]
+            outputs[trained.name][split_name] = (wet, y)
+            _write_wav(run / "rendered" / trained.name / f"{split_name}.wav", y, sr)
+            m = _split_metrics(wet, y, sr)
+            m.update({"start_s": start / sr, "seconds": wet.size / sr,
+                      "whole_clip": wet.size == np.asarray(split.wet).size})
+            entry["splits"][split_name] = m
+            entry["render"][split_name] = {"path": how, "wall_s": wall,
+                                           "samples": int(dry.size)}
+        if linear:
+            if family == "windowed":
+                meth, n = cfg.windowed_response_method, cfg.windowed_response_samples
+                tail = n
+            else:
+                meth, n = cfg.response_method, int(round(cfg.response_seconds * sr))
+                tail = None
+            r = metrics.measure_response(
+                lambda v, _t=trained: render(_t, v)[0], sr=sr,
+                level_dbfs=cfg.response_level_dbfs, method=meth, n=n, tail=tail)
+            responses[trained.name] = r
+            grid = r.freqs_hz
+        result["models"][trained.name] = entry
+
+    if linear and responses:
+        ref_db, source = _reference_response(effect, grid, sr, cfg)
+        result["reference_response"] = {"source": source, "freqs_hz": grid, "magnitude_db": ref_db}
+        for name, r in responses.items():
+            ref_at = np.interp(np.log(r.freqs_hz), np.log(grid), ref_db)
+            dev = metrics.response_deviation(r, ref_at, cutoff_hz=cfg.cutoff_hz)
+            result["models"][name]["response"] = {
+                "method": r.method, "level_dbfs": r.level_dbfs, "below_db": dev.below_db,
+                "above_db": dev.above_db, "freqs_hz": r.freqs_hz, "magnitude_db": r.magnitude_db}
+
+    # targets, written once per split (the whole clip, and each excerpt used)
+    for split_name in cfg.splits:
+        _write_wav(run / "rendered" / "target" / f"{split_name}.wav",
+                   np.asarray(data.split(split_name).wet, np.float32), sr)
+
+    result = jsonable(result)
+    result["answers"] = answers(result)
+    write_json(run / "metrics.json", result, indent=1)
+    _write_csv(run / "metrics.csv", result)
+    figures = _make_figures(run, fig_dir, data, cfg, result, outputs, responses, sr)
+    return Evaluation(run, result, figures)
+
+
+def _write_wav(path: Path, y: np.ndarray, sr: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(str(path), np.asarray(y, np.float32), sr, subtype="FLOAT")
+
+
+def _write_csv(path: Path, result: dict) -> None:
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["model", "family", "split", "metric", "value"])
+        for name, e in result["models"].items():
+            w.writerow([name, e["family"], "", "param_count", e["param_count"]])
+            for split, m in e["splits"].items():
+                for k, v in m.items():
+                    if k == "bands_db":
+                        for band, bv in v.items():
+                            w.writerow([name, e["family"], split, band, bv])
+                    else:
+                        w.writerow([name, e["family"], split, k, v])
+                r = e["render"][split]
+                w.writerow([name, e["family"], split, "render_wall_s", r["wall_s"]])
+            if "response" in e:
+                for k in ("below_db", "above_db", "level_dbfs"):
+                    w.writerow([name, e["family"], "", f"response_{k}", e["response"][k]])
+        for label, v in result["thesis_validation_mse"].items():
+            w.writerow([f"thesis: {label}", "thesis", "validation", "mse", v])
+
+
+def _make_figures(run, fig_dir, data, cfg, result, outputs, responses, sr) -> list[FigureInfo]:
+    figs: list[FigureInfo] = []
+
+    def save(fig, stem, caption):
+        p = plots.save_figure(fig, fig_dir / f"{stem}.png")
+        figs.append(FigureInfo(p, caption))
+
+    split = cfg.figure_split if cfg.figure_split in cfg.splits else cfg.splits[0]
+    split_label = SPLIT_NAMES.get(split, split)
+    n_fig = int(round(cfg.figure_seconds * sr))
+    for name, per_split in outputs.items():
+        target, y = per_split[split]
+        e = result["models"][name]["splits"][split]
+        where = ("whole clip" if e["whole_clip"] else
+                 f"a {e['seconds']:.2g} s excerpt from {e['start_s']:.2f} s")
+        a = loudest_start(target, n_fig, hop=sr // 100)
+        tt, yy = target[a:a + n_fig], y[a:a + n_fig]
+        save(plots.plot_time_comparison(tt, yy, sr=sr, labels=("target", name),
+                                        title=f"{name}: target, output and difference ({split_label})"),
+             f"time_{name}_{split}",
+             f"{name} on {split_label} ({where}; drawn: {tt.size / sr:.2g} s): the effect's output "
+             f"(top), the model's (middle) and their difference (bottom), as the thesis's Figs. 11, "
+             f"15, 17 and 19. MSE {e['mse']:.3g}, ESR {fmt(e['esr'])}.")
+        save(plots.plot_spectra(target, y, sr=sr, labels=("target", name),
+                                title=f"{name}: long-term spectra ({split_label})"),
+             f"spectra_{name}_{split}",
+             f"Long-term spectra of the target and of {name}'s output on {split_label} ({where}), "
+             f"as the thesis's Figs. 12-13, with their difference in dB below; log-spectral "
+             f"distance {e['lsd_db']:.2f} dB over 20 Hz-20 kHz.")
+        save(plots.plot_spectrograms(tt, yy, sr=sr, labels=("target", name),
+                                     title=f"{name}: spectrograms ({split_label})"),
+             f"spectrogram_{name}_{split}",
+             f"Spectrograms of the target (left) and of {name}'s output (middle) on {split_label}, "
+             f"and the output's level minus the target's (right, red: too loud, blue: too quiet).")
+    if responses and "reference_response" in result:
+        ref = result["reference_response"]
+        parts = [f"{n}: {fmt(result['models'][n]['response']['below_db'], 2)} dB below / "
+                 f"{fmt(result['models'][n]['response']['above_db'], 2)} dB above"
+                 for n in responses]
+        save(plots.plot_responses(responses, reference_freqs_hz=ref["freqs_hz"],
+                                  reference_db=ref["magnitude_db"], cutoff_hz=cfg.cutoff_hz,
+                                  title="Magnitude response of each model and of the effect"),
+             "responses",
+             f"Magnitude response of each model measured at {cfg.response_level_dbfs:g} dBFS "
+             f"(sample-level models: a {cfg.response_method}; windowed models: an "
+             f"{cfg.windowed_response_method} of {cfg.windowed_response_samples} samples) against "
+             f"the effect's ({ref['source']}); the dashed line marks the {cfg.cutoff_hz:g} Hz "
+             f"cutoff and the -3 dB point. Largest deviation from the effect "
+             f"(below / above the cutoff): " + "; ".join(parts) + ".")
+    bands = {name: metrics.third_octave_band_errors(*per_split[split], sr=sr)
+             for name, per_split in outputs.items()}
+    save(plots.plot_band_errors(bands, title=f"Level error per third-octave band ({split_label})"),
+         f"band_errors_{split}",
+         f"Output level minus target level in each third-octave band on {split_label}: 0 dB "
+         f"everywhere means the spectrum is preserved; the thesis's Figs. 12-13 showed it was not.")
+    v2 = "val2" if "val2" in cfg.splits else cfg.splits[-1]
+    values = {n: result["models"][n]["splits"][v2]["mse"] for n in outputs}
+    save(plots.plot_model_comparison(
+        values, metric=f"MSE on {SPLIT_LABELS.get(v2, v2)} (log scale)",
+        reference_values={THESIS_SHORT[k]: v for k, v in THESIS_VALIDATION_MSE.items()},
+        reference_label="thesis", title="Validation MSE: this run and the thesis (Fig. 20)"),
+        "comparison",
+        f"Validation MSE of each model of this run on {SPLIT_NAMES.get(v2, v2)} (red) and the "
+        f"final validation MSE the thesis reports for its networks (grey, hatched, labelled "
+        f"'thesis'; sections 4.1-4.3, its Fig. 20). The thesis's networks were trained on other "
+        f"data and sizes; its numbers are quoted, not rerun.")
+    return figs

@@ -1,0 +1,145 @@
+"""What the report shows of a latency measurement: the RTF figure, the tables, the answer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fxlab.latency.config import (
+    BOUNDS_MS,
+    THESIS_MS_PER_SAMPLE,
+    THESIS_RTF,
+)
+from fxlab.util import fmt, html_table
+
+__all__ = ["answer_markdown", "live_table_html", "measurements_html", "rtf_figure",
+           "thesis_table_html"]
+
+
+
+
+def rtf_figure(result: dict, *, save_to=None):
+    """RTF against block size, log-log, one panel per model, one line per engine.
+
+    A horizontal line marks real time (RTF 1; below it the model keeps up) and dotted vertical
+    lines the thesis's 3 ms and 13 ms bounds. Median as a line, 99th percentile as a shaded band.
+    With ``save_to`` (a ``.png`` path) the figure is written there and closed (``display(fig)``
+    still shows it).
+    """
+    import matplotlib.pyplot as plt
+
+    names = list(result["models"])
+    n = max(len(names), 1)
+    cols = min(n, 3)
+    rows_n = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows_n, cols, figsize=(4.6 * cols, 3.6 * rows_n), squeeze=False)
+    sr = result["sr"]
+    for ax, name in zip(axes.ravel(), names, strict=False):
+        entry = result["models"][name]
+        for eng in [e for e, why in entry["engines"].items() if why is None]:
+            rs = [r for r in result["measurements"]
+                  if r["model"] == name and r["engine"] == eng and not r.get("skipped")]
+            if not rs:
+                continue
+            b = [r["block_size"] for r in rs]
+            ax.plot(b, [r["rtf"] for r in rs], "o-", label=eng, lw=1.5, ms=4)
+            ax.fill_between(b, [r["rtf"] for r in rs], [r["rtf_p99"] for r in rs], alpha=0.15)
+        ax.axhline(1.0, color="k", lw=1)
+        ax.text(1.05, 1.0, " real time", va="bottom", fontsize=8)
+        for label, ms in BOUNDS_MS.items():
+            ax.axvline(ms * 1e-3 * sr, color="grey", ls=":", lw=1)
+            ax.text(ms * 1e-3 * sr, 1.0, f" {label} {ms:g} ms",
+                    rotation=90, va="bottom", fontsize=7, color="grey")
+        ax.set_xscale("log", base=2)
+        ax.set_xlim(min(result["block_sizes"]) / 1.5, max(result["block_sizes"]) * 1.5)
+        ax.set_yscale("log")
+        ax.set_xlabel("block size [samples]")
+        ax.set_ylabel("real-time factor (median)")
+        ax.set_title(f"{name} ({entry['kind']})", fontsize=10)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    for ax in axes.ravel()[len(names):]:
+        ax.set_visible(False)
+    fig.suptitle("Processing time ÷ audio duration, one CPU core (band: up to the 99th percentile)",
+                 fontsize=10)
+    fig.tight_layout()
+    if save_to is not None:
+        save_to = Path(save_to)
+        save_to.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(save_to, dpi=110)
+        plt.close(fig)
+    return fig
+
+
+def live_table_html(result: dict) -> str:
+    """HTML table: per model, its smallest live block and whether it runs live for voice/guitar."""
+    head = ("model", "kind", "parameters", "default engine", "RTF at 64 (1.45 ms)", "p99 at 64 [ms]",
+            "smallest live block", "voice (3 ms)", "guitar (13 ms)")
+    rows = []
+    for name, e in result["models"].items():
+        s = e["summary"]
+        live = (f"{s['smallest_live_block']} samples = {s['smallest_live_ms']:.2f} ms ({s['live_engine']})"
+                if s["smallest_live_block"] else "none measured")
+        rows.append((name, e["kind"], int(e["param_count"]), s["engine"], fmt(s["rtf"]),
+                     fmt(s["p99_ms_64"]), live, bool(s["live_voice"]), bool(s["live_guitar"])))
+    return html_table(head, rows, caption="Can it run live? Smallest measured block whose "
+                      "99th-percentile processing time stays under the block's duration, one CPU "
+                      "core.")
+
+
+def thesis_table_html(result: dict) -> str:
+    """HTML table: the thesis's 0.8 ms per output sample (35x slower than real time) beside ours."""
+    rows = [("thesis LSTM-384, 1024-sample window (section 4.1.1; its GPU)", "1 (per sample)",
+             fmt(THESIS_MS_PER_SAMPLE, 6), f"{THESIS_RTF:.1f}", "no")]
+    for name, e in result["models"].items():
+        s = e["summary"]
+        if s["ms_per_sample"] is None:
+            continue
+        b = s["ms_per_sample_block"]
+        rtf = s["ms_per_sample"] * 1e-3 * result["sr"]
+        rows.append((f"{name} ({e['kind']}, {s['engine']})", str(b), fmt(s["ms_per_sample"], 4),
+                     fmt(rtf), bool(s["smallest_live_block"])))
+    return html_table(("network", "block [samples]", "ms per output sample", "RTF",
+                       "live at any measured block?"), rows,
+                      caption="Time per output sample: the thesis's figure beside ours (one CPU "
+                      "core, median, at the smallest block measured).")
+
+
+def measurements_html(result: dict) -> str:
+    """Every measurement as an HTML table (skipped ones with their reason)."""
+    head = ("model", "engine", "block", "latency [ms]", "blocks", "median [ms]", "p99 [ms]", "RTF",
+            "RTF p99", "note")
+    rows = []
+    for r in result["measurements"]:
+        if r.get("skipped"):
+            rows.append((r["model"], r["engine"], str(r["block_size"]), fmt(r["latency_ms"]), None,
+                         None, None, None, None, r["skipped"]))
+        else:
+            rows.append((r["model"], r["engine"], str(r["block_size"]), fmt(r["latency_ms"]),
+                         str(r["n_blocks"]), fmt(r["median_ms"], 4), fmt(r["p99_ms"], 4),
+                         fmt(r["rtf"]), fmt(r["rtf_p99"]), r["note"]))
+    return html_table(head, rows, caption="All measurements (time per block, one CPU core)")
+
+
+def answer_markdown(result: dict) -> str:
+    """The thesis's question answered in words, per model (Markdown)."""
+    lines = [
+        "**Can it process a live stream without a significant delay?** The thesis (sections 4.1.1 "
+        f"and 5): {THESIS_MS_PER_SAMPLE} ms per output sample, {THESIS_RTF:.0f}x slower than real "
+        "time, against 3 ms (voice) and 13 ms (guitar) of acceptable latency: no. Ours, on one CPU "
+        "core of this machine:", ""]
+    for name, e in result["models"].items():
+        s = e["summary"]
+        if s["smallest_live_block"]:
+            verdict = (f"runs live from **{s['smallest_live_block']}-sample blocks "
+                       f"({s['smallest_live_ms']:.2f} ms)** with `{s['live_engine']}`: "
+                       f"voice {'yes' if s['live_voice'] else 'no'}, guitar "
+                       f"{'yes' if s['live_guitar'] else 'no'}")
+        else:
+            verdict = "**does not run live** at any measured block size"
+        rtf = f"; RTF at 64 samples {s['rtf']:.3g}" if s["rtf"] is not None else ""
+        lines.append(f"- `{name}` ({e['kind']}, {e['param_count']:,} parameters) {verdict}{rtf}.")
+    c = result["conditions"]
+    lines += ["", f"Conditions: core(s) {c.get('cpu_affinity')}, TensorFlow threads pinned: "
+              f"{c.get('tf_threads_pinned')}, load average {c.get('load_average')} (other work on "
+              "the machine inflates the times, the 99th percentile most)."]
+    return "\n".join(lines)
