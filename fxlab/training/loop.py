@@ -221,6 +221,7 @@ def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = Fa
     rows = state["history"]
     n_train = (config.windows_per_epoch or dry.size) if window else None
     stopped = ""
+    loss_is_not_esr = config.loss.strip() != "esr"  # else the validation losses repeat the ESRs
     progress.note(f"{out.name}: training {config.model} ({int(model.count_params()):,} parameters), "
                   f"epoch {state['epoch'] + 1} of at most {config.epochs}")
     for epoch in range(state["epoch"], config.epochs):
@@ -270,7 +271,8 @@ def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = Fa
                     if k != "epoch":
                         tf.summary.scalar(k, v)
             writer.flush()
-        vals = " ".join(f"{k}={v:.3g}" for k, v in row.items() if k.endswith(("loss", "esr")))
+        vals = " ".join(f"{k}={v:.3g}" for k, v in row.items()
+                        if k == "loss" or k.endswith("_esr") or (k.endswith("_loss") and loss_is_not_esr))
         line = (f"{config.model} epoch {epoch + 1}/{config.epochs} {vals} lr={lr:.2g} "
                 f"({row['epoch_s']:.1f} s){' *' if improved else ''}")
         progress.note(f"{out.name}: {line.removeprefix(config.model + ' ')}")
