@@ -15,6 +15,8 @@ Functions
 - :func:`recipe`         the full, JSON-able description of a data set (what the cache key hashes)
 - :func:`build_dataset`  build (or reuse from the cache) a data set into a folder
 - :func:`load_dataset`   open a data set folder, check it, read its splits
+- :class:`DataConfig`     notebook 01's parameters, frozen (``DataConfig.from_parameters(globals())``)
+- :func:`build_study_data`  build the data set a :class:`DataConfig` describes into its run folder
 - :data:`TRAIN_SETS`     the training recipes by name: ``miniaudio``, ``big``, ``tiny``
 
 Training recipes (the thesis's, section 3.3)
@@ -51,10 +53,12 @@ import numpy as np
 
 from fxlab import __version__
 from fxlab.errors import AudioFileError, ParameterError, problem, unknown_name
-from fxlab.util import Html, check_sr, html_table
+from fxlab.util import Html, NotebookConfig, check_sr, html_table
 
 __all__ = [
     "DATA_FORMAT",
+    "DataConfig",
+    "build_study_data",
     "SPLITS",
     "TRAIN_SETS",
     "Dataset",
@@ -439,3 +443,81 @@ def load_dataset(path: str | os.PathLike, *, verify: bool = False) -> Dataset:
     if verify:
         ds.verify()
     return ds
+
+
+@dataclass(frozen=True)
+class DataConfig(NotebookConfig):
+    """Notebook 01's parameters, frozen: field names equal the notebook's parameter names.
+
+    Attributes
+    ----------
+    run_dir : str
+        The run folder; the data set goes to ``run_dir/data``.
+    seed : int
+        Seed of the synthetic splits.
+    train_set : str
+        One of :data:`TRAIN_SETS`.
+    effect : str
+        The target effect's name (``fxlab.effects.list_effects()``).
+    effect_params : dict
+        Its parameters (the study: ``{"cutoff_hz": 440.0, "order": 1}``).
+    sample_rate : int > 0 [Hz]
+    val1_seconds : float > 0 [s]
+        Length of Validation 1.
+    val2_seconds : float > 0 [s] or None
+        Cut Validation 2 (the speech) to this length; ``None`` keeps it whole.
+    plot_seconds : float > 0 [s]
+        Length of each signal plotted and played in the notebook.
+    cache_dir : str
+        Data-set cache folder; ``""`` means ``reports/_cache`` beside the run folder.
+    """
+
+    run_dir: str
+    seed: int
+    train_set: str
+    effect: str
+    effect_params: dict
+    sample_rate: int
+    val1_seconds: float
+    val2_seconds: float | None
+    plot_seconds: float
+    cache_dir: str
+
+    def __post_init__(self):
+        if self.train_set not in TRAIN_SETS:
+            raise unknown_name("training set", self.train_set, list(TRAIN_SETS))
+        check_sr(self.sample_rate, name="sample_rate")
+        if not isinstance(self.effect_params, dict):
+            raise ParameterError(problem(
+                f"effect_params={self.effect_params!r}", found=type(self.effect_params).__name__,
+                expected="a mapping of the effect's parameters",
+                fix='pass e.g. {"cutoff_hz": 440.0, "order": 1}'))
+        if not (isinstance(self.plot_seconds, int | float) and self.plot_seconds > 0):
+            raise ParameterError(problem(
+                f"plot_seconds={self.plot_seconds!r}", found=repr(self.plot_seconds),
+                expected="a length in seconds > 0", fix="pass e.g. plot_seconds=1.0"))
+        self.target  # noqa: B018 -- an unknown effect or parameter fails here, with its name
+
+    @property
+    def target(self):
+        """The target effect (:class:`fxlab.effects.Effect`)."""
+        from fxlab.effects import get_effect
+
+        return get_effect(self.effect, **self.effect_params)
+
+    @property
+    def data_dir(self) -> Path:
+        """``run_dir/data``."""
+        return Path(self.run_dir) / "data"
+
+    def recipe(self) -> dict:
+        """The data set's :func:`recipe` (what the cache key hashes)."""
+        return recipe(train_set=self.train_set, effect=self.target.spec, sr=self.sample_rate,
+                      seed=self.seed, val1_seconds=self.val1_seconds, val2_seconds=self.val2_seconds)
+
+
+def build_study_data(config: DataConfig, *, log=print) -> Dataset:
+    """Build (or reuse from the cache) the data set ``config`` describes into ``config.data_dir``."""
+    return build_dataset(config.data_dir, train_set=config.train_set, effect=config.target.spec,
+                         sr=config.sample_rate, seed=config.seed, val1_seconds=config.val1_seconds,
+                         val2_seconds=config.val2_seconds, cache_dir=config.cache_dir or None, log=log)

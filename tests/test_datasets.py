@@ -144,3 +144,18 @@ def test_missing_or_damaged_data_set_names_the_folder_and_fix(tmp_path, tiny_set
     sf.write(target, np.zeros(2 * 44_100, np.float32), 44_100, subtype="FLOAT")
     with pytest.raises(AudioFileError, match="differ from the manifest"):
         datasets.load_dataset(tmp_path / "tampered", verify=True)
+
+
+def test_data_config_fields_are_the_notebook_parameters():
+    import dataclasses
+
+    from fxlab.pipeline import notebook_parameters
+
+    fields = [f.name for f in dataclasses.fields(datasets.DataConfig)]
+    assert fields == list(notebook_parameters("01_synthesize_data"))
+    config = datasets.DataConfig.from_parameters(notebook_parameters("01_synthesize_data"))
+    assert config.recipe()["sr"] == 44100 and config.data_dir.name == "data"
+    with pytest.raises(UnknownNameError, match="highpass"):
+        datasets.DataConfig.from_parameters(notebook_parameters("01_synthesize_data"), effect="hipass")
+    with pytest.raises(UnknownNameError, match="miniaudio"):
+        datasets.DataConfig.from_parameters(notebook_parameters("01_synthesize_data"), train_set="huge")

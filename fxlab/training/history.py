@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from fxlab.errors import ParameterError, problem
+from fxlab.util import html_table
 
 __all__ = ["plot_history", "read_history", "summary_table_html"]
 
@@ -80,8 +81,6 @@ def plot_history(model_dirs, *, metric: str = "loss"):
 def summary_table_html(model_dirs) -> str:
     """An HTML table: model, family, parameters, epochs, stop reason, best epoch, wall time,
     training samples per epoch and the best epoch's validation loss and ESR per split."""
-    import html
-
     rows = []
     for d in [Path(x) for x in model_dirs]:
         s = json.loads((d / "summary.json").read_text())
@@ -89,14 +88,11 @@ def summary_table_html(model_dirs) -> str:
     splits = sorted({k.rsplit("_", 1)[0] for _, s in rows for k in s.get("best", {}) if k != "loss"})
     head = ["model", "family", "parameters", "epochs", "stopped", "best epoch", "wall time (s)",
             "samples / epoch", "training loss"] + [f"{sp} {m}" for sp in splits for m in ("loss", "ESR")]
-    out = ["<table class='fxlab-table'>", "<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head)
-           + "</tr></thead>", "<tbody>"]
+    body = []
     for name, s in rows:
         best = s.get("best", {})
-        cells = [name, s["family"], f"{s['param_count']:,}", s["epochs_run"], s["stopped"],
-                 s["best_epoch"], f"{s['wall_s']:.0f}", f"{s['train_samples_per_epoch']:,}",
-                 f"{best.get('loss', float('nan')):.3g}"]
-        cells += [f"{best.get(f'{sp}_{m}', float('nan')):.3g}" for sp in splits for m in ("loss", "esr")]
-        out.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
-    out.append("</tbody></table>")
-    return "\n".join(out)
+        cells = [name, s["family"], s["param_count"], s["epochs_run"], s["stopped"],
+                 s["best_epoch"], f"{s['wall_s']:.0f}", s["train_samples_per_epoch"], best.get("loss")]
+        cells += [best.get(f"{sp}_{m}") for sp in splits for m in ("loss", "esr")]
+        body.append(cells)
+    return html_table(head, body)
