@@ -24,10 +24,26 @@ from fxlab.evaluate.config import (
 )
 from fxlab.util import Html, fmt, html_table
 
-__all__ = ["answers", "audio_players_html", "results_table_html"]
+__all__ = ["answers", "audio_players_html", "read_metrics", "results_table_html"]
 
 
 # ------------------------------------------------------------------ answers and table
+
+
+def read_metrics(run_dir: str | os.PathLike) -> dict:
+    """The evaluation's ``run_dir/metrics.json``.
+
+    Raises
+    ------
+    PipelineError
+        If the evaluation has not run (saying which step makes it).
+    """
+    p = Path(run_dir) / "metrics.json"
+    if not p.exists():
+        raise PipelineError(problem(
+            p, found="no metrics.json", expected="the output of step 03_evaluate",
+            fix="run notebook 03_evaluate (fxlab run --steps 03_evaluate)"))
+    return json.loads(p.read_text())
 
 
 def answers(result: Mapping[str, Any]) -> dict[str, str]:
@@ -131,12 +147,7 @@ def results_table_html(run_dir: str | os.PathLike) -> str:
         If ``run_dir/metrics.json`` does not exist.
     """
     run = Path(run_dir)
-    p = run / "metrics.json"
-    if not p.exists():
-        raise PipelineError(problem(
-            p, found="no metrics.json", expected="the output of step 03_evaluate",
-            fix="run notebook 03_evaluate (fxlab run --steps 03_evaluate)"))
-    result = json.loads(p.read_text())
+    result = read_metrics(run)
     rtf = _read_rtf(run)
     models = result.get("models", {})
     splits = [s for s in ("val1", "val2") if any(s in e["splits"] for e in models.values())]
@@ -207,15 +218,10 @@ def audio_players_html(run_dir: str | os.PathLike, *, split: str = "val2",
         Length of each excerpt.
     """
     run = Path(run_dir)
-    result_p = run / "metrics.json"
-    if not result_p.exists():
-        raise PipelineError(problem(
-            result_p, found="no metrics.json", expected="the output of step 03_evaluate",
-            fix="run notebook 03_evaluate first"))
+    result = read_metrics(run)
     if not (isinstance(seconds, int | float) and seconds > 0):
         raise ParameterError(problem("seconds", found=repr(seconds), expected="a length > 0 s",
                                      fix="use e.g. 3"))
-    result = json.loads(result_p.read_text())
     models = result["models"]
     if not any(split in e["splits"] for e in models.values()):
         raise unknown_name("evaluated split", split,

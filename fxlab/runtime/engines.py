@@ -55,6 +55,7 @@ __all__ = [
     "ENGINE_NAMES",
     "Engine",
     "EngineUnavailableError",
+    "as_block",
     "available_engines",
     "default_engine",
     "make_engine",
@@ -69,6 +70,23 @@ DEFAULT_ORDER = ENGINE_NAMES
 
 # --------------------------------------------------------------------------------------------
 # engines
+
+
+def as_block(block) -> np.ndarray:
+    """``block`` as a contiguous float32 mono array ``(n,)``; the one check of a block's shape.
+
+    Raises
+    ------
+    ParameterError
+        For anything but one channel (e.g. a stereo ``(n, 2)`` block).
+    """
+    x = np.ascontiguousarray(block, dtype=np.float32)
+    if x.ndim != 1:
+        raise ParameterError(problem(
+            "block", found=f"shape {x.shape}", expected="a mono block of shape (n,)",
+            fix="pass one channel, e.g. block[:, 0]",
+        ))
+    return x
 
 
 class Engine:
@@ -98,15 +116,8 @@ class Engine:
         -------
         y : np.ndarray [shape=(n,), float32]
         """
-        x = np.ascontiguousarray(x, dtype=np.float32)
-        if x.ndim != 1:
-            raise ParameterError(problem(
-                "block", found=f"shape {x.shape}", expected="a mono block of shape (n,)",
-                fix="pass one channel, e.g. x[:, 0]",
-            ))
-        if x.size == 0:
-            return np.zeros(0, np.float32)
-        return self._run(x)
+        x = as_block(x)
+        return self._run(x) if x.size else x
 
     def _run(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError

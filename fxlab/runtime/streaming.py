@@ -144,15 +144,8 @@ class Processor:
         out : np.ndarray [shape=(n,), float32]
             The output samples for exactly these input samples.
         """
-        x = np.ascontiguousarray(block, dtype=np.float32)
-        if x.ndim != 1:
-            raise ParameterError(problem(
-                "block", found=f"shape {x.shape}", expected="a mono block of shape (n,)",
-                fix="pass one channel, e.g. block[:, 0]",
-            ))
-        if x.size == 0:
-            return np.zeros(0, np.float32)
-        return self._process(x)
+        x = engines.as_block(block)
+        return self._process(x) if x.size else x
 
     def _process(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
