@@ -29,7 +29,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from fxlab import metrics
+from fxlab import metrics, response
 from fxlab.errors import ParameterError, problem
 from fxlab.util import check_sr
 
@@ -228,7 +228,7 @@ def plot_spectrograms(target, output, *, sr: float, title: str | None = None,
     return _finish(fig, title, caption)
 
 
-def plot_responses(responses: Mapping[str, metrics.Response], *, reference_freqs_hz,
+def plot_responses(responses: Mapping[str, response.Response], *, reference_freqs_hz,
                    reference_db, cutoff_hz: float | None = None, title: str | None = None,
                    caption: str | None = None, reference_label: str = "effect (true)",
                    f_lo: float = 20.0, f_hi: float = 20000.0, floor_db: float = -60.0) -> Figure:
@@ -236,7 +236,7 @@ def plot_responses(responses: Mapping[str, metrics.Response], *, reference_freqs
 
     Parameters
     ----------
-    responses : mapping name -> :class:`fxlab.metrics.Response`
+    responses : mapping name -> :class:`fxlab.response.Response`
         Measured responses (dB vs Hz).
     reference_freqs_hz, reference_db : np.ndarray [shape=(m,)]
         The effect's response in dB.

@@ -8,7 +8,7 @@ import pytest
 import scipy.signal
 import soundfile as sf
 
-from fxlab import audio
+from fxlab import audio, pairs
 from fxlab.effects import STUDY_EFFECT, effect_from_spec
 from fxlab.errors import (
     AudioFileError,
@@ -207,29 +207,29 @@ def test_estimate_offset_of_highpassed_signal(material, shift, order):
     x = _speech_like(n) if material == "speech" else make_chunk(material, n=n, sr=SR, seed=5)
     wet = effect_from_spec({"name": "highpass", "params": {"cutoff_hz": 440.0, "order": order}})(
         _delay(x, shift), SR)
-    assert audio.estimate_offset(x, wet, max_lag=1000) == shift
-    assert audio.estimate_offset(wet, x, max_lag=1000) == -shift
+    assert pairs.estimate_offset(x, wet, max_lag=1000) == shift
+    assert pairs.estimate_offset(wet, x, max_lag=1000) == -shift
 
 
 def test_estimate_offset_with_different_lengths_and_latency():
     x = make_chunk("white", n=SR // 4, sr=SR, seed=2)
     wet = np.concatenate([np.zeros(64, np.float32), HIGHPASS(x, SR)])  # 64 samples of latency
-    assert audio.estimate_offset(x, wet, max_lag=500) == 64
+    assert pairs.estimate_offset(x, wet, max_lag=500) == 64
 
 
 # ------------------------------------------------------------------------------ load_pair
 
 
 def test_load_pair_good(pair, dry):
-    p = audio.load_pair(*pair)
-    assert isinstance(p, audio.AudioPair)
+    p = pairs.load_pair(*pair)
+    assert isinstance(p, pairs.AudioPair)
     assert p.sr == SR and p.offset_samples == 0 and p.n == dry.size
     np.testing.assert_array_equal(p.dry, dry)
     np.testing.assert_array_equal(p.wet, HIGHPASS(dry, SR))
     assert p.dry_path == pair[0] and p.wet_path == pair[1]
     assert any("no offset" in note for note in p.notes)
-    assert audio.load_pair(*pair, sr=SR, align="check").offset_samples == 0
-    assert audio.load_pair(*pair, align="off").notes[-1].startswith("alignment not checked")
+    assert pairs.load_pair(*pair, sr=SR, align="check").offset_samples == 0
+    assert pairs.load_pair(*pair, align="off").notes[-1].startswith("alignment not checked")
 
 
 @pytest.mark.parametrize("shift", [37, -250])
@@ -241,7 +241,7 @@ def test_load_pair_correct_aligns(tmp_path, material, shift):
     clean = HIGHPASS(x, SR)
     audio.write_wav(tmp_path / "d.wav", x, SR)
     audio.write_wav(tmp_path / "w.wav", _delay(clean, shift), SR)
-    p = audio.load_pair(tmp_path / "d.wav", tmp_path / "w.wav")
+    p = pairs.load_pair(tmp_path / "d.wav", tmp_path / "w.wav")
     assert p.offset_samples == shift
     assert p.dry.size == p.wet.size == n - abs(shift)
     # aligned: wet is exactly the effect of dry, sample for sample
@@ -258,11 +258,11 @@ def test_load_pair_correct_accepts_latency_padding(tmp_path, dry):
     audio.write_wav(tmp_path / "d.wav", dry, SR)
     wet = np.concatenate([np.zeros(128, np.float32), HIGHPASS(dry, SR)])
     audio.write_wav(tmp_path / "w.wav", wet, SR)
-    p = audio.load_pair(tmp_path / "d.wav", tmp_path / "w.wav")
+    p = pairs.load_pair(tmp_path / "d.wav", tmp_path / "w.wav")
     assert p.offset_samples == 128 and p.n == dry.size
     np.testing.assert_array_equal(p.wet, HIGHPASS(dry, SR))
     with pytest.raises(LengthMismatchError):  # the same files are refused without correcting
-        audio.load_pair(tmp_path / "d.wav", tmp_path / "w.wav", align="off")
+        pairs.load_pair(tmp_path / "d.wav", tmp_path / "w.wav", align="off")
 
 
 def _write_bad_pair(tmp_path, dry, case):
@@ -321,7 +321,7 @@ def _write_bad_pair(tmp_path, dry, case):
 def test_load_pair_bad_input(tmp_path, dry, case, kwargs, error, pattern):
     d, w, blamed = _write_bad_pair(tmp_path, dry, case)
     with pytest.raises(error, match=pattern) as info:
-        audio.load_pair(d, w, **kwargs)
+        pairs.load_pair(d, w, **kwargs)
     msg = str(info.value)
     assert str(blamed) in msg
     assert "found" in msg and "expected" in msg and "Fix:" in msg
@@ -330,20 +330,20 @@ def test_load_pair_bad_input(tmp_path, dry, case, kwargs, error, pattern):
 
 def test_load_pair_misaligned_within_tolerance_passes(tmp_path, dry):
     d, w, _ = _write_bad_pair(tmp_path, dry, "misaligned")
-    assert audio.load_pair(d, w, align="check", tolerance=40).offset_samples == 37
+    assert pairs.load_pair(d, w, align="check", tolerance=40).offset_samples == 37
 
 
 def test_load_pair_offset_beyond_search_range(tmp_path, dry):
     audio.write_wav(tmp_path / "d.wav", dry, SR)
     audio.write_wav(tmp_path / "w.wav", _delay(HIGHPASS(dry, SR), 600), SR)
     with pytest.raises(MisalignmentError, match="max_offset_s"):
-        audio.load_pair(tmp_path / "d.wav", tmp_path / "w.wav", max_offset_s=0.01)
+        pairs.load_pair(tmp_path / "d.wav", tmp_path / "w.wav", max_offset_s=0.01)
 
 
 def test_load_pair_stereo_can_be_mixed(tmp_path, dry):
     audio.write_wav(tmp_path / "d.wav", np.stack([dry, dry]), SR)
     audio.write_wav(tmp_path / "w.wav", HIGHPASS(dry, SR), SR)
-    p = audio.load_pair(tmp_path / "d.wav", tmp_path / "w.wav", mono="mix")
+    p = pairs.load_pair(tmp_path / "d.wav", tmp_path / "w.wav", mono="mix")
     np.testing.assert_allclose(p.dry, dry, atol=1e-7)
 
 
@@ -353,4 +353,4 @@ def test_load_pair_stereo_can_be_mixed(tmp_path, dry):
 ])
 def test_load_pair_bad_arguments(pair, kwargs, error):
     with pytest.raises(error):
-        audio.load_pair(*pair, **kwargs)
+        pairs.load_pair(*pair, **kwargs)

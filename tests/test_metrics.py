@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import signal as sps
 
-from fxlab import metrics, plots
+from fxlab import metrics, plots, response
 from fxlab.errors import (
     FxlabError,
     LengthMismatchError,
@@ -148,7 +148,7 @@ def test_measure_response_recovers_a_biquad_within_0_1_db(method):
     def system(x):
         return sps.lfilter(b, a, x).astype(np.float32)
 
-    r = metrics.measure_response(system, sr=SR, level_dbfs=-12.0, method=method)
+    r = response.measure_response(system, sr=SR, level_dbfs=-12.0, method=method)
     _, h = sps.freqz(b, a, worN=r.freqs_hz, fs=SR)
     true_db = 20 * np.log10(np.abs(h))
     assert r.freqs_hz[0] == pytest.approx(20.0) and r.freqs_hz[-1] < 20000
@@ -159,25 +159,25 @@ def test_measure_response_recovers_a_biquad_within_0_1_db(method):
 
 def test_measure_response_of_a_peaking_biquad():
     b, a = sps.iirpeak(1000.0, 2.0, fs=SR)
-    r = metrics.measure_response(lambda x: sps.lfilter(b, a, x), sr=SR, points_per_octave=24)
+    r = response.measure_response(lambda x: sps.lfilter(b, a, x), sr=SR, points_per_octave=24)
     _, h = sps.freqz(b, a, worN=r.freqs_hz, fs=SR)
     assert np.max(np.abs(r.magnitude_db - 20 * np.log10(np.abs(h)))) < 0.1
 
 
 def test_response_deviation_below_and_above_cutoff():
     b, a = sps.butter(1, 440, "highpass", fs=SR)
-    r = metrics.measure_response(lambda x: 0.5 * sps.lfilter(b, a, x), sr=SR, method="impulse")
+    r = response.measure_response(lambda x: 0.5 * sps.lfilter(b, a, x), sr=SR, method="impulse")
     _, h = sps.freqz(b, a, worN=r.freqs_hz, fs=SR)
     true_db = 20 * np.log10(np.abs(h))
-    dev = metrics.response_deviation(r, true_db, cutoff_hz=440.0)
+    dev = response.response_deviation(r, true_db, cutoff_hz=440.0)
     assert dev.below_db == pytest.approx(6.02, abs=0.1)
     assert dev.above_db == pytest.approx(6.02, abs=0.1)
     # a response that only deviates above the cutoff
     shifted = np.where(r.freqs_hz >= 440.0, true_db - 3.0, true_db - 6.0206)
-    dev2 = metrics.response_deviation(r, shifted, cutoff_hz=440.0)
+    dev2 = response.response_deviation(r, shifted, cutoff_hz=440.0)
     assert dev2.below_db < 0.1 and dev2.above_db == pytest.approx(3.02, abs=0.1)
     with pytest.raises(LengthMismatchError):
-        metrics.response_deviation(r, true_db[:-1], cutoff_hz=440.0)
+        response.response_deviation(r, true_db[:-1], cutoff_hz=440.0)
 
 
 @pytest.mark.parametrize("kwargs, error", [
@@ -187,14 +187,14 @@ def test_response_deviation_below_and_above_cutoff():
 ])
 def test_measure_response_rejects_bad_settings(kwargs, error):
     with pytest.raises(error):
-        metrics.measure_response(lambda x: x, sr=SR, **kwargs)
+        response.measure_response(lambda x: x, sr=SR, **kwargs)
 
 
 def test_measure_response_rejects_a_system_that_changes_length():
     with pytest.raises(LengthMismatchError, match="system output"):
-        metrics.measure_response(lambda x: x[:-1], sr=SR, method="impulse")
+        response.measure_response(lambda x: x[:-1], sr=SR, method="impulse")
     with pytest.raises(FxlabError):
-        metrics.measure_response(lambda x: x * np.nan, sr=SR, method="impulse")
+        response.measure_response(lambda x: x * np.nan, sr=SR, method="impulse")
 
 
 # ------------------------------------------------------------------ plots
@@ -209,7 +209,7 @@ def test_plots_return_figures_with_log_hz_axes(tmp_path, noise):
     assert ax.get_xscale() == "log" and ax.get_xlim() == (20.0, 20000.0)
     assert ax.get_xlabel() == "frequency (Hz)"
     assert fig._suptitle.get_text() == "spectra"
-    r = metrics.measure_response(lambda x: sps.lfilter(b, a, x), sr=SR, method="impulse")
+    r = response.measure_response(lambda x: sps.lfilter(b, a, x), sr=SR, method="impulse")
     _, h = sps.freqz(b, a, worN=r.freqs_hz, fs=SR)
     fig = plots.plot_responses({"m": r}, reference_freqs_hz=r.freqs_hz,
                                reference_db=20 * np.log10(np.abs(h)), cutoff_hz=440.0)

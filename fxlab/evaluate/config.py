@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-from fxlab import metrics
+from fxlab import response
 from fxlab.errors import ParameterError, problem, unknown_name
 from fxlab.util import NotebookConfig
 
@@ -29,7 +29,7 @@ THESIS_SHORT = {"LSTM, 384 units, 1024 window (4.1.1)": "LSTM",
 SPLIT_LABELS = {"val1": "V1", "val2": "V2"}
 SPLIT_NAMES = {"val1": "Validation 1 (synthetic signals, unseen seeds)",
                "val2": "Validation 2 (recorded speech)"}
-RESPONSE_METHODS = metrics.RESPONSE_METHODS
+RESPONSE_METHODS = response.RESPONSE_METHODS
 
 
 @dataclass(frozen=True)

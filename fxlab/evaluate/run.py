@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
-from fxlab import metrics, plots, progress
+from fxlab import metrics, plots, progress, response
 from fxlab.audio import loudest_start
 from fxlab.errors import ParameterError, PipelineError, problem, unknown_name
 from fxlab.evaluate.config import (
@@ -94,7 +94,7 @@ def score(target, output, *, sr: int) -> dict[str, Any]:
     """Every metric of one (target, output) pair: the numbers a row of ``metrics.json`` holds.
 
     For any material, e.g. a user's own recording:
-    ``pair = fxlab.audio.load_pair(dry, wet)``, ``y, _ = render(trained, pair.dry)``,
+    ``pair = fxlab.pairs.load_pair(dry, wet)``, ``y, _ = render(trained, pair.dry)``,
     ``score(pair.wet, y, sr=pair.sr)``.
 
     Parameters
@@ -134,7 +134,7 @@ def _reference_response(effect, freqs: np.ndarray, sr: int, cfg: EvalConfig):
             return np.asarray(fn(freqs, sr=sr), dtype=float), "the effect's transfer function"
         except Exception:  # an effect without a closed form: measure it like the models
             pass
-    r = metrics.measure_response(lambda v: effect(v, sr), sr=sr, level_dbfs=cfg.response_level_dbfs,
+    r = response.measure_response(lambda v: effect(v, sr), sr=sr, level_dbfs=cfg.response_level_dbfs,
                                  method="sweep", n=int(cfg.response_seconds * sr))
     return np.interp(np.log(freqs), np.log(r.freqs_hz), r.magnitude_db), "measured (sweep)"
 
@@ -194,7 +194,7 @@ def evaluate_run(config: EvalConfig, *, models: Iterable | None = None) -> Evalu
         "models": {},
     }
     outputs: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
-    responses: dict[str, metrics.Response] = {}
+    responses: dict[str, response.Response] = {}
     grid = None
     for k, trained in enumerate(trained_list, 1):
         progress.note(f"evaluating {trained.name} ({k}/{len(trained_list)})")
@@ -230,7 +230,7 @@ def evaluate_run(config: EvalConfig, *, models: Iterable | None = None) -> Evalu
             else:
                 meth, n = cfg.response_method, int(round(cfg.response_seconds * sr))
                 tail = None
-            r = metrics.measure_response(
+            r = response.measure_response(
                 lambda v, _t=trained: render(_t, v)[0], sr=sr,
                 level_dbfs=cfg.response_level_dbfs, method=meth, n=n, tail=tail)
             responses[trained.name] = r
@@ -242,7 +242,7 @@ def evaluate_run(config: EvalConfig, *, models: Iterable | None = None) -> Evalu
         result["reference_response"] = {"source": source, "freqs_hz": grid, "magnitude_db": ref_db}
         for name, r in responses.items():
             ref_at = np.interp(np.log(r.freqs_hz), np.log(grid), ref_db)
-            dev = metrics.response_deviation(r, ref_at, cutoff_hz=cfg.cutoff_hz)
+            dev = response.response_deviation(r, ref_at, cutoff_hz=cfg.cutoff_hz)
             result["models"][name]["response"] = {
                 "method": r.method, "level_dbfs": r.level_dbfs, "below_db": dev.below_db,
                 "above_db": dev.above_db, "freqs_hz": r.freqs_hz, "magnitude_db": r.magnitude_db}

@@ -27,12 +27,12 @@ def train_on_pair(dry_path, wet_path, out_dir, *, model: str = "lstm", holdout: 
                   verbose: int = 1, log: Callable[[str], Any] = print, **overrides) -> TrainedModel:
     """Train ``model`` on a user's dry/wet WAV pair, holding out its last ``holdout`` for validation.
 
-    The pair is read and checked by :func:`fxlab.audio.load_pair` (sample rates, channels,
+    The pair is read and checked by :func:`fxlab.pairs.load_pair` (sample rates, channels,
     lengths, alignment: its errors are raised as they are). ``holdout`` in (0, 0.5] is the
     fraction at the end kept as the ``val`` split; ``minutes`` > 0 caps training time; ``overrides``
     are :class:`TrainConfig` fields (``model_params={"units": 16}``, ``loss=...``).
     """
-    from fxlab.audio import load_pair
+    from fxlab.pairs import load_pair
 
     if not 0.0 < float(holdout) <= 0.5:
         raise ParameterError(problem(f"holdout={holdout!r}", found=repr(holdout),

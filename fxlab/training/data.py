@@ -25,7 +25,7 @@ def check_signal(x, what: str) -> np.ndarray:
                                      fix="pass one channel as a 1-D float array"))
     if not np.all(np.isfinite(a)):
         raise ParameterError(problem(what, found="NaN or infinite samples", expected="finite samples",
-                                     fix="clean the signal (fxlab.audio.load_pair checks files)"))
+                                     fix="clean the signal (fxlab.pairs.load_pair checks files)"))
     return a
 
 
@@ -62,7 +62,7 @@ def resolve_data(data) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], int | 
         if d.size != w.size:
             raise ParameterError(problem(f"split {name!r}", found=f"dry {d.size} and wet {w.size} samples",
                                          expected="dry and wet of the same length",
-                                         fix="trim both to the shorter (fxlab.audio.load_pair does)"))
+                                         fix="trim both to the shorter (fxlab.pairs.load_pair does)"))
         out[name] = (d, w)
     return out, sr, digest
 

@@ -1,0 +1,152 @@
+"""Target effects by name, through one interface.
+
+An effect turns a dry signal into the wet signal a network must learn to imitate. Every effect is
+made by name with :func:`get_effect` and is an :class:`Effect`: call it on a signal, read its
+``spec`` (JSON-able, rebuilt by :func:`effect_from_spec`), ask whether it ``is_linear`` and get
+one line of text from ``describe()``.
+
+The study's target (:data:`STUDY_EFFECT`) is the thesis's "high pass filter at 440 Hz"
+(section 3.4), made here as a 1st-order (6 dB/octave) Butterworth high-pass. The thesis does not
+state the order. The thesis made its data in Audacity and Reaper; Audacity's high-pass defaults to
+a 6 dB/octave roll-off, and ``pedalboard.HighpassFilter`` is 1st order too (it equals
+``scipy.signal.butter(1, 440, "highpass", fs=44100)``). A 2nd-order (12 dB/octave) filter is one
+parameter away: ``get_effect("highpass", cutoff_hz=440.0, order=2)``.
+
+Effects
+-------
+"highpass", "lowpass"            Butterworth, order 1 (6 dB/oct) or 2 (12 dB/oct); ``cutoff_hz``
+"peaking", "lowshelf", "highshelf"   RBJ "Audio EQ cookbook" biquads; ``freq_hz``, ``gain_db``, ``q``
+"pedalboard.<Class>"             every parameterless-constructible pedalboard plugin, e.g.
+                                 "pedalboard.Reverb", "pedalboard.Distortion"; parameters are the
+                                 plugin's attributes (``room_size=0.8``)
+"vst3"                           a VST3 (or Audio Unit on macOS) plugin file: ``path=...`` plus the
+                                 plugin's own parameters
+
+The EQ filters run with ``scipy.signal.sosfilt`` (causal, zero initial state) and also give
+``sos(sr)`` and ``magnitude_response_db(freqs_hz, sr=...)``.
+
+Functions and classes
+---------------------
+get_effect          make an effect by name and parameters
+effect_from_spec    make an effect from its ``{"name", "params"}`` spec
+list_effects        every effect name :func:`get_effect` accepts
+pedalboard_plugin_names   the "pedalboard.<Class>" names found in the installed pedalboard
+Effect              the interface (base class)
+EQFilter            base of the IIR filters: ``sos``, ``magnitude_response_db``
+ButterworthFilter   "highpass" / "lowpass"
+CookbookBiquad      "peaking" / "lowshelf" / "highshelf"
+PedalboardEffect    a pedalboard built-in plugin
+PluginFileEffect    a VST3 / AU plugin loaded from a file
+STUDY_EFFECT        the study's target spec
+EQ_EFFECTS          the names of the built-in EQ filters
+
+Modules: ``base`` (the interface), ``filters`` (the EQs), ``plugins`` (pedalboard, VST3/AU); this
+package's ``__init__`` makes them by name.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from collections.abc import Mapping
+from typing import Any
+
+from fxlab.effects.base import Effect
+from fxlab.effects.filters import EQ_EFFECTS, ButterworthFilter, CookbookBiquad, EQFilter
+from fxlab.effects.plugins import (
+    _PEDALBOARD_PREFIX,
+    PedalboardEffect,
+    PluginFileEffect,
+    pedalboard_plugin_names,
+)
+from fxlab.errors import ParameterError, problem, unknown_name
+
+__all__ = [
+    "STUDY_EFFECT",
+    "EQ_EFFECTS",
+    "Effect",
+    "EQFilter",
+    "ButterworthFilter",
+    "CookbookBiquad",
+    "PedalboardEffect",
+    "PluginFileEffect",
+    "get_effect",
+    "effect_from_spec",
+    "list_effects",
+    "pedalboard_plugin_names",
+]
+
+STUDY_EFFECT: dict[str, Any] = {"name": "highpass", "params": {"cutoff_hz": 440.0, "order": 1}}
+STUDY_EFFECT: dict[str, Any] = {"name": "highpass", "params": {"cutoff_hz": 440.0, "order": 1}}
+"""The study's target: 440 Hz Butterworth high-pass, 1st order (6 dB/octave); see the module text.
+Treat it as read-only; :func:`effect_from_spec` copies what it reads."""
+
+
+def list_effects() -> list[str]:
+    """Every effect name :func:`get_effect` accepts: the EQs, ``"vst3"`` and pedalboard's plugins."""
+    return [*EQ_EFFECTS, "vst3", *pedalboard_plugin_names()]
+
+
+def get_effect(name: str, **params: Any) -> Effect:
+    """Make an effect by name.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`list_effects`: ``"highpass"``, ``"lowpass"`` (``cutoff_hz``, ``order``),
+        ``"peaking"``, ``"lowshelf"``, ``"highshelf"`` (``freq_hz``, ``gain_db``, ``q``),
+        ``"pedalboard.<Class>"`` (the plugin's attributes) or ``"vst3"`` (``path``, plugin params).
+    **params
+        The effect's parameters; omitted ones take their defaults (high-/low-pass: 440 Hz,
+        order 1; peaking/shelves: 1000 Hz, +6 dB, Q 0.7071).
+
+    Returns
+    -------
+    Effect
+
+    Raises
+    ------
+    fxlab.errors.UnknownNameError
+        Unknown ``name`` (the message lists every known name).
+    fxlab.errors.ParameterError
+        Unknown parameter, or a value out of range (the message gives the range).
+    fxlab.errors.AudioFileError
+        ``"vst3"`` with a missing or unloadable plugin file.
+    """
+    if not isinstance(name, str):
+        raise unknown_name("effect", name, list_effects())
+    if name in ("highpass", "lowpass", "peaking", "lowshelf", "highshelf"):
+        cls: type = ButterworthFilter if name in ("highpass", "lowpass") else CookbookBiquad
+        accepted = [p for p in inspect.signature(cls.__init__).parameters
+                    if p not in ("self", "kind")]
+        for key in params:
+            if key not in accepted:
+                raise ParameterError(problem(
+                    f"{name}: parameter {key!r}", found=f"{key}={params[key]!r}",
+                    expected=f"one of its parameters: {', '.join(accepted)}",
+                    fix="use one of those names (check the spelling)",
+                ))
+        return cls(name, **params)
+    if name == "vst3":
+        return PluginFileEffect(**params)
+    if name.startswith(_PEDALBOARD_PREFIX):
+        return PedalboardEffect(name[len(_PEDALBOARD_PREFIX):], **params)
+    raise unknown_name("effect", name, list_effects())
+
+
+def effect_from_spec(spec: Mapping[str, Any] | Effect) -> Effect:
+    """Rebuild an effect from its spec ``{"name": str, "params": {...}}`` (``params`` optional).
+
+    An :class:`Effect` passed in is returned as is. ``effect_from_spec(e.spec) == e``.
+    """
+    if isinstance(spec, Effect):
+        return spec
+    if not isinstance(spec, Mapping) or "name" not in spec \
+            or not isinstance(spec.get("params", {}), Mapping) \
+            or set(spec) - {"name", "params"}:
+        raise ParameterError(problem(
+            f"effect spec {spec!r}", found=f"{type(spec).__name__} {spec!r}",
+            expected='a mapping {"name": <effect name>, "params": {<name>: <value>, ...}}',
+            fix=f"write it like fxlab.effects.STUDY_EFFECT = {STUDY_EFFECT!r}",
+        ))
+    return get_effect(spec["name"], **copy.deepcopy(dict(spec.get("params", {}))))
