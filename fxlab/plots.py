@@ -189,7 +189,8 @@ def plot_spectrograms(target, output, *, sr: float, title: str | None = None,
     floor_db : float
         Lowest level shown (dB re full scale).
     diff_range_db : float > 0
-        The difference panel spans +-diff_range_db.
+        The difference panel spans +-diff_range_db; levels below ``floor_db`` count as
+        ``floor_db`` in it.
     """
     import librosa
     import librosa.display
@@ -214,13 +215,18 @@ def plot_spectrograms(target, output, *, sr: float, title: str | None = None,
                                         vmin=max(floor_db, top - 100), vmax=top, **show)
         mesh.set_rasterized(True)
         ax.set_title(name, fontsize=10)
-    fig.colorbar(mesh, ax=axes[:2], format="%+2.0f dB", label="level (dB re FS)", shrink=0.9)
-    diff = np.clip(do - dt, -diff_range_db, diff_range_db)
+    bar = fig.colorbar(mesh, ax=axes[:2], format="%+2.0f dB", shrink=0.9)
+    bar.ax.set_title("re FS", fontsize=8)
+    # levels below the display floor count as the floor, so where neither signal has content
+    # (above the speech's 8 kHz band, say) the difference reads 0 dB, not noise against -inf
+    diff = np.clip(np.maximum(do, floor_db) - np.maximum(dt, floor_db), -diff_range_db,
+                   diff_range_db)
     mesh2 = librosa.display.specshow(diff, ax=axes[2], cmap="RdBu_r", vmin=-diff_range_db,
                                      vmax=diff_range_db, **show)
     mesh2.set_rasterized(True)
     axes[2].set_title(f"{labels[1]} - {labels[0]}", fontsize=10)
-    fig.colorbar(mesh2, ax=axes[2], format="%+2.0f dB", label="difference (dB)", shrink=0.9)
+    bar2 = fig.colorbar(mesh2, ax=axes[2], format="%+2.0f dB", shrink=0.9)
+    bar2.ax.set_title("difference", fontsize=8)
     for ax in axes:
         ax.set_xlabel("time (s)")
         ax.set_ylabel("")
