@@ -12,6 +12,7 @@ and nothing accumulates in pyplot's figure registry.
 - :func:`plot_spectrograms`      spectrograms (librosa, dB colour bars) of target and output, and their difference
 - :func:`plot_responses`         each model's measured magnitude response against the effect's
 - :func:`plot_band_errors`       level error per third-octave band, one line per model
+- :func:`plot_learning_curves`   validation MSE against windows seen and wall time, per network
 - :func:`plot_model_comparison`  one number per model on a log axis, with the thesis's own values
   drawn beside ours and labelled as the thesis's (Fig. 20)
 - :func:`save_figure`            write a figure as PNG (creating the folder)
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import os
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -340,6 +341,48 @@ def plot_model_comparison(values: Mapping[str, float], *, metric: str,
         ax.set_xlim(min(pos) / 3, max(pos) * 8)
     ax.set_xlabel(metric)
     ax.grid(alpha=0.3, axis="x", which="both")
+    return _finish(fig, title, caption)
+
+
+def plot_learning_curves(curves: Mapping[str, Mapping[str, Sequence[Mapping[str, float]]]], *,
+                         marks: Mapping[str, float] | None = None, title: str | None = None,
+                         caption: str | None = None) -> Figure:
+    """Validation MSE against windows seen (left) and wall time (right), one row per network.
+
+    Parameters
+    ----------
+    curves : mapping network -> mapping source label -> list of epochs
+        Each epoch a mapping with ``windows_seen``, ``wall_s`` and ``val1_loss``/``val2_loss``
+        (MSE on the validation windows); the two are pooled (their mean: the same number of
+        windows from each clip).
+    marks : mapping network -> float, optional
+        A figure to mark as a horizontal line on that network's panels (the thesis's MSE).
+    """
+    names = list(curves)
+    fig = Figure(figsize=(10, 2.6 * max(len(names), 1) + 0.6), layout="constrained")
+    axes = np.atleast_2d(fig.subplots(max(len(names), 1), 2, squeeze=False))
+    colours = [_OUTPUT, _DIFF, "#edae49", "#66a182"]
+    for row, name in zip(axes, names, strict=False):
+        for k, (label, epochs) in enumerate(curves[name].items()):
+            pts = [(e["windows_seen"], e["wall_s"], np.mean([e[c] for c in ("val1_loss", "val2_loss")
+                                                             if c in e]))
+                   for e in epochs if any(c in e for c in ("val1_loss", "val2_loss"))]
+            if not pts:
+                continue
+            w, t, v = (np.array(a, float) for a in zip(*pts, strict=True))
+            for ax, x in ((row[0], w), (row[1], t / 60.0)):
+                ax.plot(x, v, "o-", color=colours[k % len(colours)], ms=3, lw=1.2, label=label)
+        if marks and name in marks:
+            for ax in row:
+                ax.axhline(marks[name], color=_THESIS, ls="--", lw=1.2, label="the thesis's figure")
+        for ax in row:
+            ax.set_yscale("log")
+            ax.grid(alpha=0.3, which="both")
+        row[0].set_xscale("log")
+        row[0].set_ylabel(f"{name}\nvalidation MSE")
+        row[0].legend(fontsize=7)
+    axes[-1][0].set_xlabel("training windows seen")
+    axes[-1][1].set_xlabel("training wall time (min)")
     return _finish(fig, title, caption)
 
 

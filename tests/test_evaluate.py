@@ -109,21 +109,46 @@ def test_results_table_has_a_row_per_model_and_the_thesis_rows(small_run):
         table = evaluate.results_table_html(run)
     finally:
         (run / "latency.json").unlink()
-    rows = re.findall(r"<tr.*?</tr>", table, flags=re.S)
-    body = rows[1:]  # the header row first
-    assert len(body) == 2 + 4
+    tables = re.findall(r"<table.*?</table>", table, flags=re.S)
+    assert len(tables) == 2  # this run's results, then the thesis's networks three ways
+    body = re.findall(r"<tr.*?</tr>", tables[0], flags=re.S)[1:]  # the header row first
+    assert len(body) == 2
     assert "<b>lstm</b>" in body[0] and "<b>thesis_gru</b>" in body[1]
     assert "0.0123" in body[0] and "0.0123" not in body[1]
     assert "0.0456" not in table  # only a model's summary RTF is quoted
-    thesis = [r for r in body if "thesis:" in r]
+    three = re.findall(r"<tr.*?</tr>", tables[1], flags=re.S)[1:]
+    thesis = [r for r in three if "fxlab-thesis" in r]
     assert len(thesis) == 4
     for value in ("7.9e-05", "0.00303", "0.007823", "0.01905"):  # as the thesis prints them
         assert sum(value in r for r in thesis) == 1
-    assert "Does the network preserve the frequency spectrum?" in table
-    assert "Which architecture does best?" in table
+    assert sum("this run (thesis_gru)" in r for r in three) == 1
+    for question in ("Does the network preserve the frequency spectrum?",
+                     "Does fxlab reproduce the thesis's networks?", "Which architecture does best?"):
+        assert question in table
     m = json.loads((run / "metrics.json").read_text())
-    best = min(m["models"], key=lambda n: m["models"][n]["splits"]["val2"]["mse"])
-    assert m["answers"]["best"].startswith(f"{best} (")
+    best = min(m["combined"]["models"], key=lambda n: m["combined"]["models"][n]["mse"])
+    assert f"{best} (" in m["answers"]["best"]
+
+
+@pytest.mark.slow
+def test_the_thesis_measure_is_taken_on_the_same_stretch_for_every_model(small_run):
+    run, _ = small_run
+    m = json.loads((run / "metrics.json").read_text())
+    c = m["combined"]
+    assert c["order"] == ["val2", "val1"] and not c["whole_clips"]
+    # the windowed model was scored on 0.1 s excerpts: every model is measured there
+    assert all(v["seconds"] == pytest.approx(0.1) for v in c["stretches"].values())
+    sr = m["sr"]
+    t, y = [], []
+    for split in c["order"]:
+        st = c["stretches"][split]
+        whole_t, _ = sf.read(run / "rendered" / "target" / f"{split}.wav", dtype="float32")
+        whole_y, _ = sf.read(run / "rendered" / "lstm" / f"{split}.wav", dtype="float32")
+        a, n = round(st["start_s"] * sr), round(st["seconds"] * sr)
+        t.append(whole_t[a:a + n])
+        y.append(whole_y[a:a + n])
+    expect = float(np.mean((np.concatenate(t).astype(np.float64) - np.concatenate(y)) ** 2))
+    assert c["models"]["lstm"]["mse"] == pytest.approx(expect, rel=1e-6)
 
 
 @pytest.mark.slow
@@ -155,7 +180,9 @@ def _fake_metrics(lsd_a, dev_a, mse_a, lsd_b, mse_b):
     def split(lsd, mse):
         return {"mse": mse, "esr": 10 * mse, "lsd_db": lsd, "accuracy_12bit": 0.5,
                 "seconds": 1.0, "start_s": 0.0, "whole_clip": True}
-    return {"config": {"lsd_threshold_db": 1.0, "response_threshold_db": 1.0},
+    return {"config": {"lsd_threshold_db": 1.0, "response_threshold_db": 1.0}, "sr": 44100,
+            "combined": {"definition": "MSE over V2 followed by V1", "models": {
+                "a": {"mse": mse_a, "esr": 10 * mse_a}, "b": {"mse": mse_b, "esr": 10 * mse_b}}},
             "models": {
                 "a": {"family": "sample", "param_count": 100,
                       "splits": {"val1": split(lsd_a, mse_a), "val2": split(lsd_a, mse_a)},
@@ -168,14 +195,29 @@ def test_answers_follow_the_stated_thresholds():
     ans = evaluate.answers(_fake_metrics(0.5, 0.8, 1e-6, 3.0, 1e-3))
     assert ans["spectrum"].startswith("Partly: a (")
     assert "b (largest LSD 3.00 dB)" in ans["spectrum"]
-    assert ans["best"].startswith("a (sample, 100 parameters) does best, with MSE 1e-06")
-    assert "79× lower than the thesis's best" in ans["best"]
+    assert "a (sample, 100 parameters) does best, with MSE 1e-06" in ans["best"]
     ans = evaluate.answers(_fake_metrics(0.5, 1.5, 1e-2, 0.2, 1e-3))
     assert ans["spectrum"].startswith("Partly: b (")  # a's response is 1.5 dB off
-    assert ans["best"].startswith("b (windowed")
-    assert "12.7× higher" in ans["best"]
+    assert "b (windowed" in ans["best"]
     assert evaluate.answers(_fake_metrics(0.5, 0.5, 1e-3, 0.5, 1e-3))["spectrum"].startswith("Yes")
     assert evaluate.answers(_fake_metrics(5, 5, 1e-3, 5, 1e-3))["spectrum"].startswith("No")
+
+
+def test_the_thesis_figures_are_compared_only_with_the_same_network_on_the_same_measure():
+    result = _fake_metrics(0.5, 0.8, 1e-6, 3.0, 1e-3)
+    result["models"]["thesis_gru"] = result["models"].pop("b")
+    result["combined"]["models"]["thesis_gru"] = result["combined"]["models"].pop("b")
+    reference = {"models": {"thesis_gru": {"combined": {"mse": 1e-4, "esr": 1e-3},
+                                           "training": {"family": "windowed", "epochs_run": 3,
+                                                        "windows_seen": 49152, "wall_s": 600.0}}}}
+    ans = evaluate.answers(result, reference=reference, rtf={"a": 0.01, "thesis_gru": 30.0})
+    assert "GRU: the thesis reported 0.007823, fxlab's reference run 0.0001 (78.2× lower" in \
+        ans["reproduction"]
+    assert "this run 0.001 (7.82× lower" in ans["reproduction"]
+    assert "reduced LSTM" not in ans["reproduction"]  # neither this run nor the reference has it
+    assert "the best modern network, a (MSE 1e-06" in ans["modern"]
+    assert "1e+03× lower error" in ans["modern"]
+    assert "0.227 µs per output sample (RTF 0.01)" in ans["modern"]
 
 
 @pytest.mark.parametrize("kwargs, error", [

@@ -10,8 +10,10 @@ spectral comparison it made by eye (Figs. 12-13) made into numbers, and its resu
 - :func:`score`              every metric of one (target, output) pair (any material, a user's file)
 - :func:`evaluate_run`       render, measure and plot every model; writes ``rendered/``,
   ``metrics.json``, ``metrics.csv`` and ``figures/``; returns an :class:`Evaluation`
-- :func:`answers`            the thesis's two questions answered from a run's metrics
-- :func:`results_table_html` the report's results table (with the thesis's rows) and answers
+- :func:`combined_measure`   the thesis's measure: MSE over V2 then V1, every model on the same stretch
+- :func:`answers`            the thesis's questions answered from like-for-like numbers only
+- :func:`results_table_html` the report's results table, the thesis's networks three ways
+  (:func:`thesis_networks_html`: the thesis's figure, fxlab's reference run, this run) and answers
 - :func:`audio_players_html` HTML audio players: target and each model's output, short excerpts
 
 Modules: ``config`` (:class:`EvalConfig`, the thesis's figures), ``run`` (rendering, metrics,
@@ -28,8 +30,10 @@ Choices (where the thesis is silent)
   and, for a linear effect, the measured magnitude response within ``response_threshold_db`` of the
   effect's on both sides of the cutoff (20 Hz-20 kHz). Both thresholds default to 1 dB, about
   the smallest level change listeners notice on broadband material.
-- "Does best" means: the lowest MSE on Validation 2 (speech), the thesis's own measure on the clip
-  its section 4.1.1 says to focus on.
+- "Does best" means: the lowest MSE on the thesis's own measure -- its validation audio, the voice
+  clip followed by the synthetic one (Fig. 15) -- every model on the same stretch of each clip.
+  The thesis's figures are compared with fxlab's reproduction of the same network on that measure
+  only; the modern networks with the reproduction on the same data only.
 """
 
 from fxlab.evaluate.config import (
@@ -40,8 +44,14 @@ from fxlab.evaluate.config import (
     Evaluation,
     FigureInfo,
 )
-from fxlab.evaluate.run import evaluate_run, find_models, render, score
-from fxlab.evaluate.tables import answers, audio_players_html, results_table_html
+from fxlab.evaluate.run import combined_measure, evaluate_run, find_models, render, score
+from fxlab.evaluate.tables import (
+    answers,
+    audio_players_html,
+    results_table_html,
+    thesis_networks_html,
+    training_info,
+)
 
 __all__ = [
     "SPLIT_LABELS",
@@ -54,6 +64,9 @@ __all__ = [
     "render",
     "score",
     "evaluate_run",
+    "combined_measure",
+    "thesis_networks_html",
+    "training_info",
     "answers",
     "results_table_html",
     "audio_players_html",

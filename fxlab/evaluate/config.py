@@ -11,7 +11,8 @@ from fxlab import response
 from fxlab.errors import ParameterError, problem, unknown_name
 from fxlab.util import NotebookConfig
 
-__all__ = ["Evaluation", "EvalConfig", "FigureInfo", "SPLIT_LABELS", "SPLIT_NAMES", "THESIS_VALIDATION_MSE"]
+__all__ = ["Evaluation", "EvalConfig", "FigureInfo", "SPLIT_LABELS", "SPLIT_NAMES", "THESIS_MODELS",
+           "THESIS_VALIDATION_MSE"]
 
 THESIS_VALIDATION_MSE: dict[str, float] = {
     "LSTM, 384 units, 1024 window (4.1.1)": 7.9e-5,
@@ -19,12 +20,18 @@ THESIS_VALIDATION_MSE: dict[str, float] = {
     "GRU (4.2)": 7.823e-3,
     "dilated CNN (4.3)": 1.905e-2,
 }
-"""The thesis's final validation MSE per network, as it reports them (sections 4.1.1-4.3); it does
-not say on which validation clip each was measured."""
+"""The thesis's final validation MSE per network, as it reports them (sections 4.1.1-4.3), on its
+validation audio: the voice clip followed by the synthetic one (its Fig. 15); fxlab's
+like-for-like measure is :func:`fxlab.evaluate.run.combined_measure`."""
 
 THESIS_SHORT = {"LSTM, 384 units, 1024 window (4.1.1)": "LSTM",
                  "reduced LSTM, 160 units, 512 window (4.1.3)": "reduced LSTM",
                  "GRU (4.2)": "GRU", "dilated CNN (4.3)": "CNN"}
+
+#: fxlab's model for each of the thesis's networks (the keys of :data:`THESIS_VALIDATION_MSE`).
+THESIS_MODELS = {"LSTM, 384 units, 1024 window (4.1.1)": "thesis_lstm",
+                 "reduced LSTM, 160 units, 512 window (4.1.3)": "thesis_lstm_reduced",
+                 "GRU (4.2)": "thesis_gru", "dilated CNN (4.3)": "thesis_cnn"}
 
 SPLIT_LABELS = {"val1": "V1", "val2": "V2"}
 SPLIT_NAMES = {"val1": "Validation 1 (synthetic signals, unseen seeds)",

@@ -19,16 +19,17 @@ from fxlab.errors import ParameterError, PipelineError, problem, unknown_name
 from fxlab.evaluate.config import (
     SPLIT_LABELS,
     SPLIT_NAMES,
+    THESIS_MODELS,
     THESIS_SHORT,
     THESIS_VALIDATION_MSE,
     EvalConfig,
     Evaluation,
     FigureInfo,
 )
-from fxlab.evaluate.tables import answers
+from fxlab.evaluate.tables import answers, training_info
 from fxlab.util import fmt, jsonable, write_json
 
-__all__ = ["evaluate_run", "find_models", "render", "score"]
+__all__ = ["COMBINED_ORDER", "combined_measure", "evaluate_run", "find_models", "render", "score"]
 
 
 # ------------------------------------------------------------------ models and rendering
@@ -247,17 +248,108 @@ def evaluate_run(config: EvalConfig, *, models: Iterable | None = None) -> Evalu
                 "method": r.method, "level_dbfs": r.level_dbfs, "below_db": dev.below_db,
                 "above_db": dev.above_db, "freqs_hz": r.freqs_hz, "magnitude_db": r.magnitude_db}
 
+    result["combined"] = combined_measure(result, outputs, splits=cfg.splits, sr=sr)
+
     # targets, written once per split (the whole clip, and each excerpt used)
     for split_name in cfg.splits:
         _write_wav(run / "rendered" / "target" / f"{split_name}.wav",
                    np.asarray(data.split(split_name).wet, np.float32), sr)
 
     result = jsonable(result)
-    result["answers"] = answers(result)
+    result["answers"] = answers(result, training=training_info(run))
     write_json(run / "metrics.json", result, indent=1)
     _write_csv(run / "metrics.csv", result)
     figures = _make_figures(run, fig_dir, data, cfg, result, outputs, responses, sr)
     return Evaluation(run, result, figures)
+
+
+#: The thesis's validation audio: the voice clip, then the synthetic one (its Fig. 15).
+COMBINED_ORDER = ("val2", "val1")
+
+
+def combined_measure(result: dict, outputs: dict, *, splits, sr: int) -> dict[str, Any]:
+    """The thesis's measure: MSE (and ESR) over Validation 2 followed by Validation 1.
+
+    The thesis scored its networks on its validation audio assembled as "Validation 2 (the voice)
+    and then Validation 1" (section 4.1.3, Fig. 15), at the clips' own levels. Here every model is
+    scored on the same stretch of each clip: the stretch every model was rendered on (the
+    intersection of their scored excerpts, so the thesis's windowed networks' excerpts when they
+    are scored on excerpts, else the whole clips); the two stretches are joined, V2 first, and
+    one MSE and one ESR taken over the join. Same data for every model: rows compare.
+
+    Parameters
+    ----------
+    result : dict
+        ``metrics.json`` under construction (each model's ``splits.<s>.start_s``/``seconds``).
+    outputs : dict
+        ``{model: {split: (target, output)}}`` as rendered, starting at ``start_s``.
+
+    Returns
+    -------
+    dict
+        ``order``, ``stretches`` (``{split: {"start_s", "seconds"}}``), ``models``
+        (``{name: {"mse", "esr"}}``) and ``definition`` (a sentence); ``models`` is empty when
+        the models' excerpts of a clip do not overlap.
+    """
+    order = [s for s in COMBINED_ORDER if s in splits]
+    stretches: dict[str, tuple[int, int]] = {}
+    for s in order:
+        bounds = [(round(e["splits"][s]["start_s"] * sr),
+                   round((e["splits"][s]["start_s"] + e["splits"][s]["seconds"]) * sr))
+                  for e in result["models"].values()]
+        lo, hi = max(b[0] for b in bounds), min(b[1] for b in bounds)
+        if hi <= lo:
+            return {"order": order, "stretches": {}, "models": {},
+                    "definition": "not computed: the models' excerpts of a clip do not overlap"}
+        stretches[s] = (lo, hi)
+    per_model = {}
+    for name, e in result["models"].items():
+        t_parts, y_parts = [], []
+        for s in order:
+            start = round(e["splits"][s]["start_s"] * sr)
+            lo, hi = stretches[s]
+            target, y = outputs[name][s]
+            t_parts.append(target[lo - start:hi - start])
+            y_parts.append(y[lo - start:hi - start])
+        t, y = np.concatenate(t_parts), np.concatenate(y_parts)
+        per_model[name] = {"mse": metrics.mse(t, y), "esr": metrics.esr(t, y)}
+    seconds = {s: (hi - lo) / sr for s, (lo, hi) in stretches.items()}
+    whole = all(e["splits"][s].get("whole_clip", True)
+                for e in result["models"].values() for s in order)
+    what = "the whole clips" if whole else " and ".join(
+        f"{seconds[s]:.2g} s of {SPLIT_LABELS[s]} from {stretches[s][0] / sr:.2f} s" for s in order)
+    return {
+        "order": order,
+        "stretches": {s: {"start_s": lo / sr, "seconds": (hi - lo) / sr}
+                      for s, (lo, hi) in stretches.items()},
+        "whole_clips": whole,
+        "models": per_model,
+        "definition": (f"MSE over {' followed by '.join(SPLIT_LABELS[s] for s in order)} (the "
+                       f"thesis's validation audio, its Fig. 15), every model on the same stretch: "
+                       f"{what}"),
+    }
+
+
+def _learning_curves(run: Path, result: dict) -> tuple[dict, dict]:
+    """Per thesis network: this run's and the reference run's histories, and the thesis's MSE."""
+    from fxlab.evaluate.reference import _history, load_reference
+
+    reference = load_reference() or {}
+    curves: dict[str, dict[str, list]] = {}
+    marks = {}
+    for label, mse in THESIS_VALIDATION_MSE.items():
+        name = THESIS_MODELS[label]
+        here = _history(run / "models" / name) if name in result["models"] else []
+        ref = reference.get("models", {}).get(name, {}).get("history", [])
+        if not (here or ref):
+            continue
+        curves[name] = {}
+        if ref:
+            curves[name]["fxlab reference run"] = ref
+        if here:
+            curves[name]["this run"] = here
+        marks[name] = mse
+    return curves, marks
 
 
 def _write_wav(path: Path, y: np.ndarray, sr: int) -> None:
@@ -342,15 +434,24 @@ def _make_figures(run, fig_dir, data, cfg, result, outputs, responses, sr) -> li
          f"band_errors_{split}",
          f"Output level minus target level in each third-octave band on {split_label}: 0 dB "
          f"everywhere means the spectrum is preserved; the thesis's Figs. 12-13 showed it was not.")
-    v2 = "val2" if "val2" in cfg.splits else cfg.splits[-1]
-    values = {n: result["models"][n]["splits"][v2]["mse"] for n in outputs}
-    save(plots.plot_model_comparison(
-        values, metric=f"MSE on {SPLIT_LABELS.get(v2, v2)} (log scale)",
-        reference_values={THESIS_SHORT[k]: v for k, v in THESIS_VALIDATION_MSE.items()},
-        reference_label="thesis", title="Validation MSE: this run and the thesis (Fig. 20)"),
-        "comparison",
-        f"Validation MSE of each model of this run on {SPLIT_NAMES.get(v2, v2)} (red) and the "
-        f"final validation MSE the thesis reports for its networks (grey, hatched, labelled "
-        f"'thesis'; sections 4.1-4.3, its Fig. 20). The thesis's networks were trained on other "
-        f"data and sizes; its numbers are quoted, not rerun.")
+    combined = result.get("combined", {})
+    if combined.get("models"):
+        save(plots.plot_model_comparison(
+            {n: v["mse"] for n, v in combined["models"].items()},
+            metric="MSE over V2 then V1, the thesis's measure (log scale)",
+            reference_values={THESIS_SHORT[k]: v for k, v in THESIS_VALIDATION_MSE.items()},
+            reference_label="thesis", title="The thesis's measure: this run and the thesis (Fig. 20)"),
+            "comparison",
+            f"Each model of this run on the thesis's measure ({combined['definition']}; red) and "
+            f"the final validation MSE the thesis reports for its networks on its own recordings "
+            f"(grey, hatched, labelled 'thesis'; sections 4.1-4.3, its Fig. 20).")
+    curves, marks = _learning_curves(run, result)
+    if curves:
+        save(plots.plot_learning_curves(curves, marks=marks,
+                                        title="The thesis's networks: learning curves"),
+             "learning_curves",
+             "Validation MSE (the windows of V1 and V2 pooled) of each of the thesis's networks "
+             "against the training windows seen (left) and training wall time (right): this run "
+             "and fxlab's reference run (the thesis profile, shipped with fxlab; another machine's "
+             "wall time where stated), with the thesis's reported figure dashed.")
     return figs

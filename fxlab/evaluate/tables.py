@@ -20,11 +20,14 @@ from fxlab.errors import ParameterError, PipelineError, problem, unknown_name
 from fxlab.evaluate.config import (
     SPLIT_LABELS,
     SPLIT_NAMES,
+    THESIS_MODELS,
+    THESIS_SHORT,
     THESIS_VALIDATION_MSE,
 )
 from fxlab.util import Html, fmt, html_table
 
-__all__ = ["answers", "audio_players_html", "read_metrics", "results_table_html"]
+__all__ = ["answers", "audio_players_html", "read_metrics", "results_table_html",
+           "thesis_networks_html", "training_info"]
 
 
 # ------------------------------------------------------------------ answers and table
@@ -46,25 +49,59 @@ def read_metrics(run_dir: str | os.PathLike) -> dict:
     return json.loads(p.read_text())
 
 
-def answers(result: Mapping[str, Any]) -> dict[str, str]:
-    """The thesis's two questions, answered in a sentence each from a run's metrics.
+def _ratio(ours: float, theirs: float) -> str:
+    """``"144× lower"``, ``"2.1× higher"`` or ``"about the same (within 1.5×)"``."""
+    if not (ours and theirs and ours > 0 and theirs > 0):
+        return "not comparable"
+    f = max(ours / theirs, theirs / ours)
+    if f < 1.5:
+        return "about the same (within 1.5×)"
+    return f"{f:.3g}× {'lower' if ours < theirs else 'higher'}"
+
+
+def _training_text(t: Mapping[str, Any] | None) -> str:
+    if not t or t.get("wall_s") is None:
+        return "training not recorded"
+    windows = t.get("windows_seen")
+    unit = "windows" if t.get("family", "windowed") == "windowed" else "samples in the loss"
+    seen = f"{windows:,} {unit}, " if windows else ""
+    return f"{seen}{t.get('epochs_run')} epoch(s), {fmt(t['wall_s'] / 60, 2)} min"
+
+
+def answers(result: Mapping[str, Any], *, training: Mapping[str, Any] | None = None,
+            reference: Mapping[str, Any] | None = None,
+            rtf: Mapping[str, float] | None = None) -> dict[str, str]:
+    """The thesis's questions, answered in a sentence each from like-for-like numbers only.
 
     Parameters
     ----------
     result : dict
         The content of ``metrics.json``.
+    training : dict, optional
+        ``{model: {"wall_s", "epochs_run", "windows_seen"}}`` of this run (:func:`training_info`).
+    reference : dict, optional
+        fxlab's reference reproduction (:func:`fxlab.evaluate.reference.load_reference`).
+    rtf : dict, optional
+        ``{model: real-time factor}`` at 64-sample blocks (``latency.json``).
 
     Returns
     -------
-    dict with keys ``"spectrum"`` (does the network preserve the frequency spectrum) and
-    ``"best"`` (which architecture does best).
+    dict with keys
+        ``"spectrum"`` (does the network preserve the frequency spectrum), ``"best"`` (which
+        architecture does best, on the thesis's measure, every model on the same data),
+        ``"reproduction"`` (each thesis network: the thesis's figure against fxlab's reproduction
+        of the same network, on the same measure) and ``"modern"`` (the reproduction against the
+        modern networks: accuracy on the same data, training time, cost per output sample).
+        Nothing compares measures taken on different data.
     """
     cfg = result.get("config", {})
     lsd_t = float(cfg.get("lsd_threshold_db", 1.0))
     resp_t = float(cfg.get("response_threshold_db", 1.0))
     models = result.get("models", {})
     if not models:
-        return {"spectrum": "No model was evaluated.", "best": "No model was evaluated."}
+        none = "No model was evaluated."
+        return {"spectrum": none, "best": none, "reproduction": none, "modern": none}
+    training, rtf = dict(training or {}), dict(rtf or {})
     yes, no = [], []
     for name, e in models.items():
         lsd = max(m["lsd_db"] for m in e["splits"].values())
@@ -84,25 +121,81 @@ def answers(result: Mapping[str, Any]) -> dict[str, str]:
                     f"{'; '.join(no)} do not.")
     else:
         spectrum = f"No: no model meets the criterion ({crit}): " + "; ".join(no) + "."
-    split = "val2" if all("val2" in e["splits"] for e in models.values()) else \
-        next(iter(next(iter(models.values()))["splits"]))
-    ranked = sorted(models, key=lambda n: models[n]["splits"][split]["mse"])
-    best = ranked[0]
-    best_mse = models[best]["splits"][split]["mse"]
-    thesis_best = min(THESIS_VALIDATION_MSE.values())
-    if best_mse > 0:
-        factor = max(thesis_best / best_mse, best_mse / thesis_best)
-        vs = (f" ({factor:.3g}× {'lower' if best_mse < thesis_best else 'higher'} than the "
-              f"thesis's best, its LSTM's {thesis_best:.3g})")
+
+    combined = result.get("combined", {}).get("models", {})
+    if combined:
+        ranked = sorted(combined, key=lambda n: combined[n]["mse"])
+        best = ranked[0]
+        best_text = (f"On the thesis's measure ({result['combined']['definition']}), {best} "
+                     f"({models[best]['family']}, {models[best]['param_count']:,} parameters) does "
+                     f"best, with MSE {fmt(combined[best]['mse'])} (ESR {fmt(combined[best]['esr'])})"
+                     + (f"; ranking: {' < '.join(ranked)}" if len(ranked) > 1 else "") + ".")
     else:
-        vs = f" (the thesis's best, its LSTM's, was {thesis_best:.3g})"
-    clipped = [n for n in models if not models[n]["splits"][split].get("whole_clip", True)]
-    best_text = (f"{best} ({models[best]['family']}, {models[best]['param_count']:,} parameters) "
-                 f"does best, with MSE {best_mse:.3g} on {SPLIT_NAMES.get(split, split)}"
-                 + vs
-                 + (f"; ranking: {' < '.join(ranked)}" if len(ranked) > 1 else "")
-                 + (f" (excerpts only for {', '.join(clipped)})" if clipped else "") + ".")
-    return {"spectrum": spectrum, "best": best_text}
+        best_text = "Not answered: the models were not scored on a common stretch of the clips."
+
+    parts = []
+    for label, thesis_mse in THESIS_VALIDATION_MSE.items():
+        name = THESIS_MODELS[label]
+        ref = (reference or {}).get("models", {}).get(name)
+        ours = combined.get(name)
+        if ref is None and ours is None:
+            continue
+        bits = [f"{THESIS_SHORT[label]}: the thesis reported {fmt(thesis_mse, 4)}"]
+        if ref and ref.get("combined"):
+            bits.append(f"fxlab's reference run {fmt(ref['combined']['mse'])} "
+                        f"({_ratio(ref['combined']['mse'], thesis_mse)}; "
+                        f"{_training_text(ref.get('training'))})")
+        if ours:
+            bits.append(f"this run {fmt(ours['mse'])} ({_ratio(ours['mse'], thesis_mse)}; "
+                        f"{_training_text(training.get(name))})")
+        parts.append(", ".join(bits))
+    reproduction = ("On the same measure (MSE over the voice clip followed by the synthetic one, "
+                    "as the thesis's Fig. 15; fxlab's clips are its own recordings of the same "
+                    "kinds): " + "; ".join(parts) + "." if parts else
+                    "No thesis network was trained in this run and no reference run is shipped.")
+
+    windowed = [n for n in combined if models[n]["family"] == "windowed"]
+    sample = [n for n in combined if models[n]["family"] == "sample"]
+    if windowed and sample:
+        w = min(windowed, key=lambda n: combined[n]["mse"])
+        m = min(sample, key=lambda n: combined[n]["mse"])
+
+        def cost(n: str) -> str:
+            if n not in rtf:
+                return "cost not measured"
+            sr = float(result.get("sr", 44100))
+            return f"{fmt(rtf[n] / sr * 1e6, 3)} µs per output sample (RTF {fmt(rtf[n])})"
+
+        modern = (f"On the same data, the best modern network, {m} (MSE {fmt(combined[m]['mse'])}; "
+                  f"{_training_text(training.get(m))}; {cost(m)}), against the best reproduction "
+                  f"of the thesis's networks in this run, {w} (MSE {fmt(combined[w]['mse'])}; "
+                  f"{_training_text(training.get(w))}; {cost(w)}): "
+                  f"{_ratio(combined[m]['mse'], combined[w]['mse'])} error.")
+    else:
+        modern = "Not answered: this run has not both a thesis network and a modern one."
+    return {"spectrum": spectrum, "best": best_text, "reproduction": reproduction,
+            "modern": modern}
+
+
+def training_info(run_dir: str | os.PathLike) -> dict[str, dict[str, Any]]:
+    """``{model: {"wall_s", "epochs_run", "windows_seen"}}`` from a run's model folders.
+
+    ``windows_seen``: training examples in the loss over all epochs (windowed: windows;
+    sample-level: segment samples), from ``history.csv``.
+    """
+    from fxlab.evaluate.reference import _history
+
+    out = {}
+    root = Path(run_dir) / "models"
+    for d in sorted(root.iterdir()) if root.is_dir() else []:
+        if not (d / "summary.json").exists():
+            continue
+        s = json.loads((d / "summary.json").read_text())
+        h = _history(d)
+        out[d.name] = {"wall_s": s.get("wall_s"), "epochs_run": s.get("epochs_run"),
+                       "family": s.get("family"),
+                       "windows_seen": h[-1]["windows_seen"] if h else None}
+    return out
 
 
 def _read_rtf(run: Path) -> dict[str, float]:
@@ -134,24 +227,29 @@ def _read_rtf(run: Path) -> dict[str, float]:
 
 
 def results_table_html(run_dir: str | os.PathLike) -> str:
-    """The report's results table and the answers to the thesis's two questions, as HTML.
+    """The report's results: this run's table, the thesis's networks three ways, the answers.
 
-    One row per evaluated model (model, family, parameters, MSE and ESR on V1 and V2, 12-bit
-    accuracy, log-spectral distance, largest response deviation, real-time factor from
-    ``latency.json`` when present, what was evaluated), then the thesis's own validation MSE in
-    rows labelled as the thesis's, then one sentence per question.
+    1. One row per evaluated model: parameters, the thesis's measure (MSE and ESR over V2 then V1,
+       every model on the same stretch), MSE and ESR per clip, 12-bit accuracy, log-spectral
+       distance, largest response deviation, real-time factor from ``latency.json`` when present,
+       what was evaluated.
+    2. Per thesis network, three rows on the thesis's measure (:func:`thesis_networks_html`).
+    3. One sentence per question (:func:`answers`).
 
     Raises
     ------
     PipelineError
         If ``run_dir/metrics.json`` does not exist.
     """
+    from fxlab.evaluate.reference import load_reference
+
     run = Path(run_dir)
     result = read_metrics(run)
     rtf = _read_rtf(run)
     models = result.get("models", {})
+    combined = result.get("combined", {}).get("models", {})
     splits = [s for s in ("val1", "val2") if any(s in e["splits"] for e in models.values())]
-    head = ["model", "family", "parameters"]
+    head = ["model", "family", "parameters", "MSE V2+V1 (the thesis's measure)", "ESR V2+V1"]
     head += [f"MSE {SPLIT_LABELS[s]}" for s in splits] + [f"ESR {SPLIT_LABELS[s]}" for s in splits]
     head += ["12-bit accuracy", "log-spectral distance (dB)", "response deviation below / above "
              f"{result.get('config', {}).get('cutoff_hz', 440):g} Hz (dB)",
@@ -166,31 +264,72 @@ def results_table_html(run_dir: str | os.PathLike) -> str:
         whole = all(sp[s].get("whole_clip", True) for s in sp)
         seconds = max(sp[s]["seconds"] for s in sp)
         where = "whole clips" if whole else f"{seconds:.2g} s excerpts (loudest)"
+        c = combined.get(name, {})
         rows.append([Html(f"<b>{html.escape(name)}</b>"), e["family"], int(e["param_count"]),
+                     c.get("mse"), c.get("esr"),
                      *[sp[s]["mse"] if s in sp else None for s in splits],
                      *[sp[s]["esr"] if s in sp else None for s in splits],
                      acc, lsd, dev, rtf.get(name), where])
-    n_mse = len(splits)
-    for label, v in result.get("thesis_validation_mse", THESIS_VALIDATION_MSE).items():
-        # the thesis reports one validation MSE per network and not on which clip: it goes in the
-        # first MSE column, saying so
-        mse = [f"{fmt(v, 4)} (validation MSE as reported, clip not stated)"] + [None] * (n_mse - 1)
-        rows.append([Html(f'<i class="fxlab-thesis">thesis: {html.escape(label)}</i>'), "windowed",
-                     None, *mse, *[None] * (len(head) - 4 - n_mse), "the thesis's own runs"])
-    ans = result.get("answers") or answers(result)
+    reference = load_reference()
+    training = training_info(run)
+    ans = answers(result, training=training, reference=reference, rtf=rtf)
+    definition = result.get("combined", {}).get("definition", "")
     caption = ("Results on the validation clips: V1 = synthetic signals with unseen seeds, "
-               "V2 = recorded speech. MSE and 12-bit accuracy as the thesis (section 3.5.1); "
-               "ESR = error energy / target energy; log-spectral distance over 20 Hz–20 kHz "
-               "(V1 / V2); real-time factor from latency.json (processing time / audio time, "
-               "below 1 is faster than real time). Grey rows: the thesis's reported numbers, "
-               "not rerun.")
+               "V2 = recorded speech. The thesis's measure: " + definition + ". MSE and 12-bit "
+               "accuracy as the thesis (section 3.5.1); ESR = error energy / target energy; "
+               "log-spectral distance over 20 Hz–20 kHz (V1 / V2); real-time factor from "
+               "latency.json (processing time / audio time, below 1 is faster than real time).")
     out = [_RESULTS_STYLE,
            html_table(head, rows, caption=caption, css_class="fxlab-table fxlab-results"),
-           '<p class="fxlab-answer"><b>Does the network preserve the frequency spectrum?</b> '
-           f"{html.escape(ans['spectrum'])}</p>",
-           '<p class="fxlab-answer"><b>Which architecture does best?</b> '
-           f"{html.escape(ans['best'])}</p>"]
+           thesis_networks_html(result, training=training, reference=reference)]
+    for key, question in (("spectrum", "Does the network preserve the frequency spectrum?"),
+                          ("reproduction", "Does fxlab reproduce the thesis's networks?"),
+                          ("best", "Which architecture does best?"),
+                          ("modern", "The thesis's networks against the modern ones")):
+        out.append(f'<p class="fxlab-answer"><b>{question}</b> {html.escape(ans[key])}</p>')
     return "\n".join(out)
+
+
+def thesis_networks_html(result: Mapping[str, Any], *, training: Mapping[str, Any] | None = None,
+                         reference: Mapping[str, Any] | None = None) -> Html:
+    """Per thesis network, three rows on the thesis's measure, side by side.
+
+    The thesis's own figure (grey), fxlab's reference reproduction (the ``thesis`` profile,
+    shipped with fxlab; its command, commit and machine in the caption) and this run: MSE and ESR
+    over V2 then V1, and the training each got (windows seen, epochs, wall time).
+    """
+    training = dict(training or {})
+    combined = result.get("combined", {}).get("models", {})
+    head = ["network", "source", "MSE V2+V1 (the thesis's measure)", "ESR V2+V1",
+            "training", "machine"]
+    rows = []
+    ref_models = (reference or {}).get("models", {})
+    ref_machine = None
+    if reference:
+        mach = reference.get("machine", {})
+        ref_machine = f"{mach.get('processor', '?')}, {mach.get('cpus', '?')} cores"
+    for label, thesis_mse in THESIS_VALIDATION_MSE.items():
+        name = THESIS_MODELS[label]
+        rows.append([Html(f'<i class="fxlab-thesis">{html.escape(THESIS_SHORT[label])}</i>'),
+                     f"the thesis ({label.split('(')[-1].rstrip(')')})", fmt(thesis_mse, 4), None,
+                     "as reported", "GTX 960M laptop GPU"])
+        ref = ref_models.get(name)
+        if ref is not None:
+            c = ref.get("combined") or {}
+            rows.append(["", f"fxlab's reproduction, reference run ({name})", c.get("mse"),
+                         c.get("esr"), _training_text(ref.get("training")), ref_machine])
+        if name in combined:
+            rows.append(["", f"this run ({name})", combined[name]["mse"], combined[name]["esr"],
+                         _training_text(training.get(name)), "this run's machine"])
+    caption = ("The thesis's networks three ways, on the thesis's measure (MSE over the voice clip "
+               "then the synthetic one). Grey: the thesis's reported figure, on its own recordings.")
+    if reference:
+        caption += (f" Reference run: `{reference.get('command')}` at commit "
+                    f"{str(reference.get('commit'))[:10]}, exported {reference.get('exported')}; "
+                    f"{reference.get('combined_definition') or ''}.")
+    else:
+        caption += " No reference run is shipped with this fxlab."
+    return html_table(head, rows, caption=caption, css_class="fxlab-table fxlab-results")
 
 
 #: Grey rows for the thesis's numbers, in a notebook as in the report (rows holding its label).

@@ -1,0 +1,140 @@
+"""fxlab's reference reproduction of the thesis's networks: its small results, shipped with fxlab.
+
+The ``thesis`` profile trains the thesis's networks at the thesis's sizes once, on the strongest
+machine at hand (``fxlab run --profile thesis --run-id thesis-ref``). Its weights stay with that
+run; what every report shows of it -- each network's score on the thesis's measure, its training
+(windows seen, epochs, wall time) and learning curve, the command, the code's commit and the
+machine -- is exported to one small JSON file inside the package, ``fxlab/data/reference/
+thesis-ref.json``, and shown beside each run's own rows and the thesis's figures.
+
+- :func:`export_reference`   a finished reference run folder -> the JSON document (and the file)
+- :func:`load_reference`     the shipped document, or ``None`` when none is shipped
+- :data:`REFERENCE_FILE`     where it is shipped
+
+Export after the run (steps 01-03 at least) with
+``python -m fxlab.evaluate.reference reports/thesis-ref --commit <hash> --command "<how it ran>"``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as _dt
+import json
+import os
+import platform
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from fxlab.errors import PipelineError, problem
+from fxlab.util import write_json
+
+__all__ = ["REFERENCE_FILE", "export_reference", "load_reference"]
+
+#: The shipped reference results, relative to the ``fxlab`` package.
+REFERENCE_FILE = "data/reference/thesis-ref.json"
+
+
+def _history(model_dir: Path) -> list[dict[str, float]]:
+    """The learning curve: per epoch the windows seen so far, wall time and validation losses."""
+    path = model_dir / "history.csv"
+    if not path.exists():
+        return []
+    rows, seen = [], 0
+    with path.open(newline="") as f:
+        for r in csv.DictReader(f):
+            seen += int(float(r.get("train_samples") or 0))
+            rows.append({"epoch": int(float(r["epoch"])), "windows_seen": seen,
+                         "wall_s": float(r.get("wall_s") or 0.0),
+                         **{k: float(r[k]) for k in ("loss", "val1_loss", "val2_loss",
+                                                     "val1_esr", "val2_esr") if r.get(k)}})
+    return rows
+
+
+def export_reference(run_dir: str | os.PathLike, *, commit: str, command: str,
+                     out: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Gather a finished ``thesis`` run's small results into one JSON document.
+
+    Parameters
+    ----------
+    run_dir : path
+        The run folder (``metrics.json``, ``models/<name>/summary.json`` and ``history.csv``).
+    commit : str
+        The commit of the code that trained it.
+    command : str
+        The exact command that ran it.
+    out : path, optional
+        Where to write it (default: the package's :data:`REFERENCE_FILE`).
+
+    Returns
+    -------
+    dict
+        ``run_id``, ``command``, ``commit``, ``machine``, ``exported``, ``wall_s`` (training, all
+        networks), ``combined_definition`` and per model ``combined``, ``splits`` (MSE/ESR per
+        clip), ``param_count``, ``training`` and ``history``.
+    """
+    run = Path(run_dir)
+    mpath = run / "metrics.json"
+    if not mpath.exists():
+        raise PipelineError(problem(
+            mpath, found="no metrics.json", expected="a reference run evaluated by step 03",
+            fix=f"fxlab run --profile thesis --run-id {run.name} (steps 01-03), then export"))
+    result = json.loads(mpath.read_text())
+    run_json = json.loads((run / "run.json").read_text()) if (run / "run.json").exists() else {}
+    combined = result.get("combined", {})
+    models: dict[str, Any] = {}
+    for name, e in result["models"].items():
+        summary_path = run / "models" / name / "summary.json"
+        s = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+        history = _history(run / "models" / name)
+        models[name] = {
+            "family": e["family"], "param_count": e["param_count"],
+            "combined": combined.get("models", {}).get(name),
+            "splits": {k: {m: v[m] for m in ("mse", "esr", "start_s", "seconds", "whole_clip")}
+                       for k, v in e["splits"].items()},
+            "training": {"family": e["family"], "epochs_run": s.get("epochs_run"),
+                         "stopped": s.get("stopped"),
+                         "best_epoch": s.get("best_epoch"), "wall_s": s.get("wall_s"),
+                         "windows_seen": history[-1]["windows_seen"] if history else None},
+            "history": history,
+        }
+    doc = {
+        "run_id": run.name, "profile": run_json.get("profile", "thesis"), "command": command,
+        "commit": commit, "versions": run_json.get("versions", {}),
+        "machine": {"processor": platform.processor() or platform.machine(),
+                    "cpus": os.cpu_count(), "platform": platform.platform()},
+        "exported": _dt.date.today().isoformat(),
+        "wall_s": sum((m["training"]["wall_s"] or 0.0) for m in models.values()),
+        "combined_definition": combined.get("definition"),
+        "models": models,
+    }
+    target = Path(out) if out is not None else Path(__file__).resolve().parent.parent / REFERENCE_FILE
+    write_json(target, doc)
+    return doc
+
+
+def load_reference() -> dict[str, Any] | None:
+    """The reference results shipped with fxlab (:data:`REFERENCE_FILE`), or ``None``."""
+    path = resources.files("fxlab").joinpath(REFERENCE_FILE)
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m fxlab.evaluate.reference RUN_DIR --commit HASH --command "..."``."""
+    ap = argparse.ArgumentParser(prog="python -m fxlab.evaluate.reference",
+                                 description="export a reference run's small results")
+    ap.add_argument("run_dir")
+    ap.add_argument("--commit", required=True, help="commit of the code that trained it")
+    ap.add_argument("--command", required=True, help="the exact command that ran it")
+    ap.add_argument("--out", default=None, help=f"output file (default: fxlab/{REFERENCE_FILE})")
+    args = ap.parse_args(argv)
+    doc = export_reference(args.run_dir, commit=args.commit, command=args.command, out=args.out)
+    print(f"exported {len(doc['models'])} models of {doc['run_id']}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
