@@ -373,7 +373,11 @@ def run(profile: str = "quick", *, steps: list[str] | None = None, run_id: str |
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
 
-    result = RunResult(run_id, run_dir, prof.name, [StepResult(s, parameters=p) for s, p in resolved])
+    # recorded (params/<step>.yaml, run.json, the report): every parameter the step ran with, its
+    # notebook's defaults included; papermill is given only the resolved ones
+    given = dict(resolved)
+    result = RunResult(run_id, run_dir, prof.name,
+                       [StepResult(s, parameters={**notebook_parameters(s), **p}) for s, p in resolved])
     started = _dt.datetime.now().isoformat(timespec="seconds")
     extra = {"description": prof.description, "reports_dir": str(reports)}
     log(f"fxlab run: profile {prof.name}, {len(resolved)} steps -> {run_dir}")
@@ -384,8 +388,9 @@ def run(profile: str = "quick", *, steps: list[str] | None = None, run_id: str |
             sr.status, sr.error = "skipped", f"not run: step {blocked_by} did not finish"
             log(f"[{i}/{n}] {sr.name}: skipped ({sr.error})")
             continue
-        params = {**sr.parameters, "run_dir": str(run_dir)}
-        (run_dir / "params" / f"{sr.name}.yaml").write_text(yaml.safe_dump(params, sort_keys=True))
+        params = {**given[sr.name], "run_dir": str(run_dir)}
+        (run_dir / "params" / f"{sr.name}.yaml").write_text(
+            yaml.safe_dump({**sr.parameters, "run_dir": str(run_dir)}, sort_keys=True))
         out_nb = run_dir / "notebooks" / f"{sr.name}.ipynb"
         sr.notebook = str(out_nb.relative_to(run_dir))
         log(f"[{i}/{n}] {sr.name} ...")

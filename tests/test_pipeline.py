@@ -7,6 +7,7 @@ import re
 
 import nbformat
 import pytest
+import yaml
 
 from fxlab import cli, pipeline
 from fxlab.errors import ParameterError, UnknownNameError
@@ -42,6 +43,39 @@ def test_notebooks_are_committed_clean_and_define_nothing():
                 assert not c.outputs and c.execution_count is None, f"{step}: outputs committed"
                 assert not re.search(r"^\s*(async\s+def|def|class)\s", c.source, re.M), f"{step}: def/class"
 
+
+#: Notebook defaults that deliberately differ from the quick profile's resolved value, and why.
+DELIBERATE_DIFFERENCES = {
+    ("04_listening_test", "interactive"): "True by hand in JupyterLab (the rating widget); a batch "
+                                          "run under papermill cannot show a widget, so quick sets False",
+}
+
+
+def test_notebook_defaults_are_the_quick_profile():
+    """Running notebooks 01-05 by hand in JupyterLab runs the quick profile: each notebook default
+    equals quick's resolved value, except the deliberate differences listed above."""
+    resolved = pipeline.plan("quick")
+    assert [s for s, _ in resolved] == list(pipeline.STEPS)
+    differ = set()
+    for step, params in resolved:
+        defaults = pipeline.notebook_parameters(step)
+        differ |= {(step, name) for name, value in params.items() if defaults[name] != value}
+    assert differ == set(DELIBERATE_DIFFERENCES)
+
+
+def test_quick_profile_keeps_its_sizes_and_paper_the_thesis_s():
+    """The values that make quick take minutes, and the paper profile's full-size CNN and epoch
+    (docs/THESIS_BUDGET.md), whatever the notebook defaults are."""
+    def effective(profile, step):
+        return {**pipeline.notebook_parameters(step), **dict(pipeline.plan(profile, steps=[step]))[step]}
+
+    quick = effective("quick", "02_train")
+    assert (quick["thesis_epochs"], quick["windows_per_epoch"], quick["cnn_filters"], quick["cnn_kernel"],
+            quick["sample_epochs"], quick["val_windows"]) == (3, 1024, 32, 32, 12, 256)
+    assert effective("quick", "01_synthesize_data")["train_set"] == "miniaudio"
+    paper = effective("paper", "02_train")
+    assert (paper["thesis_epochs"], paper["windows_per_epoch"], paper["thesis_batch"], paper["thesis_patience"],
+            paper["cnn_filters"], paper["cnn_kernel"]) == (450, 16384, 256, 100, 0, 0)
 
 def test_overrides_reach_only_steps_that_declare_them():
     resolved = dict(pipeline.plan("tiny", steps=["01"], overrides={"val1_seconds": 0.3}))
@@ -106,6 +140,12 @@ def test_step_01_through_papermill_writes_manifest_and_report(reports_dir, capsy
     assert set(manifest["splits"]) == {"train", "val1", "val2"}
     info = json.loads((run_dir / "run.json").read_text())
     assert [s["status"] for s in info["steps"]] == ["ok"]
+    # every parameter the step ran with is recorded, its notebook's defaults included
+    ran_with = {**pipeline.notebook_parameters("01_synthesize_data"),
+                **dict(pipeline.plan("tiny", steps=["01"]))["01_synthesize_data"]}
+    assert info["steps"][0]["parameters"] == ran_with
+    recorded = yaml.safe_load((run_dir / "params" / "01_synthesize_data.yaml").read_text())
+    assert recorded == {**ran_with, "run_dir": str(run_dir.resolve())}
     html = (run_dir / "report.html").read_text()
     assert "01_synthesize_data" in html and "high-pass" in html
     assert "<audio" in html and "data:image/png;base64" in html

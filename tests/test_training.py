@@ -166,7 +166,7 @@ def test_study_config_fields_are_the_notebook_parameters():
 
 def test_study_configs_from_flat_parameters():
     cfgs = _study(models="lstm, thesis_cnn", sample_units=16, thesis_window=256,
-                  cnn_filters=32, windows_per_epoch=100).train_configs()
+                  cnn_filters=32, cnn_kernel=0, windows_per_epoch=100).train_configs()
     assert list(cfgs) == ["lstm", "thesis_cnn"]
     assert cfgs["lstm"].model_params == {"units": 16, "layers": 1}
     assert cfgs["thesis_cnn"].model_params == {"window": 256, "filters": 32}

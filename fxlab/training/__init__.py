@@ -23,7 +23,7 @@ and backpropagation runs through the whole segment (truncated BPTT at the segmen
 ``warmup`` samples of each segment are left out of the loss. Windowed models (the thesis's) see
 ``(window of the last N dry samples, wet sample)`` pairs (thesis Fig. 7); the signal is preceded by
 ``window - 1`` zeros so every sample has a window; each epoch draws ``windows_per_epoch`` of them at
-random without replacement (``0``: all of them, the thesis's epoch), shuffled.
+random without replacement (``0``: all of them, a full pass), shuffled.
 
 Every epoch the model is run over each validation split (Validation 1, synthetic; Validation 2,
 speech) and its loss and plain ESR go into the history as ``<split>_loss`` and ``<split>_esr``.

@@ -56,7 +56,8 @@ class TrainConfig:
     segments_per_epoch : int >= 0
         Sample-level: segments drawn per epoch (0: every segment of the signal once).
     windows_per_epoch : int >= 0
-        Windowed: windows drawn per epoch (0: every window, the thesis's full epoch).
+        Windowed: windows drawn per epoch (0: every window, a full pass; the thesis's RNN epochs
+        were slices of the set, see ``docs/THESIS_BUDGET.md``).
     val_windows : int >= 1
         Windowed: windows (evenly spaced) per validation split and epoch.
     val_max_samples : int >= 0

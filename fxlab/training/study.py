@@ -148,7 +148,7 @@ def describe_configs(configs: Mapping[str, TrainConfig], *, train_samples: int, 
         budget = f", at most {c.max_minutes:g} min" if c.max_minutes else ""
         if c.family == "windowed":
             n = c.windows_per_epoch or train_samples
-            sub = ("every window (the thesis's epoch)" if n >= train_samples else
+            sub = ("every window (a full pass)" if n >= train_samples else
                    f"**{n:,} of the {train_samples:,} windows** ({100 * n / train_samples:.2g} %), drawn anew each epoch")
             lines.append(f"- `{name}` ({size}): loss {c.loss}, up to {c.epochs} epochs of {sub}, batch "
                          f"{c.batch_size}, Adam {c.learning_rate:g}{budget}; validated on {c.val_windows:,} "
