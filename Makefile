@@ -4,8 +4,11 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PROFILE ?= quick
+# pyproject's optional extras to install: `make test EXTRAS=dev,jax` adds the JAX backend (CI does).
+EXTRAS ?= dev
+COMMA  := ,
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.fxlab-installed
+STAMP  := $(VENV)/.fxlab-installed-$(subst $(COMMA),-,$(EXTRAS))
 
 .PHONY: report test lint format env clean-reports
 
@@ -14,7 +17,7 @@ env: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 
 ## Run the whole study with the quick profile; prints the report's path.
