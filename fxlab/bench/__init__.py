@@ -4,6 +4,8 @@
   model and the thesis's reduced LSTM trained on the quick profile's data; ESR and log-spectral
   distance on Validation 2, wall time
 - ``python -m fxlab.bench latency ...``          :mod:`fxlab.bench.latency`: streaming latency
+- ``python -m fxlab.bench windowed ...``         :mod:`fxlab.bench.windowed`: offline throughput of
+  the thesis's windowed networks (windows/s; whole validation clips)
 """
 
 __all__: list[str] = []

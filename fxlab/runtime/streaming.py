@@ -261,6 +261,7 @@ class WindowedProcessor(Processor):
             ))
         self.window = int(config["window"])
         self.buffer_samples = self.window - 1
+        self.window_batch = WINDOW_BATCH  # windows per forward call: speed and memory only
         self._fn = _forward_fn(fx_models.keras_of(model), self.window)
         self.reset()
 
@@ -271,8 +272,9 @@ class WindowedProcessor(Processor):
         ext = np.concatenate([self._hist, x])
         frames = np.lib.stride_tricks.sliding_window_view(ext, self.window)
         out = np.empty(x.size, np.float32)
-        for i in range(0, x.size, WINDOW_BATCH):
-            out[i : i + WINDOW_BATCH] = self._fn(frames[i : i + WINDOW_BATCH])
+        b = self.window_batch
+        for i in range(0, x.size, b):
+            out[i : i + b] = self._fn(frames[i : i + b])
         self._hist = ext[ext.size - self.buffer_samples:].copy()
         return out
 
@@ -297,8 +299,9 @@ class WindowedProcessor(Processor):
         padded = np.concatenate([np.zeros(self.buffer_samples, np.float32), x])
         frames = np.lib.stride_tricks.sliding_window_view(padded, self.window)
         out = np.empty(t.size, np.float32)
-        for i in range(0, t.size, WINDOW_BATCH):
-            out[i : i + WINDOW_BATCH] = self._fn(frames[t[i : i + WINDOW_BATCH]])
+        b = self.window_batch
+        for i in range(0, t.size, b):
+            out[i : i + b] = self._fn(frames[t[i : i + b]])
         return out
 
 
