@@ -37,9 +37,9 @@ RECOMMENDED = TrainConfig(model="lstm", model_params={"units": 32, "layers": 1},
                           epochs=30, batch_size=32, learning_rate=5e-3, lr_schedule="cosine",
                           lr_final=0.02, patience=30, segment=512, warmup=64, seed=0)
 #: The thesis's reduced LSTM as the quick profile trains it: subsampled windows per epoch.
-THESIS_QUICK = TrainConfig(model="thesis_lstm_reduced", loss="mse", epochs=3, batch_size=64,
-                           learning_rate=1e-3, lr_schedule="constant", patience=100,
-                           windows_per_epoch=2048, val_windows=512, seed=0)
+THESIS_QUICK = TrainConfig(model="thesis_lstm_reduced", loss="mse", epochs=2, batch_size=32,
+                           learning_rate=3e-3, lr_schedule="constant", patience=100,
+                           windows_per_epoch=2048, val_windows=256, seed=0)
 
 
 def _lsd(target, output, sr):

@@ -237,7 +237,11 @@ def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = Fa
             idx = (rng.choice(dry.size, n_train, replace=False) if n_train < dry.size
                    else rng.permutation(dry.size))
             n_samples = int(idx.size)
-            fit_args = {"x": window_batches(dry, wet, window, idx, config.batch_size)}
+            # the windows are drawn in a random order already (seeded by epoch): Keras must not
+            # shuffle the batches again with Python's unseeded-on-resume `random`, or a resumed
+            # run would not repeat an uninterrupted one
+            fit_args = {"x": window_batches(dry, wet, window, idx, config.batch_size),
+                        "shuffle": False}
         hist = model.fit(**fit_args, epochs=epoch + 1, initial_epoch=epoch,
                          verbose=1 if verbose == 1 else 0, callbacks=callbacks)
         row = {"epoch": epoch + 1, "loss": float(hist.history["loss"][-1])}
