@@ -89,6 +89,17 @@ def test_kill_and_resume_continues_at_the_right_epoch_exactly(data, tmp_path, tw
     assert [r["val1_loss"] for r in h1] == [r["val1_loss"] for r in h2]
 
 
+def test_a_resumed_windowed_run_repeats_an_uninterrupted_one(data, tmp_path):
+    cfg = training.TrainConfig(model="thesis_gru", model_params={"units": 4, "window": 16},
+                               loss="mse", epochs=2, batch_size=8, windows_per_epoch=64,
+                               val_windows=32, lr_schedule="constant", learning_rate=3e-3, seed=0)
+    straight = training.train(data, tmp_path / "a", cfg, verbose=0)
+    training.train(data, tmp_path / "b", cfg.replace(epochs=1), verbose=0)  # "killed" after 1
+    resumed = training.train(data, tmp_path / "b", cfg, resume=True, verbose=0)
+    w1, w2 = _weights(straight.path), _weights(resumed.path)
+    assert all(np.array_equal(w1[k], w2[k]) for k in w1)
+
+
 def test_resume_with_other_settings_is_refused(data, tmp_path):
     out = tmp_path / "x"
     training.train(data, out, TOY.replace(epochs=1), verbose=0)
