@@ -136,6 +136,8 @@ def test_loaded_sample_model_predicts_the_whole_signal_through_the_runtime(two_e
 def test_time_budget_stops_training(data, tmp_path):
     tm = training.train(data, tmp_path / "t", TOY.replace(epochs=50, max_minutes=1e-4), verbose=0)
     assert tm.summary["stopped"] == "time budget" and tm.summary["epochs_run"] == 1
+    # the history counts what the cut epoch trained on: one step of 4 segments, not the epoch
+    assert tm.summary["train_samples_per_epoch"] == 4 * (256 - 32)
 
 
 @pytest.mark.parametrize(("changes", "error", "match"), [

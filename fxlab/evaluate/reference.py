@@ -87,6 +87,8 @@ def export_reference(run_dir: str | os.PathLike, *, commit: str, command: str,
     for name, e in result["models"].items():
         summary_path = run / "models" / name / "summary.json"
         s = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+        config_path = run / "models" / name / "config.json"
+        train_cfg = json.loads(config_path.read_text()).get("train", {}) if config_path.exists() else {}
         history = _history(run / "models" / name)
         models[name] = {
             "family": e["family"], "param_count": e["param_count"],
@@ -96,7 +98,11 @@ def export_reference(run_dir: str | os.PathLike, *, commit: str, command: str,
             "training": {"family": e["family"], "epochs_run": s.get("epochs_run"),
                          "stopped": s.get("stopped"),
                          "best_epoch": s.get("best_epoch"), "wall_s": s.get("wall_s"),
-                         "windows_seen": history[-1]["windows_seen"] if history else None},
+                         "windows_seen": history[-1]["windows_seen"] if history else None,
+                         "settings": {k: train_cfg.get(k) for k in ("model_params", "batch_size",
+                                                                    "learning_rate",
+                                                                    "windows_per_epoch", "epochs",
+                                                                    "max_minutes")}},
             "history": history,
         }
     doc = {

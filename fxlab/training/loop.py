@@ -52,7 +52,15 @@ def _budget_callback(budget: _TimeBudget):
     import keras
 
     class StopAtBudget(keras.callbacks.Callback):
+        """Stops at the end of the step that passes the budget; counts the steps of each epoch."""
+
+        steps = 0
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.steps = 0
+
         def on_train_batch_end(self, batch, logs=None):
+            self.steps += 1
             if budget.exceeded():
                 self.model.stop_training = True
 
@@ -244,6 +252,9 @@ def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = Fa
                         "shuffle": False}
         hist = model.fit(**fit_args, epochs=epoch + 1, initial_epoch=epoch,
                          verbose=1 if verbose == 1 else 0, callbacks=callbacks)
+        if callbacks and callbacks[0].model.stop_training:  # the budget cut this epoch short
+            per_step = config.batch_size * (1 if window else x.shape[1] - config.warmup)
+            n_samples = min(n_samples, callbacks[0].steps * per_step)
         row = {"epoch": epoch + 1, "loss": float(hist.history["loss"][-1])}
         for s in val_names:
             row[f"{s}_loss"], row[f"{s}_esr"] = _evaluate_split(model, loss, *splits[s], config, window)
