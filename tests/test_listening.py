@@ -548,12 +548,13 @@ def test_papermill_sees_every_parameter():
 def test_profiles_name_only_declared_parameters():
     _, cell = _parameters_cell()
     declared = {line.split("=")[0].strip() for line in cell.source.splitlines()}
-    for name in ("tiny", "quick", "paper", "full"):
+    defaults = pipeline.notebook_parameters("04_listening_test")
+    for name in ("tiny", "quick", "paper", "full", "thesis"):
         prof = yaml.safe_load((REPO / "fxlab" / "profiles" / f"{name}.yaml").read_text())
         block = prof["steps"]["04_listening_test"]
         assert set(block) <= declared, name
         assert block["interactive"] is False, name
-        assert 0.25 <= block["clip_seconds"] <= 30
+        assert 0.25 <= {**defaults, **block}["clip_seconds"] <= 30
 
 
 @pytest.mark.slow
