@@ -72,7 +72,7 @@ def test_quick_profile_keeps_its_sizes_and_paper_the_thesis_s():
     quick = effective("quick", "02_train")
     assert (quick["thesis_epochs"], quick["windows_per_epoch"], quick["thesis_batch"], quick["thesis_lr"],
             quick["cnn_filters"], quick["cnn_kernel"], quick["sample_epochs"],
-            quick["val_windows"]) == (2, 2048, 32, 0.003, 32, 32, 12, 256)
+            quick["val_windows"]) == (3, 2048, 32, 0.003, 32, 32, 12, 256)
     assert effective("quick", "01_synthesize_data")["train_set"] == "miniaudio"
     paper = effective("paper", "02_train")
     assert (paper["thesis_epochs"], paper["windows_per_epoch"], paper["thesis_batch"], paper["thesis_patience"],
