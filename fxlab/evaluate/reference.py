@@ -9,6 +9,7 @@ thesis-ref.json``, and shown beside each run's own rows and the thesis's figures
 
 - :func:`export_reference`   a finished reference run folder -> the JSON document (and the file)
 - :func:`load_reference`     the shipped document, or ``None`` when none is shipped
+- :func:`learning_curve`     a model folder's history with the windows seen so far per epoch
 - :data:`REFERENCE_FILE`     where it is shipped
 
 Export after the run (steps 01-03 at least) with
@@ -18,7 +19,6 @@ Export after the run (steps 01-03 at least) with
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as _dt
 import json
 import os
@@ -30,25 +30,24 @@ from typing import Any
 from fxlab.errors import PipelineError, problem
 from fxlab.util import write_json
 
-__all__ = ["REFERENCE_FILE", "export_reference", "load_reference"]
+__all__ = ["REFERENCE_FILE", "export_reference", "learning_curve", "load_reference"]
 
 #: The shipped reference results, relative to the ``fxlab`` package.
 REFERENCE_FILE = "data/reference/thesis-ref.json"
 
 
-def _history(model_dir: Path) -> list[dict[str, float]]:
+def learning_curve(model_dir: Path) -> list[dict[str, float]]:
     """The learning curve: per epoch the windows seen so far, wall time and validation losses."""
-    path = model_dir / "history.csv"
-    if not path.exists():
+    from fxlab.training.history import read_history
+
+    if not (model_dir / "history.csv").exists():
         return []
     rows, seen = [], 0
-    with path.open(newline="") as f:
-        for r in csv.DictReader(f):
-            seen += int(float(r.get("train_samples") or 0))
-            rows.append({"epoch": int(float(r["epoch"])), "windows_seen": seen,
-                         "wall_s": float(r.get("wall_s") or 0.0),
-                         **{k: float(r[k]) for k in ("loss", "val1_loss", "val2_loss",
-                                                     "val1_esr", "val2_esr") if r.get(k)}})
+    for r in read_history(model_dir):
+        seen += int(r.get("train_samples", 0))
+        rows.append({"epoch": int(r["epoch"]), "windows_seen": seen, "wall_s": r.get("wall_s", 0.0),
+                     **{k: r[k] for k in ("loss", "val1_loss", "val2_loss", "val1_esr", "val2_esr")
+                        if k in r}})
     return rows
 
 
@@ -89,7 +88,7 @@ def export_reference(run_dir: str | os.PathLike, *, commit: str, command: str,
         s = json.loads(summary_path.read_text()) if summary_path.exists() else {}
         config_path = run / "models" / name / "config.json"
         train_cfg = json.loads(config_path.read_text()).get("train", {}) if config_path.exists() else {}
-        history = _history(run / "models" / name)
+        history = learning_curve(run / "models" / name)
         models[name] = {
             "family": e["family"], "param_count": e["param_count"],
             "combined": combined.get("models", {}).get(name),

@@ -70,7 +70,7 @@ def render(trained, x) -> tuple[np.ndarray, str]:
     """
     x = np.asarray(x, dtype=np.float32).reshape(-1)
     y = np.asarray(trained.predict(x), dtype=np.float32).reshape(-1)
-    proc = getattr(trained, "_processor", None)
+    proc = getattr(trained, "offline_processor", None)
     how = getattr(proc, "engine_name", "predict")
     if y.size != x.size:
         raise PipelineError(problem(
@@ -332,14 +332,14 @@ def combined_measure(result: dict, outputs: dict, *, splits, sr: int) -> dict[st
 
 def _learning_curves(run: Path, result: dict) -> tuple[dict, dict]:
     """Per thesis network: this run's and the reference run's histories, and the thesis's MSE."""
-    from fxlab.evaluate.reference import _history, load_reference
+    from fxlab.evaluate.reference import learning_curve, load_reference
 
     reference = load_reference() or {}
     curves: dict[str, dict[str, list]] = {}
     marks = {}
     for label, mse in THESIS_VALIDATION_MSE.items():
         name = THESIS_MODELS[label]
-        here = _history(run / "models" / name) if name in result["models"] else []
+        here = learning_curve(run / "models" / name) if name in result["models"] else []
         ref = reference.get("models", {}).get(name, {}).get("history", [])
         if not (here or ref):
             continue

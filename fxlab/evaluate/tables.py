@@ -183,7 +183,7 @@ def training_info(run_dir: str | os.PathLike) -> dict[str, dict[str, Any]]:
     ``windows_seen``: training examples in the loss over all epochs (windowed: windows;
     sample-level: segment samples), from ``history.csv``.
     """
-    from fxlab.evaluate.reference import _history
+    from fxlab.evaluate.reference import learning_curve
 
     out = {}
     root = Path(run_dir) / "models"
@@ -191,7 +191,7 @@ def training_info(run_dir: str | os.PathLike) -> dict[str, dict[str, Any]]:
         if not (d / "summary.json").exists():
             continue
         s = json.loads((d / "summary.json").read_text())
-        h = _history(d)
+        h = learning_curve(d)
         out[d.name] = {"wall_s": s.get("wall_s"), "epochs_run": s.get("epochs_run"),
                        "family": s.get("family"),
                        "windows_seen": h[-1]["windows_seen"] if h else None}

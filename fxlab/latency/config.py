@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from fxlab import models as fx_models
 from fxlab import runtime
 from fxlab.audio import STUDY_SR
 from fxlab.errors import ParameterError, problem, unknown_name
@@ -26,13 +25,14 @@ BOUNDS_MS = {"voice": 3.0, "guitar": 13.0}
 RECOMMENDED_MODEL = "lstm"
 
 
-KIND_ENGINES = {"rnn": runtime.ENGINE_NAMES, "tcn": ("numba", "keras"), "windowed": ("keras",)}
+#: The engines that can run each kind of network, fastest first: each processor's own list.
+KIND_ENGINES = {cls.kind: cls.engines for cls in (runtime.RecurrentProcessor,
+                                                   runtime.ConvProcessor, runtime.WindowedProcessor)}
 
 
 def kind_of(model) -> str:
     """``"rnn"``, ``"tcn"`` or ``"windowed"``: which engines can run ``model`` (:data:`KIND_ENGINES`)."""
-    config = fx_models.config_of(model)
-    return "windowed" if config["family"] == "windowed" else ("tcn" if config["name"] == "tcn" else "rnn")
+    return runtime.processor_class(model).kind
 
 
 def engine_list(kind: str, engines: str | list) -> list[str]:

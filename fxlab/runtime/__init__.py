@@ -29,6 +29,7 @@ from fxlab.runtime.streaming import (
     WindowedProcessor,
     check_block_size,
     make_processor,
+    processor_class,
     render,
     stream_file,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "default_engine",
     "make_engine",
     "make_processor",
+    "processor_class",
     "render",
     "stream_file",
 ]

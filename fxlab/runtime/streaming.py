@@ -29,6 +29,7 @@ same call that delivers input sample ``n``.
 Functions and classes
 ---------------------
 - :func:`render`             a whole signal, offline, from a zero state: the fast exact path
+- :func:`processor_class`    the processor class of a model (its ``kind`` and ``engines``)
 - :func:`make_processor`     the processor for a model (``TrainedModel`` or Keras model built by
   :mod:`fxlab.models`)
 - :class:`Processor`         the base: ``process(block)``, ``reset()``, ``process_signal(x, block_size=)``
@@ -55,7 +56,8 @@ from fxlab.errors import (
     problem,
 )
 from fxlab.models import tcn
-from fxlab.runtime import engines, tcn_kernel
+from fxlab.runtime import tcn_kernel
+from fxlab.runtime.engines import ENGINE_NAMES, as_block, make_engine
 
 __all__ = [
     "ConvProcessor",
@@ -64,6 +66,7 @@ __all__ = [
     "WindowedProcessor",
     "check_block_size",
     "make_processor",
+    "processor_class",
     "render",
     "stream_file",
 ]
@@ -120,6 +123,8 @@ class Processor:
     """
 
     kind = "model"
+    #: The engines this kind of network runs on, fastest first (the first is what "auto" means).
+    engines: tuple[str, ...] = ()
 
     def __init__(self, model, config: dict, *, sr: int = STUDY_SR):
         self.model = model
@@ -146,11 +151,19 @@ class Processor:
         out : np.ndarray [shape=(n,), float32]
             The output samples for exactly these input samples.
         """
-        x = engines.as_block(block)
+        x = as_block(block)
         return self._process(x) if x.size else x
 
     def _process(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+    def _check_engine(self, engine: str) -> None:
+        if engine != "auto" and engine not in self.engines:
+            raise EngineUnavailableError(problem(
+                f"engine {engine!r} for the {self.kind} network {self.name!r}", found=repr(engine),
+                expected=f"one of {', '.join(self.engines)} (the first is the default)",
+                fix="pass engine='auto'; the other engines run other kinds of network",
+            ))
 
     def process_signal(self, x: np.ndarray, *, block_size: int) -> np.ndarray:
         """Reset, then stream a whole signal through in blocks of ``block_size`` samples.
@@ -179,10 +192,11 @@ class RecurrentProcessor(Processor):
     """A sample-level LSTM/GRU: the recurrent state inside an engine (``engine="auto"``: numba)."""
 
     kind = "rnn"
+    engines = ENGINE_NAMES
 
     def __init__(self, model, config: dict, *, engine: str = "auto", sr: int = STUDY_SR):
         super().__init__(model, config, sr=sr)
-        self._engine = engines.make_engine(model, engine)
+        self._engine = make_engine(model, engine)
         self.engine_name = self._engine.name
 
     def reset(self) -> None:
@@ -203,16 +217,12 @@ class ConvProcessor(Processor):
     """
 
     kind = "tcn"
+    engines = ("numba", "keras")
 
     def __init__(self, model, config: dict, *, engine: str = "auto", sr: int = STUDY_SR):
         super().__init__(model, config, sr=sr)
         self.receptive_field = int(config["receptive_field"])
-        if engine not in ("auto", "numba", "keras"):
-            raise EngineUnavailableError(problem(
-                f"engine {engine!r} for the TCN {self.name!r}", found=repr(engine),
-                expected="'numba' (the default) or 'keras'",
-                fix="pass engine='auto'; the other engines run recurrent networks only",
-            ))
+        self._check_engine(engine)
         self._kernel = None
         if engine in ("auto", "numba"):
             try:
@@ -253,14 +263,11 @@ class WindowedProcessor(Processor):
     """
 
     kind = "windowed"
+    engines = ("keras",)
 
     def __init__(self, model, config: dict, *, engine: str = "auto", sr: int = STUDY_SR):
         super().__init__(model, config, sr=sr)
-        if engine not in ("auto", "keras"):
-            raise EngineUnavailableError(problem(
-                f"engine {engine!r} for the windowed network {self.name!r}", found=repr(engine),
-                expected="'keras' (the only engine for windowed networks)", fix="pass engine='auto'",
-            ))
+        self._check_engine(engine)
         self.window = int(config["window"])
         self.buffer_samples = self.window - 1
         self.window_batch = WINDOW_BATCH  # windows per forward call: speed and memory only
@@ -272,13 +279,8 @@ class WindowedProcessor(Processor):
 
     def _process(self, x):
         ext = np.concatenate([self._hist, x])
-        frames = np.lib.stride_tricks.sliding_window_view(ext, self.window)
-        out = np.empty(x.size, np.float32)
-        b = self.window_batch
-        for i in range(0, x.size, b):
-            out[i : i + b] = self._fn(frames[i : i + b])
         self._hist = ext[ext.size - self.buffer_samples:].copy()
-        return out
+        return self._forward(np.lib.stride_tricks.sliding_window_view(ext, self.window))
 
     def at(self, x: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Offline outputs at times ``t`` only of the whole signal ``x`` (zeros before its start).
@@ -299,16 +301,25 @@ class WindowedProcessor(Processor):
         x = np.asarray(x, np.float32).reshape(-1)
         t = np.asarray(t, np.int64).reshape(-1)
         padded = np.concatenate([np.zeros(self.buffer_samples, np.float32), x])
-        frames = np.lib.stride_tricks.sliding_window_view(padded, self.window)
-        out = np.empty(t.size, np.float32)
+        return self._forward(np.lib.stride_tricks.sliding_window_view(padded, self.window)[t])
+
+    def _forward(self, frames: np.ndarray) -> np.ndarray:
+        """One output per window of ``frames [m, window]``, :attr:`window_batch` windows a call."""
+        out = np.empty(frames.shape[0], np.float32)
         b = self.window_batch
-        for i in range(0, t.size, b):
-            out[i : i + b] = self._fn(frames[t[i : i + b]])
+        for i in range(0, frames.shape[0], b):
+            out[i : i + b] = self._fn(frames[i : i + b])
         return out
 
 
 _PROCESSORS = {"windowed": WindowedProcessor, "lstm": RecurrentProcessor,
                "gru": RecurrentProcessor, "tcn": ConvProcessor}
+
+
+def processor_class(model) -> type[Processor]:
+    """The :class:`Processor` subclass that runs ``model`` (its ``kind`` and ``engines``)."""
+    config = fx_models.config_of(model)
+    return _PROCESSORS["windowed" if config["family"] == "windowed" else config["name"]]
 
 
 def make_processor(model, *, engine: str = "auto", sr: int = STUDY_SR) -> Processor:
@@ -332,9 +343,7 @@ def make_processor(model, *, engine: str = "auto", sr: int = STUDY_SR) -> Proces
     UnknownNameError, EngineUnavailableError
         The engine does not exist or cannot run this model (the message says why).
     """
-    config = fx_models.config_of(model)
-    key = "windowed" if config["family"] == "windowed" else config["name"]
-    return _PROCESSORS[key](model, config, engine=engine, sr=sr)
+    return processor_class(model)(model, fx_models.config_of(model), engine=engine, sr=sr)
 
 
 def render(model, x: np.ndarray, *, engine: str = "auto") -> np.ndarray:

@@ -96,13 +96,13 @@ def _load_checkpoint(path: Path, model, optimizer) -> dict:
         return json.loads(str(z["state"]))
 
 
-def _evaluate_split(model, loss, dry, wet, config: TrainConfig, window: int | None):
-    """Validation loss and plain ESR of ``model`` (Keras, in training) on one split, through the
-    runtime's exact fast path (the same one evaluation uses)."""
+def _evaluate_split(proc, loss, dry, wet, config: TrainConfig, window: int | None):
+    """Validation loss and plain ESR on one split of the model in training, run by ``proc`` (its
+    :class:`fxlab.runtime.Processor`, made once per epoch): the same exact fast path evaluation
+    uses."""
     from fxlab.losses import esr
-    from fxlab.runtime import make_processor, render
+    from fxlab.runtime import render
 
-    proc = make_processor(model)
     if window is None:
         n = dry.size if not config.val_max_samples else min(dry.size, config.val_max_samples)
         p = render(proc, dry[:n]).reshape(1, n, 1)
@@ -256,8 +256,11 @@ def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = Fa
             per_step = config.batch_size * (1 if window else x.shape[1] - config.warmup)
             n_samples = min(n_samples, callbacks[0].steps * per_step)
         row = {"epoch": epoch + 1, "loss": float(hist.history["loss"][-1])}
+        from fxlab.runtime import make_processor
+
+        proc = make_processor(model)  # this epoch's weights, packed once for every split
         for s in val_names:
-            row[f"{s}_loss"], row[f"{s}_esr"] = _evaluate_split(model, loss, *splits[s], config, window)
+            row[f"{s}_loss"], row[f"{s}_esr"] = _evaluate_split(proc, loss, *splits[s], config, window)
         row.update({"lr": lr, "train_samples": n_samples,
                     "epoch_s": round(time.perf_counter() - t_epoch, 3)})
         row["wall_s"] = round(budget.elapsed(), 3)

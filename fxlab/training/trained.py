@@ -77,9 +77,14 @@ class TrainedModel:
         x = check_signal(x, "predict input")
         if max_samples is not None:
             x = x[: max(int(max_samples), 1)]
+        return render(self.offline_processor, x)
+
+    @property
+    def offline_processor(self):
+        """The processor :meth:`predict` runs (made on first use, then reused: reset each call)."""
         if self._processor is None:
             self._processor = self.processor()
-        return render(self._processor, x)
+        return self._processor
 
 
 def load_trained(model_dir) -> TrainedModel:
