@@ -63,6 +63,8 @@ export KERAS_BACKEND=jax
 # One step's kernel at a time holds the GPU; take memory as needed rather than 75% up front.
 export XLA_PYTHON_CLIENT_PREALLOCATE=${XLA_PYTHON_CLIENT_PREALLOCATE:-false}
 export MPLBACKEND=${MPLBACKEND:-Agg}
+# Windows per forward call of the windowed networks: a GPU wants many (fxlab.runtime.streaming).
+export FXLAB_WINDOW_BATCH=${FXLAB_WINDOW_BATCH:-16384}
 
 "$PYTHON" - <<'EOF'
 import importlib, sys

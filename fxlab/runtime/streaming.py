@@ -39,6 +39,7 @@ Functions and classes
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -73,8 +74,10 @@ __all__ = [
 
 #: Windows per forward call of a windowed network (speed and memory only, not the result). Measured
 #: on a 2-core CPU (``python -m fxlab.bench windowed``): 1024 runs the reduced LSTM 2.1x and the GRU
-#: 1.7x faster than 256 (1,394 and 2,003 windows/s); larger batches gain little more.
-WINDOW_BATCH = 1024
+#: 1.7x faster than 256 (1,394 and 2,003 windows/s); larger batches gain little more. A GPU wants
+#: far more per call: set ``FXLAB_WINDOW_BATCH`` (read at import; ``scripts/thesis_on_gpu.sh`` sets
+#: 16384).
+WINDOW_BATCH = int(os.environ.get("FXLAB_WINDOW_BATCH", "1024"))
 
 
 def check_block_size(block_size, *, name: str = "block_size") -> int:
@@ -394,6 +397,17 @@ def _forward_fn(km, window: int | None):
         else:
             sig = [tf.TensorSpec([1, None, 1], tf.float32)]
         call = tf.function(lambda a: km(a, training=False), input_signature=sig, reduce_retracing=True)
+    elif keras.backend.backend() == "jax":
+        import jax
+
+        # One compiled function per input shape, fed the model's variables at every call: a
+        # closure over the model would bake this moment's weights into the compiled function,
+        # and training's validation calls it again after every epoch.
+        stateless = jax.jit(lambda tv, ntv, a: km.stateless_call(tv, ntv, a, training=False)[0])
+
+        def call(a):
+            return stateless([v.value for v in km.trainable_variables],
+                             [v.value for v in km.non_trainable_variables], a)
     else:
         def call(a):
             return km(a, training=False)

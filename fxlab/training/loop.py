@@ -207,7 +207,10 @@ def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = Fa
                                       clipnorm=config.clipnorm or None)
     loss = CompositeLoss(config.loss, warmup=config.warmup if window is None else 0,
                          pre_emphasis=config.pre_emphasis)
-    model.compile(optimizer=optimizer, loss=loss, jit_compile=False)
+    # TensorFlow: a tf.function without XLA, as every reported number was trained. JAX: the step
+    # must be compiled, or each op of each step is dispatched on its own.
+    model.compile(optimizer=optimizer, loss=loss,
+                  jit_compile=keras.backend.backend() == "jax")
     state = {"epoch": 0, "best": None, "best_epoch": 0, "wait": 0, "wall_s": 0.0, "history": [],
              "stopped": ""}
     if resuming:
