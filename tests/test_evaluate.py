@@ -10,6 +10,7 @@ import pytest
 import soundfile as sf
 
 from fxlab import evaluate, metrics
+from fxlab.audio import loudest_start
 from fxlab.errors import ParameterError, PipelineError, UnknownNameError
 
 CFG = evaluate.EvalConfig(windowed_eval_seconds=0.1, response_seconds=0.25,
@@ -152,6 +153,73 @@ def test_the_thesis_measure_is_taken_on_the_same_stretch_for_every_model(small_r
 
 
 @pytest.mark.slow
+def test_the_thesis_measure_on_the_loudest_excerpt_compares_whole_clip_runs(small_run, tmp_path):
+    from fxlab.evaluate.reference import export_reference
+
+    run, _ = small_run
+    m = json.loads((run / "metrics.json").read_text())
+    c, sr = m["combined_excerpts"], m["sr"]
+    assert CFG.combined_excerpt_seconds == 0.05 and not c["whole_clips"]
+    for split, st in c["stretches"].items():  # the loudest 0.05 s of each whole clip
+        wet, _ = sf.read(run / "rendered" / "target" / f"{split}.wav", dtype="float32")
+        n = round(0.05 * sr)
+        assert round(st["seconds"] * sr) == n
+        assert round(st["start_s"] * sr) == loudest_start(wet, n, hop=sr // 100)
+    # lstm was rendered on the whole clips, so it covers the stretch; the value is recomputable
+    t, y = [], []
+    for split in c["order"]:
+        a, n = round(c["stretches"][split]["start_s"] * sr), round(0.05 * sr)
+        t.append(sf.read(run / "rendered" / "target" / f"{split}.wav", dtype="float32")[0][a:a + n])
+        y.append(sf.read(run / "rendered" / "lstm" / f"{split}.wav", dtype="float32")[0][a:a + n])
+    expect = float(np.mean((np.concatenate(t).astype(np.float64) - np.concatenate(y)) ** 2))
+    assert c["models"]["lstm"]["mse"] == pytest.approx(expect, rel=1e-6)
+    assert set(c["models"]) | set(c["left_out"]) == {"lstm", "thesis_gru"}
+    # the reference export recomputes the same numbers from the rendered WAVs alone
+    m.pop("combined_excerpts")
+    (tmp_path / "run").mkdir()
+    for sub in ("rendered", "models"):
+        (tmp_path / "run" / sub).symlink_to(run / sub)
+    (tmp_path / "run" / "metrics.json").write_text(json.dumps(m))
+    doc = export_reference(tmp_path / "run", commit="0" * 40, command="test",
+                           out=tmp_path / "ref.json", machine={"processor": "test", "cpus": 1})
+    assert doc["machine"] == {"processor": "test", "cpus": 1}
+    assert doc["combined_excerpts_stretches"] == c["stretches"]
+    for name, v in c["models"].items():
+        assert doc["models"][name]["combined_excerpts"]["mse"] == pytest.approx(v["mse"], rel=1e-9)
+
+
+def test_the_reference_run_is_compared_on_this_runs_stretch_only():
+    result = _fake_metrics(0.5, 0.8, 1e-6, 3.0, 1e-3)
+    result["models"]["thesis_gru"] = result["models"].pop("b")
+    result["combined"]["models"]["thesis_gru"] = result["combined"]["models"].pop("b")
+    result["combined"]["stretches"] = {"val2": {"start_s": 0.82, "seconds": 0.05},
+                                       "val1": {"start_s": 4.2, "seconds": 0.05}}
+    ref_model = {"combined": {"mse": 1e-5, "esr": 1e-4},
+                 "combined_excerpts": {"mse": 4e-5, "esr": 5e-4},
+                 "splits": {"val1": {"whole_clip": True}, "val2": {"whole_clip": True}},
+                 "training": {"family": "windowed", "epochs_run": 30, "windows_seen": 5e5,
+                              "wall_s": 90.0}}
+    reference = {"models": {"thesis_gru": ref_model},
+                 "combined_stretches": {"val2": {"start_s": 0.0, "seconds": 4.0},
+                                        "val1": {"start_s": 0.0, "seconds": 6.0}},
+                 "combined_excerpts_stretches": json.loads(json.dumps(result["combined"]["stretches"])),
+                 "combined_excerpts_definition": "the loudest 0.05 s"}
+    assert evaluate.tables.reference_on_this_stretch(result, reference)[0] == "combined_excerpts"
+    ans = evaluate.answers(result, reference=reference)
+    assert "fxlab's reference run 1e-05 on the whole clips" in ans["reproduction"]
+    assert "against the reference run's 4e-05 on the same samples (25× higher)" in \
+        ans["reproduction"]
+    table = str(evaluate.thesis_networks_html(result, reference=reference))
+    row = next(r for r in table.split("<tr>") if "reference run (thesis_gru)" in r)
+    assert row.index("4e-05") < row.index("1e-05")  # this run's stretch first, whole clips next
+    # a run scored elsewhere gets no reference number to compare with
+    result["combined"]["stretches"]["val1"]["start_s"] = 1.0
+    assert evaluate.tables.reference_on_this_stretch(result, reference)[0] is None
+    assert "against the reference run's" not in evaluate.answers(result, reference=reference)[
+        "reproduction"]
+
+
+@pytest.mark.slow
 def test_audio_players_embed_the_same_excerpt_for_every_model(small_run):
     run, _ = small_run
     html = evaluate.audio_players_html(run, split="val2", seconds=0.05)
@@ -211,8 +279,8 @@ def test_the_thesis_figures_are_compared_only_with_the_same_network_on_the_same_
                                            "training": {"family": "windowed", "epochs_run": 3,
                                                         "windows_seen": 49152, "wall_s": 600.0}}}}
     ans = evaluate.answers(result, reference=reference, rtf={"a": 0.01, "thesis_gru": 30.0})
-    assert "GRU: the thesis reported 0.007823, fxlab's reference run 0.0001 (78.2× lower" in \
-        ans["reproduction"]
+    assert ("GRU: the thesis reported 0.007823 (its whole clips), fxlab's reference run 0.0001 on "
+            "the whole clips (78.2× lower") in ans["reproduction"]
     assert "this run 0.001 (7.82× lower" in ans["reproduction"]
     assert "reduced LSTM" not in ans["reproduction"]  # neither this run nor the reference has it
     assert "the best modern network, a (MSE 1e-06" in ans["modern"]

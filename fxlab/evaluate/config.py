@@ -56,6 +56,11 @@ class EvalConfig(NotebookConfig):
         0 means whole clips.
     sample_eval_seconds : float >= 0
         The same for sample-level models (0: whole clips, the default).
+    combined_excerpt_seconds : float >= 0
+        The thesis's measure is also taken on the loudest this many seconds of each clip
+        (``metrics.json``'s ``combined_excerpts``; the quick profile's windowed excerpts), so a
+        run scored on whole clips gives the number that compares with a run scored on excerpts;
+        0: not taken.
     context_samples : int >= 0
         Input samples fed before an excerpt (outputs discarded) so windows and states are warm;
         for a windowed model at most its window - 1 (all its output can see).
@@ -91,6 +96,7 @@ class EvalConfig(NotebookConfig):
     seed: int = 0
     windowed_eval_seconds: float = 0.5
     sample_eval_seconds: float = 0.0
+    combined_excerpt_seconds: float = 0.05
     context_samples: int = 2048
     response_method: str = "sweep"
     windowed_response_method: str = "impulse"
@@ -105,7 +111,7 @@ class EvalConfig(NotebookConfig):
     player_seconds: float = 3.0
 
     def __post_init__(self):
-        for name in ("windowed_eval_seconds", "sample_eval_seconds"):
+        for name in ("windowed_eval_seconds", "sample_eval_seconds", "combined_excerpt_seconds"):
             v = getattr(self, name)
             if not (isinstance(v, int | float) and math.isfinite(v) and v >= 0):
                 raise ParameterError(problem(

@@ -51,8 +51,41 @@ def learning_curve(model_dir: Path) -> list[dict[str, float]]:
     return rows
 
 
+def _excerpt_measure(run: Path, result: dict, excerpt_seconds: float) -> dict[str, Any]:
+    """The thesis's measure on the loudest ``excerpt_seconds`` of each clip, from the rendered WAVs.
+
+    For a run evaluated before ``metrics.json`` carried ``combined_excerpts``: the same
+    :func:`fxlab.evaluate.run.combined_measure`, fed the outputs step 03 wrote
+    (``rendered/<model>/<split>.wav``, from ``start_s``) and the whole targets
+    (``rendered/target/<split>.wav``).
+    """
+    import soundfile as sf
+
+    from fxlab.evaluate.run import COMBINED_ORDER, combined_measure
+
+    sr = int(result["sr"])
+    splits = [s for s in COMBINED_ORDER if all(s in e["splits"] for e in result["models"].values())]
+    try:
+        clips = {s: sf.read(run / "rendered" / "target" / f"{s}.wav", dtype="float32")[0]
+                 for s in splits}
+        outputs = {}
+        for name, e in result["models"].items():
+            outputs[name] = {}
+            for s in splits:
+                y = sf.read(run / "rendered" / name / f"{s}.wav", dtype="float32")[0]
+                start = round(e["splits"][s]["start_s"] * sr)
+                outputs[name][s] = (clips[s][start:start + y.size], y)
+    except (OSError, RuntimeError) as err:  # soundfile's LibsndfileError is a RuntimeError
+        raise PipelineError(problem(
+            run / "rendered", found=f"unreadable rendered audio ({err})",
+            expected="the WAVs step 03 writes", fix="rerun step 03 of the reference run")) from err
+    return combined_measure(result, outputs, splits=splits, sr=sr,
+                            excerpt_seconds=excerpt_seconds, clips=clips)
+
+
 def export_reference(run_dir: str | os.PathLike, *, commit: str, command: str,
-                     out: str | os.PathLike | None = None) -> dict[str, Any]:
+                     out: str | os.PathLike | None = None, machine: dict | None = None,
+                     excerpt_seconds: float = 0.05) -> dict[str, Any]:
     """Gather a finished ``thesis`` run's small results into one JSON document.
 
     Parameters
@@ -65,13 +98,21 @@ def export_reference(run_dir: str | os.PathLike, *, commit: str, command: str,
         The exact command that ran it.
     out : path, optional
         Where to write it (default: the package's :data:`REFERENCE_FILE`).
+    machine : dict, optional
+        The machine that trained it, when it is not the one exporting (e.g. ``{"processor":
+        "NVIDIA H100 80GB HBM3", "cpus": 16, "platform": "..."}``); default: this machine.
+    excerpt_seconds : float > 0
+        The stretch of ``combined_excerpts`` when ``metrics.json`` lacks it (see
+        :func:`fxlab.evaluate.run.combined_measure`); the quick profile's excerpt length.
 
     Returns
     -------
     dict
         ``run_id``, ``command``, ``commit``, ``machine``, ``exported``, ``wall_s`` (training, all
-        networks), ``combined_definition`` and per model ``combined``, ``splits`` (MSE/ESR per
-        clip), ``param_count``, ``training`` and ``history``.
+        networks), ``combined_definition``/``_stretches`` and ``combined_excerpts_definition``/
+        ``_stretches``, and per model ``combined`` (on the run's own stretch), ``combined_excerpts``
+        (on the loudest ``excerpt_seconds`` of each clip), ``splits`` (MSE/ESR per clip),
+        ``param_count``, ``training`` and ``history``.
     """
     run = Path(run_dir)
     mpath = run / "metrics.json"
@@ -82,6 +123,7 @@ def export_reference(run_dir: str | os.PathLike, *, commit: str, command: str,
     result = json.loads(mpath.read_text())
     run_json = json.loads((run / "run.json").read_text()) if (run / "run.json").exists() else {}
     combined = result.get("combined", {})
+    excerpts = result.get("combined_excerpts") or _excerpt_measure(run, result, excerpt_seconds)
     models: dict[str, Any] = {}
     for name, e in result["models"].items():
         summary_path = run / "models" / name / "summary.json"
@@ -92,6 +134,7 @@ def export_reference(run_dir: str | os.PathLike, *, commit: str, command: str,
         models[name] = {
             "family": e["family"], "param_count": e["param_count"],
             "combined": combined.get("models", {}).get(name),
+            "combined_excerpts": excerpts.get("models", {}).get(name),
             "splits": {k: {m: v[m] for m in ("mse", "esr", "start_s", "seconds", "whole_clip")}
                        for k, v in e["splits"].items()},
             "training": {"family": e["family"], "epochs_run": s.get("epochs_run"),
@@ -107,11 +150,15 @@ def export_reference(run_dir: str | os.PathLike, *, commit: str, command: str,
     doc = {
         "run_id": run.name, "profile": run_json.get("profile", "thesis"), "command": command,
         "commit": commit, "versions": run_json.get("versions", {}),
-        "machine": {"processor": platform.processor() or platform.machine(),
-                    "cpus": os.cpu_count(), "platform": platform.platform()},
+        "machine": dict(machine) if machine else {
+            "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
+            "platform": platform.platform()},
         "exported": _dt.date.today().isoformat(),
         "wall_s": sum((m["training"]["wall_s"] or 0.0) for m in models.values()),
         "combined_definition": combined.get("definition"),
+        "combined_stretches": combined.get("stretches"),
+        "combined_excerpts_definition": excerpts.get("definition"),
+        "combined_excerpts_stretches": excerpts.get("stretches"),
         "models": models,
     }
     target = Path(out) if out is not None else Path(__file__).resolve().parent.parent / REFERENCE_FILE
@@ -135,8 +182,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--commit", required=True, help="commit of the code that trained it")
     ap.add_argument("--command", required=True, help="the exact command that ran it")
     ap.add_argument("--out", default=None, help=f"output file (default: fxlab/{REFERENCE_FILE})")
+    ap.add_argument("--machine", default=None,
+                    help="the machine that trained it, as JSON, when not this one, e.g. "
+                         '\'{"processor": "NVIDIA H100 80GB HBM3", "cpus": 16}\'')
     args = ap.parse_args(argv)
-    doc = export_reference(args.run_dir, commit=args.commit, command=args.command, out=args.out)
+    machine = json.loads(args.machine) if args.machine else None
+    doc = export_reference(args.run_dir, commit=args.commit, command=args.command, out=args.out,
+                           machine=machine)
     print(f"exported {len(doc['models'])} models of {doc['run_id']}")
     return 0
 

@@ -249,6 +249,10 @@ def evaluate_run(config: EvalConfig, *, models: Iterable | None = None) -> Evalu
                 "above_db": dev.above_db, "freqs_hz": r.freqs_hz, "magnitude_db": r.magnitude_db}
 
     result["combined"] = combined_measure(result, outputs, splits=cfg.splits, sr=sr)
+    if cfg.combined_excerpt_seconds > 0:
+        result["combined_excerpts"] = combined_measure(
+            result, outputs, splits=cfg.splits, sr=sr, excerpt_seconds=cfg.combined_excerpt_seconds,
+            clips={s: data.split(s).wet for s in cfg.splits})
 
     # targets, written once per split (the whole clip, and each excerpt used)
     for split_name in cfg.splits:
@@ -267,15 +271,24 @@ def evaluate_run(config: EvalConfig, *, models: Iterable | None = None) -> Evalu
 COMBINED_ORDER = ("val2", "val1")
 
 
-def combined_measure(result: dict, outputs: dict, *, splits, sr: int) -> dict[str, Any]:
+def combined_measure(result: dict, outputs: dict, *, splits, sr: int,
+                     excerpt_seconds: float = 0.0,
+                     clips: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
     """The thesis's measure: MSE (and ESR) over Validation 2 followed by Validation 1.
 
     The thesis scored its networks on its validation audio assembled as "Validation 2 (the voice)
     and then Validation 1" (section 4.1.3, Fig. 15), at the clips' own levels. Here every model is
-    scored on the same stretch of each clip: the stretch every model was rendered on (the
-    intersection of their scored excerpts, so the thesis's windowed networks' excerpts when they
-    are scored on excerpts, else the whole clips); the two stretches are joined, V2 first, and
-    one MSE and one ESR taken over the join. Same data for every model: rows compare.
+    scored on the same stretch of each clip, joined V2 first, one MSE and one ESR taken over the
+    join. Same data for every model: rows compare. Which stretch:
+
+    - ``excerpt_seconds = 0`` (the run's own measure, ``metrics.json``'s ``combined``): the
+      stretch every model was rendered on -- the intersection of their scored excerpts, so the
+      thesis's windowed networks' excerpts when they are scored on excerpts, else the whole clips;
+    - ``excerpt_seconds > 0`` (``combined_excerpts``): the loudest ``excerpt_seconds`` of each
+      whole clip (``clips``), where a run scored on excerpts of that length scores its windowed
+      networks. A run scored on whole clips thus also gives the number that compares with a run
+      scored on excerpts (fxlab's reference run against the quick profile's). Models whose
+      rendering does not cover that stretch are left out (``left_out``).
 
     Parameters
     ----------
@@ -283,30 +296,47 @@ def combined_measure(result: dict, outputs: dict, *, splits, sr: int) -> dict[st
         ``metrics.json`` under construction (each model's ``splits.<s>.start_s``/``seconds``).
     outputs : dict
         ``{model: {split: (target, output)}}`` as rendered, starting at ``start_s``.
+    splits : sequence of str
+    sr : int > 0
+    excerpt_seconds : float >= 0
+    clips : dict, optional
+        ``{split: whole target clip}``; needed when ``excerpt_seconds > 0``.
 
     Returns
     -------
     dict
-        ``order``, ``stretches`` (``{split: {"start_s", "seconds"}}``), ``models``
-        (``{name: {"mse", "esr"}}``) and ``definition`` (a sentence); ``models`` is empty when
-        the models' excerpts of a clip do not overlap.
+        ``order``, ``stretches`` (``{split: {"start_s", "seconds"}}``), ``whole_clips``,
+        ``models`` (``{name: {"mse", "esr"}}``), ``left_out`` and ``definition`` (a sentence);
+        ``models`` is empty when no stretch is common to the models.
     """
     order = [s for s in COMBINED_ORDER if s in splits]
+    rendered = {name: {s: (round(e["splits"][s]["start_s"] * sr),
+                           round((e["splits"][s]["start_s"] + e["splits"][s]["seconds"]) * sr))
+                       for s in order}
+                for name, e in result["models"].items()}
     stretches: dict[str, tuple[int, int]] = {}
     for s in order:
-        bounds = [(round(e["splits"][s]["start_s"] * sr),
-                   round((e["splits"][s]["start_s"] + e["splits"][s]["seconds"]) * sr))
-                  for e in result["models"].values()]
-        lo, hi = max(b[0] for b in bounds), min(b[1] for b in bounds)
-        if hi <= lo:
-            return {"order": order, "stretches": {}, "models": {},
-                    "definition": "not computed: the models' excerpts of a clip do not overlap"}
-        stretches[s] = (lo, hi)
-    per_model = {}
-    for name, e in result["models"].items():
+        if excerpt_seconds > 0:
+            clip = np.asarray((clips or {})[s], np.float32)
+            n = min(int(round(excerpt_seconds * sr)), clip.size)
+            lo = loudest_start(clip, n, hop=sr // 100) if n < clip.size else 0
+            stretches[s] = (lo, lo + n)
+        else:
+            lo = max(r[s][0] for r in rendered.values())
+            hi = min(r[s][1] for r in rendered.values())
+            if hi <= lo:
+                return {"order": order, "stretches": {}, "whole_clips": False, "models": {},
+                        "left_out": sorted(rendered),
+                        "definition": "not computed: the models' excerpts of a clip do not overlap"}
+            stretches[s] = (lo, hi)
+    per_model, left_out = {}, []
+    for name, r in rendered.items():
+        if any(r[s][0] > stretches[s][0] or r[s][1] < stretches[s][1] for s in order):
+            left_out.append(name)
+            continue
         t_parts, y_parts = [], []
         for s in order:
-            start = round(e["splits"][s]["start_s"] * sr)
+            start = r[s][0]
             lo, hi = stretches[s]
             target, y = outputs[name][s]
             t_parts.append(target[lo - start:hi - start])
@@ -314,16 +344,19 @@ def combined_measure(result: dict, outputs: dict, *, splits, sr: int) -> dict[st
         t, y = np.concatenate(t_parts), np.concatenate(y_parts)
         per_model[name] = {"mse": metrics.mse(t, y), "esr": metrics.esr(t, y)}
     seconds = {s: (hi - lo) / sr for s, (lo, hi) in stretches.items()}
-    whole = all(e["splits"][s].get("whole_clip", True)
-                for e in result["models"].values() for s in order)
+    whole = (excerpt_seconds <= 0 and all(e["splits"][s].get("whole_clip", True)
+                                          for e in result["models"].values() for s in order))
     what = "the whole clips" if whole else " and ".join(
         f"{seconds[s]:.2g} s of {SPLIT_LABELS[s]} from {stretches[s][0] / sr:.2f} s" for s in order)
+    if excerpt_seconds > 0:
+        what += f" (the loudest {excerpt_seconds:g} s of each)"
     return {
         "order": order,
         "stretches": {s: {"start_s": lo / sr, "seconds": (hi - lo) / sr}
                       for s, (lo, hi) in stretches.items()},
         "whole_clips": whole,
         "models": per_model,
+        "left_out": left_out,
         "definition": (f"MSE over {' followed by '.join(SPLIT_LABELS[s] for s in order)} (the "
                        f"thesis's validation audio, its Fig. 15), every model on the same stretch: "
                        f"{what}"),

@@ -26,7 +26,8 @@ from fxlab.evaluate.config import (
 )
 from fxlab.util import Html, fmt, html_table
 
-__all__ = ["answers", "audio_players_html", "read_metrics", "results_table_html",
+__all__ = ["answers", "audio_players_html", "read_metrics", "reference_on_this_stretch",
+           "results_table_html",
            "thesis_networks_html", "training_info"]
 
 
@@ -66,6 +67,38 @@ def _training_text(t: Mapping[str, Any] | None) -> str:
     unit = "windows" if t.get("family", "windowed") == "windowed" else "samples in the loss"
     seen = f"{windows:,} {unit}, " if windows else ""
     return f"{seen}{t.get('epochs_run')} epoch(s), {fmt(t['wall_s'] / 60, 2)} min"
+
+
+def reference_on_this_stretch(result: Mapping[str, Any],
+                              reference: Mapping[str, Any] | None) -> tuple[str | None, str]:
+    """Which of the reference run's measures was taken on this run's stretch of the clips.
+
+    The reference run carries the thesis's measure twice (:func:`fxlab.evaluate.reference.
+    export_reference`): on its own stretch (``combined``; whole clips) and on the loudest excerpt
+    of each clip (``combined_excerpts``; the quick profile's windowed excerpts). Only the one
+    taken on the same samples as this run's ``combined`` compares with it.
+
+    Returns
+    -------
+    key : str or None
+        ``"combined"``, ``"combined_excerpts"``, or None when neither matches this run's stretch.
+    why : str
+        The stretch, in words (or why nothing matches).
+    """
+    ours = (result.get("combined") or {}).get("stretches") or {}
+    if not reference or not ours:
+        return None, "no reference run, or this run has no common stretch"
+    sr = float(result.get("sr", 44100))
+
+    def same(theirs: Mapping[str, Any] | None) -> bool:
+        return bool(theirs) and set(theirs) == set(ours) and all(
+            round(theirs[k]["start_s"] * sr) == round(ours[k]["start_s"] * sr)
+            and round(theirs[k]["seconds"] * sr) == round(ours[k]["seconds"] * sr) for k in ours)
+
+    for key in ("combined", "combined_excerpts"):
+        if same(reference.get(f"{key}_stretches")):
+            return key, reference.get(f"{key}_definition") or ""
+    return None, "the reference run was not scored on this run's stretch of the clips"
 
 
 def answers(result: Mapping[str, Any], *, training: Mapping[str, Any] | None = None,
@@ -134,20 +167,27 @@ def answers(result: Mapping[str, Any], *, training: Mapping[str, Any] | None = N
         best_text = "Not answered: the models were not scored on a common stretch of the clips."
 
     parts = []
+    ref_key, _ = reference_on_this_stretch(result, reference)
     for label, thesis_mse in THESIS_VALIDATION_MSE.items():
         name = THESIS_MODELS[label]
         ref = (reference or {}).get("models", {}).get(name)
         ours = combined.get(name)
         if ref is None and ours is None:
             continue
-        bits = [f"{THESIS_SHORT[label]}: the thesis reported {fmt(thesis_mse, 4)}"]
+        bits = [f"{THESIS_SHORT[label]}: the thesis reported {fmt(thesis_mse, 4)} (its whole clips)"]
         if ref and ref.get("combined"):
-            bits.append(f"fxlab's reference run {fmt(ref['combined']['mse'])} "
+            whole = ("whole clips" if all(m.get("whole_clip", True) for m in ref.get("splits", {}).values())
+                     else "its excerpts")
+            bits.append(f"fxlab's reference run {fmt(ref['combined']['mse'])} on the {whole} "
                         f"({_ratio(ref['combined']['mse'], thesis_mse)}; "
                         f"{_training_text(ref.get('training'))})")
         if ours:
+            same = ref.get(ref_key) if ref and ref_key else None
             bits.append(f"this run {fmt(ours['mse'])} ({_ratio(ours['mse'], thesis_mse)}; "
-                        f"{_training_text(training.get(name))})")
+                        f"{_training_text(training.get(name))})"
+                        + (f" against the reference run's {fmt(same['mse'])} on the same "
+                           f"samples ({_ratio(ours['mse'], same['mse'])})"
+                           if same and ref_key != "combined" else ""))
         parts.append(", ".join(bits))
     reproduction = ("On the same measure (MSE over the voice clip followed by the synthetic one, "
                     "as the thesis's Fig. 15; fxlab's clips are its own recordings of the same "
@@ -296,37 +336,49 @@ def thesis_networks_html(result: Mapping[str, Any], *, training: Mapping[str, An
 
     The thesis's own figure (grey), fxlab's reference reproduction (the ``thesis`` profile,
     shipped with fxlab; its command, commit and machine in the caption) and this run: MSE and ESR
-    over V2 then V1, and the training each got (windows seen, epochs, wall time).
+    over V2 then V1, and the training each got (windows seen, epochs, wall time). Two columns of
+    MSE keep the data apart: on this run's stretch of the clips (this run's rows and the reference
+    run's number on the same samples, :func:`reference_on_this_stretch`) and on the whole clips
+    (the thesis's figure, on its own recordings, and the reference run's).
     """
     training = dict(training or {})
     combined = result.get("combined", {}).get("models", {})
-    head = ["network", "source", "MSE V2+V1 (the thesis's measure)", "ESR V2+V1",
-            "training", "machine"]
+    whole_here = bool(result.get("combined", {}).get("whole_clips"))
+    head = ["network", "source", "MSE V2+V1 on this run's stretch", "ESR V2+V1 (same)",
+            "MSE V2+V1, whole clips (the thesis's measure)", "training", "machine"]
     rows = []
     ref_models = (reference or {}).get("models", {})
+    ref_key, ref_why = reference_on_this_stretch(result, reference)
     ref_machine = None
     if reference:
         mach = reference.get("machine", {})
-        ref_machine = f"{mach.get('processor', '?')}, {mach.get('cpus', '?')} cores"
+        ref_machine = f"{mach.get('processor', '?')}, {mach.get('cpus', '?')} CPU cores"
     for label, thesis_mse in THESIS_VALIDATION_MSE.items():
         name = THESIS_MODELS[label]
         rows.append([Html(f'<i class="fxlab-thesis">{html.escape(THESIS_SHORT[label])}</i>'),
-                     f"the thesis ({label.split('(')[-1].rstrip(')')})", fmt(thesis_mse, 4), None,
-                     "as reported", "GTX 960M laptop GPU"])
+                     f"the thesis ({label.split('(')[-1].rstrip(')')})", None, None,
+                     fmt(thesis_mse, 4), "as reported", "GTX 960M laptop GPU"])
         ref = ref_models.get(name)
         if ref is not None:
-            c = ref.get("combined") or {}
-            rows.append(["", f"fxlab's reproduction, reference run ({name})", c.get("mse"),
-                         c.get("esr"), _training_text(ref.get("training")), ref_machine])
+            same = (ref.get(ref_key) or {}) if ref_key else {}
+            whole = ref.get("combined") if all(
+                m.get("whole_clip", True) for m in ref.get("splits", {}).values()) else None
+            rows.append(["", f"fxlab's reproduction, reference run ({name})", same.get("mse"),
+                         same.get("esr"), (whole or {}).get("mse"),
+                         _training_text(ref.get("training")), ref_machine])
         if name in combined:
             rows.append(["", f"this run ({name})", combined[name]["mse"], combined[name]["esr"],
+                         combined[name]["mse"] if whole_here else None,
                          _training_text(training.get(name)), "this run's machine"])
     caption = ("The thesis's networks three ways, on the thesis's measure (MSE over the voice clip "
-               "then the synthetic one). Grey: the thesis's reported figure, on its own recordings.")
+               "then the synthetic one). Grey: the thesis's reported figure, on its own recordings "
+               "(whole clips). This run's stretch: "
+               f"{result.get('combined', {}).get('definition', 'none')}.")
     if reference:
         caption += (f" Reference run: `{reference.get('command')}` at commit "
                     f"{str(reference.get('commit'))[:10]}, exported {reference.get('exported')}; "
-                    f"{reference.get('combined_definition') or ''}.")
+                    + (f"its number on this run's stretch: {ref_why}." if ref_key else
+                       f"its number on this run's stretch: not available ({ref_why})."))
     else:
         caption += " No reference run is shipped with this fxlab."
     return html_table(head, rows, caption=caption, css_class="fxlab-table fxlab-results")

@@ -76,7 +76,7 @@ __all__ = [
 #: on a 2-core CPU (``python -m fxlab.bench windowed``): 1024 runs the reduced LSTM 2.1x and the GRU
 #: 1.7x faster than 256 (1,394 and 2,003 windows/s); larger batches gain little more. A GPU wants
 #: far more per call: set ``FXLAB_WINDOW_BATCH`` (read at import; ``scripts/thesis_on_gpu.sh`` sets
-#: 16384).
+#: 2048).
 WINDOW_BATCH = int(os.environ.get("FXLAB_WINDOW_BATCH", "1024"))
 
 
