@@ -24,6 +24,8 @@ Markdown card (``<file>.md``) is written beside it.
 - :func:`formats_for`        the formats that can hold a trained model
 - :func:`export`             one model folder to one format (+ its card)
 - :func:`export_all`         one model folder to every format it fits (+ one card listing them)
+- :func:`export_run_model`   a run's model to every format it fits, into ``<run>/export/<name>/``
+  (notebook 05 exports the recommended ``lstm`` so)
 - :class:`Exported`          what an export wrote
 
 One module per format: :mod:`~fxlab.export.rtneural` (``aidax``, ``rtneural``),
@@ -45,7 +47,8 @@ from fxlab.export.rtneural import AIDAX, RTNEURAL
 from fxlab.export.tflite import TFLITE
 from fxlab.util import atomic_write
 
-__all__ = ["FORMATS", "FORMAT_NAMES", "Exported", "export", "export_all", "formats_for"]
+__all__ = ["FORMATS", "FORMAT_NAMES", "Exported", "export", "export_all", "export_run_model",
+           "formats_for"]
 
 #: Every export format, by its ``--format`` name.
 FORMATS: dict[str, Format] = {f.name: f for f in (AIDAX, RTNEURAL, NAM, ONNX, TFLITE)}
@@ -60,8 +63,8 @@ class Exported:
     ----------
     files : dict
         ``{format: path}`` of the model files.
-    card : Path
-        The Markdown model card.
+    card : Path or None
+        The Markdown model card (None when nothing was exported).
     skipped : dict
         ``{format: why it cannot hold this model}`` (:func:`export_all` only).
     meta : dict
@@ -69,7 +72,7 @@ class Exported:
     """
 
     files: dict[str, Path]
-    card: Path
+    card: Path | None
     skipped: dict[str, str] = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
 
@@ -83,7 +86,8 @@ class Exported:
             for f, p in self.files.items())
         rows += "".join(f"<tr><td>{escape(f)}</td><td colspan=3>not exported: {escape(why)}</td></tr>"
                         for f, why in self.skipped.items())
-        return ("<table><thead><tr><th>format</th><th>file</th><th>size</th><th>read back by</th>"
+        card = (f"<p>Model card: <code>{escape(str(self.card))}</code></p>" if self.card else "")
+        return card + ("<table><thead><tr><th>format</th><th>file</th><th>size</th><th>read back by</th>"
                 f"</tr></thead><tbody>{rows}</tbody></table>")
 
 
@@ -195,3 +199,25 @@ def export_all(model_dir, out_dir=None) -> Exported:
     atomic_write(card_path, model_card(tm, meta, files, {n: FORMATS[n].verified_by for n in files},
                                        measure_cost(tm)))
     return Exported(files=files, card=card_path, skipped=skipped, meta=meta)
+
+
+def export_run_model(run_dir, name: str) -> Exported:
+    """Export the model ``name`` of a run (``<run_dir>/models/<name>``) to every format it fits.
+
+    Writes into ``<run_dir>/export/<name>/`` (:func:`export_all`). A name that is empty or
+    ``"none"``, or a model the run did not train, exports nothing and says so in ``skipped``.
+
+    Parameters
+    ----------
+    run_dir : str or os.PathLike
+        A run folder (``models/`` inside).
+    name : str
+        A model folder name in ``<run_dir>/models`` (notebook 05: the recommended ``lstm``).
+    """
+    run = Path(run_dir)
+    if name in ("", "none"):
+        return Exported(files={}, card=None, skipped={"all": "no model asked for (export_model='')"})
+    folder = run / "models" / name
+    if not (folder / "model.keras").exists():
+        return Exported(files={}, card=None, skipped={"all": f"this run trained no {name!r} ({folder})"})
+    return export_all(folder, run / "export" / name)
