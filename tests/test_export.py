@@ -1,7 +1,8 @@
 """fxlab.export: each exported file read back by its consumer's reader equals fxlab's output.
 
-Two tiny models are trained once (through ``fxlab train --export``, on a real WAV pair): a
-2-layer LSTM (RTNeural JSON, .nam, ONNX, TFLite) and a 1-layer GRU of 8 units (AIDA-X too). Each
+Three tiny models are trained once (through ``fxlab train --export``, on a real WAV pair): a
+2-layer LSTM (RTNeural JSON, .nam, ONNX, TFLite), a 1-layer GRU of 8 units (AIDA-X too) and a
+3-layer TCN (ONNX). Each
 file is read by the reader its players rely on -- onnxruntime, the LiteRT interpreter,
 neural-amp-modeler's own loader (marker ``interop``: skipped without the ``interop`` extra) -- or,
 for the RTNeural/AIDA-X JSON whose readers are C++, checked against the schema the players parse
@@ -42,17 +43,18 @@ def _needs(*modules):
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
-    """``{"lstm": folder, "gru": folder}`` trained by ``fxlab train ... --export all``."""
+    """``{"lstm": folder, "gru": folder, "tcn": folder}`` trained by ``fxlab train ... --export all``."""
     root = tmp_path_factory.mktemp("export")
     x = np.random.default_rng(0).uniform(-0.5, 0.5, 6 * 1024).astype(np.float32)
     b, a = scipy.signal.butter(1, 440, "highpass", fs=SR)
     sf.write(root / "dry.wav", x, SR, subtype="FLOAT")
     sf.write(root / "wet.wav", scipy.signal.lfilter(b, a, x).astype(np.float32), SR, subtype="FLOAT")
     out = {}
-    for name, units, layers in (("lstm", 8, 2), ("gru", 8, 1)):
+    for name, units, layers in (("lstm", 8, 2), ("gru", 8, 1), ("tcn", None, 3)):
         folder = root / name
+        size = ["--units", str(units)] if units else []
         rc = main(["train", "--dry", str(root / "dry.wav"), "--wet", str(root / "wet.wav"),
-                   "--model", name, "--out", str(folder), "--epochs", "1", "--units", str(units),
+                   "--model", name, "--out", str(folder), "--epochs", "1", *size,
                    "--layers", str(layers), "--segment", "256", "--batch-size", "4",
                    "--export", "all"])
         assert rc == 0
@@ -83,6 +85,7 @@ def test_train_exports_every_format_its_family_holds_and_says_why_not_the_others
     assert written == {"lstm.json", "lstm.nam", "lstm.onnx", "lstm.tflite", "MODEL_CARD.md"}
     written = {p.name for p in (models["gru"] / "export").iterdir()}
     assert written == {"gru.aidax", "gru.json", "gru.onnx", "gru.tflite", "MODEL_CARD.md"}
+    assert {p.name for p in (models["tcn"] / "export").iterdir()} == {"tcn.onnx", "MODEL_CARD.md"}
     card = (models["lstm"] / "export" / "MODEL_CARD.md").read_text()
     esr = json.loads((models["lstm"] / "summary.json").read_text())["best"]["val_esr"]
     assert f"{esr:.3g}" in card and "per second of audio at 64-sample blocks" in card
@@ -122,7 +125,7 @@ def _stream(run, x, block):
 
 @interop
 @_needs("onnxruntime")
-@pytest.mark.parametrize("name", ["lstm", "gru"])
+@pytest.mark.parametrize("name", ["lstm", "gru", "tcn"])
 def test_onnxruntime_streams_the_onnx_file_as_fxlab_does(models, signal, reference, name):
     import onnx
     import onnxruntime as ort
@@ -137,7 +140,7 @@ def test_onnxruntime_streams_the_onnx_file_as_fxlab_does(models, signal, referen
         states.update({n.removesuffix("_out"): v for n, v in zip(names[1:], out[1:], strict=True)})
         return out[0]
 
-    for block in (64, 333):  # a live block, and an odd one (the time axis is dynamic)
+    for block in (64, 5, 333):  # a live block, one shorter than the TCN's buffers, an odd one
         states.update({k: np.zeros_like(v) for k, v in states.items()})
         np.testing.assert_allclose(_stream(run, signal, block), reference[name], atol=TOL, rtol=0)
     props = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
@@ -199,6 +202,8 @@ def test_a_format_that_cannot_hold_the_model_names_those_that_can(models, tmp_pa
     assert "NAM's architectures" in str(err.value)
     with pytest.raises(ParameterError, match="one LSTM/GRU layer"):
         export.export(models["lstm"], "aidax")
+    with pytest.raises(ParameterError, match="a format that holds it: onnx"):
+        export.export(models["tcn"], "tflite")
     with pytest.raises(UnknownNameError, match="export format"):
         export.export(models["lstm"], "vst")
     assert export.formats_for(models["gru"])["aidax"] is None

@@ -10,13 +10,14 @@ format   holds                                                         verified 
 aidax    AIDA-X's model JSON: one LSTM/GRU layer of 8-80 units          schema + numpy reader
 rtneural RTNeural's Keras-style JSON: LSTM/GRU, any units and layers    schema + numpy reader
 nam      Neural Amp Modeler's ``.nam``: ``lstm`` (skip folded in)       neural-amp-modeler's loader
-onnx     ONNX LSTM/GRU ops, streaming (state in, state out)             onnxruntime
+onnx     ONNX graph of lstm, gru or tcn, streaming (state in and out)   onnxruntime
 tflite   TFLite/LiteRT flatbuffer, streaming (state in, state out)      the LiteRT interpreter
 ======== ============================================================= ===========================
 
 Every format holds the sample-level ``lstm`` and ``gru`` (``nam``: ``lstm`` only; ``aidax``: the
-sizes AIDA-X plays); none holds ``tcn`` or the thesis's windowed networks yet: asking for one
-raises :class:`~fxlab.errors.ParameterError` naming the formats that can. Each file carries the
+sizes AIDA-X plays); ``onnx`` also holds the ``tcn``; none holds the thesis's windowed networks
+(a window of forward steps per output sample: no player runs them live). Asking a format for a
+model it cannot hold raises :class:`~fxlab.errors.ParameterError` naming the formats that can. Each file carries the
 metadata of :func:`fxlab.export.metadata.model_metadata` in the fields its format has, and a
 Markdown card (``<file>.md``) is written beside it.
 
@@ -119,7 +120,7 @@ def _check_format(tm, fmt: str) -> Format:
         raise ParameterError(problem(
             f"{tm.path} ({tm.name})", found=f"format {fmt!r} cannot hold it: {why}",
             expected=f"a format that holds it: {', '.join(able)}" if able
-            else "a model some format holds (every format holds lstm and gru)",
+            else "a model some format holds (lstm and gru: every format; tcn: onnx)",
             fix=f"export --format {able[0]}" if able else "train an lstm or gru model to export it"))
     return FORMATS[fmt]
 

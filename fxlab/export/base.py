@@ -44,4 +44,4 @@ def recurrent_only(tm) -> str | None:
     """``None`` for the sample-level LSTM/GRU networks (``lstm``, ``gru``), else why not."""
     if tm.name in ("lstm", "gru"):
         return None
-    return f"it is a {tm.family} {tm.name!r} network, and this format holds sample-level LSTM/GRU networks"
+    return f"it is a {tm.name!r} network, and this format holds the sample-level LSTM/GRU networks only"

@@ -66,6 +66,9 @@ def model_metadata(tm) -> dict[str, Any]:
     val_esr = best.get("val1_esr", best.get("val_esr", best[esr_keys[0]] if esr_keys else None))
     if "units" in mcfg and "layers" in mcfg:
         arch = f"{tm.name} {mcfg['layers']}x{mcfg['units']}"
+    elif "channels" in mcfg:
+        arch = (f"{tm.name} {mcfg['stacks'] * mcfg['layers']} layers x {mcfg['channels']} channels, "
+                f"kernel {mcfg['kernel']}")
     else:
         arch = tm.name
     return {
