@@ -210,6 +210,13 @@ def test_a_format_that_cannot_hold_the_model_names_those_that_can(models, tmp_pa
     assert main(["export", str(models["gru"]), "--format", "nam"]) == 2
 
 
+def test_train_refuses_an_unknown_export_format_before_training(tmp_path, capsys):
+    rc = main(["train", "--dry", str(tmp_path / "none.wav"), "--wet", str(tmp_path / "none.wav"),
+               "--out", str(tmp_path / "m"), "--export", "vst3"])
+    assert rc == 2 and "export format" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
+
+
 def test_export_command_writes_the_file_and_its_card(models, tmp_path, capsys):
     out = tmp_path / "mine.aidax"
     assert main(["export", str(models["gru"]), "--format", "aidax", "--out", str(out)]) == 0

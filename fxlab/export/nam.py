@@ -5,7 +5,8 @@ A ``.nam`` file is JSON: ``version``, ``architecture`` (``"LSTM"``), ``config`` 
 The flat list holds, per layer, the matrix ``[4H, I + H]`` (input then recurrent weights, gate
 rows ``i, f, g, o``: Keras's ``i, f, c, o`` order, transposed) row by row, one bias ``[4H]``, then
 the layer's initial hidden and cell states ``[H]`` each (zeros here: fxlab's networks start from
-silence); then the head's weight ``[H]`` and bias ``[1]``.
+silence; a NAM plugin may instead settle the state on silence when it loads the model, which
+changes only the first moments of its output); then the head's weight ``[H]`` and bias ``[1]``.
 
 NAM's LSTM has no input skip, and fxlab's ``lstm`` adds its input to the output. The exporter
 folds the skip into the network: every layer gets one more hidden unit that carries the input
@@ -38,7 +39,8 @@ __all__ = ["EPS", "NAM", "NAM_FILE_VERSION", "to_document"]
 EPS = 1e-3
 #: Bias that holds the carrying unit's gates open (+) or shut (-).
 _OPEN = 30.0
-#: The ``.nam`` file version written (the LSTM layout is the same in every version since).
+#: The ``.nam`` file version written: NAM's plugins check it, older cores accept 0.5.x only, the
+#: newest 0.5.0 to 0.7.0; the LSTM layout is the same in all of them.
 NAM_FILE_VERSION = "0.5.4"
 
 
