@@ -70,9 +70,18 @@ def _write(tm, path: Path, meta: dict) -> None:
     atomic_write(path, to_flatbuffer(tm, meta))
 
 
+def _why_not(tm) -> str | None:
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return (f"the TFLite converter needs Keras's TensorFlow backend, and this is "
+                f"{keras.backend.backend()!r} (export with KERAS_BACKEND=tensorflow)")
+    return recurrent_only(tm)
+
+
 TFLITE = Format(
     name="tflite", extension=".tflite",
     represents="sample-level LSTM/GRU networks (lstm, gru), any units and layers, streaming (state in/out)",
-    why_not=recurrent_only, write=_write,
+    why_not=_why_not, write=_write,
     verified_by="the LiteRT interpreter (ai_edge_litert.interpreter), block by block with the state carried",
 )
