@@ -11,11 +11,11 @@ aidax    AIDA-X's model JSON: one LSTM/GRU layer of 8-80 units          schema +
 rtneural RTNeural's Keras-style JSON: LSTM/GRU, any units and layers    schema + numpy reader
 nam      Neural Amp Modeler's ``.nam``: ``lstm`` (skip folded in)       neural-amp-modeler's loader
 onnx     ONNX graph of lstm, gru or tcn, streaming (state in and out)   onnxruntime
-tflite   TFLite/LiteRT flatbuffer, streaming (state in, state out)      the LiteRT interpreter
+tflite   TFLite/LiteRT: lstm, gru or tcn, streaming (state in and out)  the LiteRT interpreter
 ======== ============================================================= ===========================
 
 Every format holds the sample-level ``lstm`` and ``gru`` (``nam``: ``lstm`` only; ``aidax``: the
-sizes AIDA-X plays); ``onnx`` also holds the ``tcn``; none holds the thesis's windowed networks
+sizes AIDA-X plays); ``onnx`` and ``tflite`` also hold the ``tcn``; none holds the thesis's windowed networks
 (a window of forward steps per output sample: no player runs them live). Asking a format for a
 model it cannot hold raises :class:`~fxlab.errors.ParameterError` naming the formats that can. Each file carries the
 metadata of :func:`fxlab.export.metadata.model_metadata` in the fields its format has, and a
@@ -120,7 +120,7 @@ def _check_format(tm, fmt: str) -> Format:
         raise ParameterError(problem(
             f"{tm.path} ({tm.name})", found=f"format {fmt!r} cannot hold it: {why}",
             expected=f"a format that holds it: {', '.join(able)}" if able
-            else "a model some format holds (lstm and gru: every format; tcn: onnx)",
+            else "a model some format holds (lstm and gru: every format; tcn: onnx, tflite)",
             fix=f"export --format {able[0]}" if able else "train an lstm or gru model to export it"))
     return FORMATS[fmt]
 
