@@ -4,7 +4,8 @@
 
     fxlab run [--profile quick|paper|full|tiny|FILE.yaml] [--steps 01,02 ...] [--run-id ID]
               [-p NAME VALUE ...] [-f params.yaml ...] [--reports DIR]
-    fxlab train --dry my_dry.wav --wet my_wet.wav --model lstm --out models/mine [...]
+    fxlab train --dry my_dry.wav --wet my_wet.wav --model lstm --out models/mine [--export FORMAT] [...]
+    fxlab export MODEL_DIR --format aidax|rtneural|nam|onnx|tflite|all [--out FILE_OR_DIR]
     fxlab profiles              list the profiles and what they are for
     fxlab params [--steps ...]  list every notebook parameter and its default
 
@@ -58,6 +59,21 @@ def _params(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from fxlab import export
+
+    if args.format == "all":
+        result = export.export_all(args.model_dir, args.out)
+        for name, why in result.skipped.items():
+            print(f"{name}: not exported ({why})")
+    else:
+        result = export.export(args.model_dir, args.format, args.out)
+    for name, path in result.files.items():
+        print(f"{name}: {path}")
+    print(f"card: {result.card}")
+    return 0
+
+
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The argument parser; ``fxlab train``'s options are loaded only when ``argv`` asks for it
     (importing the training module imports TensorFlow, which takes seconds)."""
@@ -82,6 +98,14 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
         add_train_arguments(t)
         t.set_defaults(func=run_train_command)
+
+    e = sub.add_parser("export", help="export a trained model to a real-time player's format")
+    e.add_argument("model_dir", metavar="MODEL_DIR", help="model folder (model.keras, config.json)")
+    e.add_argument("--format", required=True, help="aidax, rtneural, nam, onnx, tflite, or all "
+                   "(every format the model fits)")
+    e.add_argument("--out", default=None, help="file to write (a folder for --format all); "
+                   "default MODEL_DIR/export/")
+    e.set_defaults(func=_export)
 
     p = sub.add_parser("profiles", help="list the profiles")
     p.set_defaults(func=_profiles)

@@ -95,6 +95,9 @@ class LatencyConfig(NotebookConfig):
         Model streamed in the demo: ``"auto"`` (see :func:`pick_demo_model`) or a name.
     demo_block_size : int >= 1 [samples]
         Block size of the demo.
+    export_model : str
+        Model exported in every format that holds it (:func:`fxlab.export.export_run_model`),
+        ``""`` for none.
     """
 
     run_dir: str = "../reports/lab"
@@ -107,6 +110,7 @@ class LatencyConfig(NotebookConfig):
     max_block_seconds: float = 2.0
     demo_model: str = "auto"
     demo_block_size: int = 64
+    export_model: str = RECOMMENDED_MODEL
 
     def __post_init__(self):
         object.__setattr__(self, "block_sizes", tuple(parse_block_sizes(self.block_sizes)))

@@ -35,6 +35,7 @@ Functions and classes
 - :func:`make_engine`         an :class:`Engine` by name (``"auto"`` = fastest available)
 - :func:`available_engines`   ``{name: None | reason it is unavailable}``
 - :func:`default_engine`      the name ``"auto"`` resolves to for a model
+- :func:`tflite_flatbuffer`   the TFLite model the ``tflite`` engine runs (and the exporter writes)
 
 The weights come from the model's own module (:func:`fxlab.models.recurrent.rnn_spec`), and the
 Keras-graph engines run its stateful twin (:func:`fxlab.models.recurrent.stateful_twin`). Callers
@@ -59,6 +60,7 @@ __all__ = [
     "available_engines",
     "default_engine",
     "make_engine",
+    "tflite_flatbuffer",
 ]
 
 #: Every engine, fastest first at live block sizes (LSTM-32 at 64-sample blocks on one core of the
@@ -298,39 +300,14 @@ class TfliteEngine(_KerasStateEngine):
     def __init__(self, spec: RnnSpec):
         super().__init__(spec)
         tf = _require_tf(self.name)
-        import logging
-        import warnings
-
-        from tensorflow.python.framework.convert_to_constants import (
-            convert_variables_to_constants_v2,
-        )
-
-        model = stateful_twin(spec)
-        sig = [tf.TensorSpec([1, None, 1], tf.float32, name="x")] + [
-            tf.TensorSpec(s, tf.float32, name=f"s{i}") for i, s in enumerate(self._shapes)
-        ]
-
-        def step(x, *states):
-            out = model([x, *states], training=False)
-            # reshape before the add: the converter mishandles Add of two [1, T, 1] tensors
-            y = tf.reshape(out[0], [-1])
-            if spec.residual:
-                y = y + tf.reshape(x, [-1])
-            return (y, *out[1:])
-
-        fn = tf.function(step, input_signature=sig)
-        frozen = convert_variables_to_constants_v2(fn.get_concrete_function())
-        logging.getLogger("absl").setLevel(logging.ERROR)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                blob = tf.lite.TFLiteConverter.from_concrete_functions([frozen]).convert()
-                self._it = tf.lite.Interpreter(model_content=blob, num_threads=1)
-            except Exception as exc:  # the converter's own errors are many kinds
-                raise EngineUnavailableError(problem(
-                    "TFLite conversion", found=f"{type(exc).__name__}: {str(exc)[:300]}",
-                    expected="a converted model", fix="use another engine",
-                )) from exc
+        blob = tflite_flatbuffer(spec)
+        try:
+            self._it = tf.lite.Interpreter(model_content=blob, num_threads=1)
+        except Exception as exc:  # the interpreter's own errors are many kinds
+            raise EngineUnavailableError(problem(
+                "TFLite interpreter", found=f"{type(exc).__name__}: {str(exc)[:300]}",
+                expected="a loadable model", fix="use another engine",
+            )) from exc
         ins = {d["name"]: d for d in self._it.get_input_details()}
         self._x_index = ins["x"]["index"]
         self._s_index = [ins[f"s{i}"]["index"] for i in range(len(self._shapes))]
@@ -368,6 +345,54 @@ class TfliteEngine(_KerasStateEngine):
         if all(n in by_name for n in names):
             return [by_name[n] for n in names]
         return [d["index"] for d in outs if len(d["shape"]) == 2]
+
+
+def tflite_flatbuffer(spec: RnnSpec) -> bytes:
+    """The stateful twin of ``spec`` frozen and converted to a TFLite flatbuffer.
+
+    Signature: inputs ``x [1, T, 1]`` (T dynamic) and the states ``s0, s1, ... [1, units]``
+    (LSTM layers ``h, c``; GRU layers ``h``); outputs ``y [T]`` (the residual input added when the
+    network has one), then the new states in the same order. :class:`TfliteEngine` runs it;
+    :mod:`fxlab.export.tflite` writes it to a file.
+
+    Raises
+    ------
+    EngineUnavailableError
+        Without Keras's TensorFlow backend, or when the converter fails.
+    """
+    tf = _require_tf("tflite")
+    import logging
+    import warnings
+
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    model = stateful_twin(spec)
+    n_states = 2 if spec.cell == "lstm" else 1
+    shapes = [(1, u) for u in spec.units for _ in range(n_states)]
+    sig = [tf.TensorSpec([1, None, 1], tf.float32, name="x")] + [
+        tf.TensorSpec(s, tf.float32, name=f"s{i}") for i, s in enumerate(shapes)
+    ]
+
+    def step(x, *states):
+        out = model([x, *states], training=False)
+        # reshape before the add: the converter mishandles Add of two [1, T, 1] tensors
+        y = tf.reshape(out[0], [-1])
+        if spec.residual:
+            y = y + tf.reshape(x, [-1])
+        return (y, *out[1:])
+
+    fn = tf.function(step, input_signature=sig)
+    frozen = convert_variables_to_constants_v2(fn.get_concrete_function())
+    logging.getLogger("absl").setLevel(logging.ERROR)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return tf.lite.TFLiteConverter.from_concrete_functions([frozen]).convert()
+        except Exception as exc:  # the converter's own errors are many kinds
+            raise EngineUnavailableError(problem(
+                "TFLite conversion", found=f"{type(exc).__name__}: {str(exc)[:300]}",
+                expected="a converted model", fix="use another engine",
+            )) from exc
 
 
 _ENGINE_CLASSES = {

@@ -75,11 +75,25 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     parser.add_argument("--holdout", type=float, default=0.2, help="fraction at the end held out (default 0.2)")
     parser.add_argument("--sr", type=int, default=None, help="sample rate to resample both files to")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--export", default=None, metavar="FORMAT",
+                        help="after training, export to aidax, rtneural, nam, onnx, tflite or all "
+                             "(as `fxlab export`)")
     return parser
 
 
 def run_train_command(args: argparse.Namespace) -> int:
-    """Run ``fxlab train`` from parsed arguments; prints the summary; returns the exit status 0."""
+    """Run ``fxlab train`` from parsed arguments; prints the summary; returns the exit status 0.
+
+    With ``--export FORMAT`` the format is checked before training (an unknown name fails at
+    once) and the trained model is exported into ``<out>/export/`` (see :mod:`fxlab.export`).
+    """
+    fmt = getattr(args, "export", None)
+    if fmt is not None and fmt != "all":
+        from fxlab.errors import unknown_name
+        from fxlab.export import FORMAT_NAMES
+
+        if fmt not in FORMAT_NAMES:
+            raise unknown_name("export format", fmt, [*FORMAT_NAMES, "all"])
     model_params = {k: v for k, v in (("units", args.units), ("layers", args.layers)) if v is not None}
     overrides = {k: v for k, v in (("loss", args.loss), ("learning_rate", args.lr),
                                    ("batch_size", args.batch_size), ("segment", args.segment))
@@ -92,4 +106,13 @@ def run_train_command(args: argparse.Namespace) -> int:
     print(f"trained {tm.name} ({tm.param_count} parameters) into {args.out}: {s['epochs_run']} epochs "
           f"({s['stopped']}), best epoch {s['best_epoch']}, held-out ESR {best.get('val_esr', float('nan')):.3g}, "
           f"{s['wall_s']:.0f} s")
+    if fmt is not None:
+        from fxlab import export
+
+        result = export.export_all(tm) if fmt == "all" else export.export(tm, fmt)
+        for name, path in result.files.items():
+            print(f"exported {name}: {path}")
+        for name, why in result.skipped.items():
+            print(f"not exported {name}: {why}")
+        print(f"model card: {result.card}")
     return 0

@@ -1,0 +1,47 @@
+"""What every export format declares: :class:`Format` (name, file extension, the models it can
+represent, its writer, the reader that verifies it), and the checks the formats share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Format", "recurrent_only"]
+
+
+@dataclass(frozen=True)
+class Format:
+    """An export format.
+
+    Attributes
+    ----------
+    name : str
+        What ``fxlab export --format`` takes.
+    extension : str
+        The file's extension, with its dot.
+    represents : str
+        The models it can represent, in words (for errors and the card).
+    why_not : callable
+        ``why_not(tm) -> str | None``: ``None`` when the format can represent the trained model,
+        else the reason it cannot.
+    write : callable
+        ``write(tm, path, meta) -> None``: writes the file (atomically).
+    verified_by : str
+        The consumer's reader the tests load the file with.
+    """
+
+    name: str
+    extension: str
+    represents: str
+    why_not: Callable[[Any], str | None]
+    write: Callable[[Any, Path, dict], None]
+    verified_by: str
+
+
+def recurrent_only(tm) -> str | None:
+    """``None`` for the sample-level LSTM/GRU networks (``lstm``, ``gru``), else why not."""
+    if tm.name in ("lstm", "gru"):
+        return None
+    return f"it is a {tm.name!r} network, and this format holds the sample-level LSTM/GRU networks only"
