@@ -67,7 +67,8 @@ def test_unconditioned_graph_is_unchanged():
     assert model_config("lstm")["knobs"] == 0 and rnn_spec(m).knobs == 0
 
 
-@pytest.mark.parametrize("name", ["numba", pytest.param("keras", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("name", ["numba"] + [pytest.param(n, marks=pytest.mark.slow)
+                                  for n in ("keras", "tflite", "xla", "tf_function")])
 def test_engines_equal_keras_with_knob_values_per_sample(cond, signal, name):
     rng = np.random.default_rng(4)
     knobs = rng.uniform(0, 1, (signal.size, 2)).astype(np.float32)
