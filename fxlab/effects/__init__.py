@@ -3,7 +3,11 @@
 An effect turns a dry signal into the wet signal a network must learn to imitate. Every effect is
 made by name with :func:`get_effect` and is an :class:`Effect`: call it on a signal, read its
 ``spec`` (JSON-able, rebuilt by :func:`effect_from_spec`), ask whether it ``is_linear`` and get
-one line of text from ``describe()``.
+one line of text from ``describe()``. Every effect declares its knobs -- the continuous controls
+a network can be conditioned on -- as ``effect.knobs`` (a tuple of :class:`Knob`: name, range,
+unit, default, linear/log scale) and moves to other settings with ``effect.with_knobs(**values)``
+(a new effect; unknown names and out-of-range values are clear errors). ``docs/KNOBS.md`` tells
+the whole layer.
 
 The study's target (:data:`STUDY_EFFECT`) is the thesis's "high pass filter at 440 Hz"
 (section 3.4), made here as a 1st-order (6 dB/octave) Butterworth high-pass. The thesis does not
@@ -19,8 +23,13 @@ Effects
 "pedalboard.<Class>"             every parameterless-constructible pedalboard plugin, e.g.
                                  "pedalboard.Reverb", "pedalboard.Distortion"; parameters are the
                                  plugin's attributes (``room_size=0.8``)
+"drive"                          a parametric drive: gain into a tanh/asymmetric waveshaper
+                                 (oversampled), tone filter, level; knobs ``gain_db``, ``tone``,
+                                 ``level_db`` (:mod:`fxlab.effects.drive`)
 "vst3"                           a VST3 (or Audio Unit on macOS) plugin file: ``path=...`` plus the
-                                 plugin's own parameters
+                                 plugin's own parameters (no knobs declared)
+"lv2"                            an LV2 plugin by ``uri=...``, run by lilv's ``lv2apply`` (optional:
+                                 Debian's ``lilv-utils``); knobs from its control ports
 
 The EQ filters run with ``scipy.signal.sosfilt`` (causal, zero initial state) and also give
 ``sos(sr)`` and ``magnitude_response_db(freqs_hz, sr=...)``.
@@ -32,6 +41,9 @@ effect_from_spec    make an effect from its ``{"name", "params"}`` spec
 list_effects        every effect name :func:`get_effect` accepts
 pedalboard_plugin_names   the "pedalboard.<Class>" names found in the installed pedalboard
 Effect              the interface (base class)
+Knob                one knob of an effect (name, range, unit, default, scale)
+DriveEffect         "drive"
+Lv2Effect           "lv2"
 EQFilter            base of the IIR filters: ``sos``, ``magnitude_response_db``
 ButterworthFilter   "highpass" / "lowpass"
 CookbookBiquad      "peaking" / "lowshelf" / "highshelf"
@@ -40,8 +52,9 @@ PluginFileEffect    a VST3 / AU plugin loaded from a file
 STUDY_EFFECT        the study's target spec
 EQ_EFFECTS          the names of the built-in EQ filters
 
-Modules: ``base`` (the interface), ``filters`` (the EQs), ``plugins`` (pedalboard, VST3/AU); this
-package's ``__init__`` makes them by name.
+Modules: ``base`` (the interface and knobs), ``filters`` (the EQs), ``drive`` (the parametric
+drive), ``plugins`` (pedalboard, VST3/AU), ``lv2`` (LV2 through lilv); this package's ``__init__``
+makes them by name.
 """
 
 from __future__ import annotations
@@ -51,10 +64,13 @@ import inspect
 from collections.abc import Mapping
 from typing import Any
 
-from fxlab.effects.base import Effect
+from fxlab.effects.base import Effect, Knob
+from fxlab.effects.drive import DriveEffect
 from fxlab.effects.filters import EQ_EFFECTS, ButterworthFilter, CookbookBiquad, EQFilter
+from fxlab.effects.lv2 import Lv2Effect, lv2_available
 from fxlab.effects.plugins import (
     _PEDALBOARD_PREFIX,
+    PEDALBOARD_KNOBS,
     PedalboardEffect,
     PluginFileEffect,
     pedalboard_plugin_names,
@@ -64,8 +80,12 @@ from fxlab.errors import ParameterError, problem, unknown_name
 __all__ = [
     "STUDY_EFFECT",
     "EQ_EFFECTS",
+    "PEDALBOARD_KNOBS",
+    "DriveEffect",
     "Effect",
     "EQFilter",
+    "Knob",
+    "Lv2Effect",
     "ButterworthFilter",
     "CookbookBiquad",
     "PedalboardEffect",
@@ -73,18 +93,19 @@ __all__ = [
     "get_effect",
     "effect_from_spec",
     "list_effects",
+    "lv2_available",
     "pedalboard_plugin_names",
 ]
 
-STUDY_EFFECT: dict[str, Any] = {"name": "highpass", "params": {"cutoff_hz": 440.0, "order": 1}}
 STUDY_EFFECT: dict[str, Any] = {"name": "highpass", "params": {"cutoff_hz": 440.0, "order": 1}}
 """The study's target: 440 Hz Butterworth high-pass, 1st order (6 dB/octave); see the module text.
 Treat it as read-only; :func:`effect_from_spec` copies what it reads."""
 
 
 def list_effects() -> list[str]:
-    """Every effect name :func:`get_effect` accepts: the EQs, ``"vst3"`` and pedalboard's plugins."""
-    return [*EQ_EFFECTS, "vst3", *pedalboard_plugin_names()]
+    """Every effect name :func:`get_effect` accepts: the EQs, ``"drive"``, ``"vst3"``, ``"lv2"``
+    and pedalboard's plugins."""
+    return [*EQ_EFFECTS, "drive", "vst3", "lv2", *pedalboard_plugin_names()]
 
 
 def get_effect(name: str, **params: Any) -> Effect:
@@ -95,7 +116,9 @@ def get_effect(name: str, **params: Any) -> Effect:
     name : str
         One of :func:`list_effects`: ``"highpass"``, ``"lowpass"`` (``cutoff_hz``, ``order``),
         ``"peaking"``, ``"lowshelf"``, ``"highshelf"`` (``freq_hz``, ``gain_db``, ``q``),
-        ``"pedalboard.<Class>"`` (the plugin's attributes) or ``"vst3"`` (``path``, plugin params).
+        ``"drive"`` (``gain_db``, ``tone``, ``level_db``, ``shape``, ``oversample``),
+        ``"pedalboard.<Class>"`` (the plugin's attributes), ``"vst3"`` (``path``, plugin params)
+        or ``"lv2"`` (``uri``, control port values).
     **params
         The effect's parameters; omitted ones take their defaults (high-/low-pass: 440 Hz,
         order 1; peaking/shelves: 1000 Hz, +6 dB, Q 0.7071).
@@ -127,8 +150,20 @@ def get_effect(name: str, **params: Any) -> Effect:
                     fix="use one of those names (check the spelling)",
                 ))
         return cls(name, **params)
+    if name == "drive":
+        accepted = [p for p in inspect.signature(DriveEffect.__init__).parameters if p != "self"]
+        for key in params:
+            if key not in accepted:
+                raise ParameterError(problem(
+                    f"drive: parameter {key!r}", found=f"{key}={params[key]!r}",
+                    expected=f"one of its parameters: {', '.join(accepted)}",
+                    fix="use one of those names (check the spelling)",
+                ))
+        return DriveEffect(**params)
     if name == "vst3":
         return PluginFileEffect(**params)
+    if name == "lv2":
+        return Lv2Effect(**params)
     if name.startswith(_PEDALBOARD_PREFIX):
         return PedalboardEffect(name[len(_PEDALBOARD_PREFIX):], **params)
     raise unknown_name("effect", name, list_effects())

@@ -9,7 +9,7 @@ from typing import ClassVar
 import numpy as np
 import scipy.signal
 
-from fxlab.effects.base import Effect, _as_signal, _real
+from fxlab.effects.base import Effect, Knob, _as_signal, _real
 from fxlab.errors import ParameterError, problem, unknown_name
 
 __all__ = ["EQ_EFFECTS", "ButterworthFilter", "CookbookBiquad", "EQFilter"]
@@ -73,6 +73,8 @@ class ButterworthFilter(EQFilter):
     Designed with ``scipy.signal.butter(order, cutoff_hz, btype, fs=sr, output="sos")`` (the
     bilinear transform, prewarped so the -3.01 dB point is exactly at ``cutoff_hz``).
 
+    Knobs: ``cutoff_hz`` in [20, 20000] Hz, log scale (``order`` is a discrete choice, not a knob).
+
     Parameters
     ----------
     kind : {"highpass", "lowpass"}
@@ -83,6 +85,9 @@ class ButterworthFilter(EQFilter):
     """
 
     ORDERS: ClassVar[tuple[int, ...]] = (1, 2)
+    KNOBS: ClassVar[tuple[Knob, ...]] = (
+        Knob("cutoff_hz", 20.0, 20000.0, 440.0, "Hz", "log"),
+    )
 
     def __init__(self, kind: str, *, cutoff_hz: float = 440.0, order: int = 1):
         if kind not in ("highpass", "lowpass"):
@@ -114,6 +119,9 @@ class ButterworthFilter(EQFilter):
 class CookbookBiquad(EQFilter):
     """Peaking or shelving EQ: a biquad from the "Audio EQ Cookbook" (RBJ).
 
+    Knobs: ``freq_hz`` in [20, 20000] Hz (log), ``gain_db`` in [-24, 24] dB (linear), ``q`` in
+    [0.1, 10] (log); the constructor accepts wider values, ``with_knobs`` only these ranges.
+
     Parameters
     ----------
     kind : {"peaking", "lowshelf", "highshelf"}
@@ -125,6 +133,12 @@ class CookbookBiquad(EQFilter):
         Quality factor: bandwidth of the peak, or shelf slope (0.7071 = the steepest shelf
         without overshoot). Shelves use the cookbook's Q form of ``alpha``.
     """
+
+    KNOBS: ClassVar[tuple[Knob, ...]] = (
+        Knob("freq_hz", 20.0, 20000.0, 1000.0, "Hz", "log"),
+        Knob("gain_db", -24.0, 24.0, 6.0, "dB", "linear"),
+        Knob("q", 0.1, 10.0, 1.0 / math.sqrt(2.0), "", "log"),
+    )
 
     def __init__(self, kind: str, *, freq_hz: float = 1000.0, gain_db: float = 6.0,
                  q: float = 1.0 / math.sqrt(2.0)):

@@ -1,4 +1,10 @@
-"""Effects hosted from plugins: pedalboard's built-in plugins by name, and VST3/AU plugin files."""
+"""Effects hosted from plugins: pedalboard's built-in plugins by name, and VST3/AU plugin files.
+
+Knobs declared for pedalboard's plugins (:data:`PEDALBOARD_KNOBS`; ranges are pedalboard's own
+or narrower, defaults its defaults): Distortion ``drive_db``, Clipping ``threshold_db``,
+Compressor ``threshold_db``/``ratio``, Chorus ``rate_hz``/``depth``/``mix``, Gain ``gain_db``.
+The other plugins, and VST3/AU files, declare none (their attributes are still parameters).
+"""
 
 from __future__ import annotations
 
@@ -13,10 +19,22 @@ from typing import Any
 
 import numpy as np
 
-from fxlab.effects.base import Effect
+from fxlab.effects.base import Effect, Knob
 from fxlab.errors import AudioFileError, ParameterError, problem, unknown_name
 
-__all__ = ["PedalboardEffect", "PluginFileEffect", "pedalboard_plugin_names"]
+__all__ = ["PEDALBOARD_KNOBS", "PedalboardEffect", "PluginFileEffect", "pedalboard_plugin_names"]
+
+#: The knobs of pedalboard's plugins, by class name (the others declare none).
+PEDALBOARD_KNOBS: dict[str, tuple[Knob, ...]] = {
+    "Distortion": (Knob("drive_db", 0.0, 60.0, 25.0, "dB", "linear"),),
+    "Clipping": (Knob("threshold_db", -40.0, 0.0, -6.0, "dB", "linear"),),
+    "Compressor": (Knob("threshold_db", -60.0, 0.0, 0.0, "dB", "linear"),
+                   Knob("ratio", 1.0, 20.0, 1.0, "", "log")),
+    "Chorus": (Knob("rate_hz", 0.1, 10.0, 1.0, "Hz", "log"),
+               Knob("depth", 0.0, 1.0, 0.25, "", "linear"),
+               Knob("mix", 0.0, 1.0, 0.5, "", "linear")),
+    "Gain": (Knob("gain_db", -24.0, 24.0, 1.0, "dB", "linear"),),
+}
 
 _PEDALBOARD_PREFIX = "pedalboard."
 # Containers, abstract bases and plugins that need a file to exist are not offered by name.
@@ -154,6 +172,7 @@ class PedalboardEffect(Effect):
         self.name = _PEDALBOARD_PREFIX + class_name
         self.class_name = class_name
         self.is_linear = class_name in _PEDALBOARD_LTI
+        self.KNOBS = PEDALBOARD_KNOBS.get(class_name, ())
         plugin = classes[class_name]()
         valid = _plugin_param_names(plugin)
         _set_plugin_params(plugin, params, valid, self.name)

@@ -17,6 +17,8 @@ between the effect and a wire.
 
 - ``lstm``  ``rnn_0`` ... ``rnn_{L-1}`` (``keras.layers.LSTM``, return_sequences) -> ``head``
   (``Dense(1)``) -> ``skip`` (``Add`` of head and input). Default 32 units, 1 layer.
+  ``knobs=K`` (default 0) conditions it on ``K`` knob values: input ``[B, T, 1 + K]`` (audio,
+  then the knobs normalised to [0, 1], per sample), the skip adding the audio channel only.
 - ``gru``   the same with ``keras.layers.GRU`` (``reset_after=True``, Keras's default).
 - ``tcn``   a causal dilated convolutional network, WaveNet-style (gated tanh x sigmoid units,
   residual and skip 1x1 convolutions, the skip sum into a linear ``head``); its receptive field in
@@ -72,8 +74,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "thesis_lstm_reduced": {"cell": "lstm", "units": 160, "window": 512},
     "thesis_gru": {"cell": "gru", "units": 160, "window": 512},
     "thesis_cnn": {"window": 1024, "filters": 128, "kernel": 128, "groups": 4},
-    "lstm": {"cell": "lstm", "units": 32, "layers": 1},
-    "gru": {"cell": "gru", "units": 32, "layers": 1},
+    "lstm": {"cell": "lstm", "units": 32, "layers": 1, "knobs": 0},
+    "gru": {"cell": "gru", "units": 32, "layers": 1, "knobs": 0},
     "tcn": {"channels": 16, "kernel": 3, "layers": 7, "stacks": 1},
 }
 WINDOWED_MODELS = ("thesis_lstm", "thesis_lstm_reduced", "thesis_gru", "thesis_cnn")
@@ -86,7 +88,8 @@ _FAMILY_MODULES = {**dict.fromkeys(WINDOWED_MODELS, thesis), "lstm": recurrent, 
 
 # Parameters a user may override (``cell`` is fixed by the name).
 _LIMITS = {"units": (1, 1024), "window": (2, 1 << 16), "filters": (1, 1024), "kernel": (1, 1024),
-           "groups": (1, 8), "layers": (1, 64), "channels": (1, 512), "stacks": (1, 16)}
+           "groups": (1, 8), "layers": (1, 64), "channels": (1, 512), "stacks": (1, 16),
+           "knobs": (0, 8)}
 
 
 def family_of(name: str) -> str:
@@ -153,13 +156,14 @@ def build_model(name: str, *, seed: int | None = None, **overrides):
         If given, ``keras.utils.set_random_seed(seed)`` first, so the initial weights repeat.
     **overrides
         ``units``/``window`` (thesis RNNs), ``window``/``filters``/``kernel``/``groups``
-        (``thesis_cnn``), ``units``/``layers`` (``lstm``, ``gru``),
+        (``thesis_cnn``), ``units``/``layers``/``knobs`` (``lstm``, ``gru``),
         ``channels``/``kernel``/``layers``/``stacks`` (``tcn``).
 
     Returns
     -------
     keras.Model
-        Windowed: ``[B, window, 1] -> [B, 1]``; sample-level: ``[B, T, 1] -> [B, T, 1]`` (any T).
+        Windowed: ``[B, window, 1] -> [B, 1]``; sample-level: ``[B, T, 1] -> [B, T, 1]`` (any T;
+        ``[B, T, 1 + K]`` in for an LSTM/GRU with ``knobs=K``).
         Uncompiled. ``model_config(name, **overrides)`` describes it.
     """
     cfg = model_config(name, **overrides)

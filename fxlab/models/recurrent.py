@@ -5,9 +5,17 @@ Input ``[B, T, 1]`` -> ``keras.layers.LSTM``/``GRU`` layers named ``rnn_0`` ... 
 input), so the network learns the difference between the effect and a wire. GRUs use
 ``reset_after=True`` (Keras's default).
 
+Knob-conditioned (``knobs=K > 0``; ``knobs=0``, the default, builds exactly the graph above): the
+input is ``[B, T, 1 + K]`` named ``audio_knobs`` -- the audio first, then the ``K`` knob values
+normalised to [0, 1] (:meth:`fxlab.effects.Knob.normalise`), one row per sample, as AIDA-X and
+Proteus feed their networks (AIDA-X takes at most two knobs) -- into the same ``rnn_0`` ...,
+``head``; the skip adds the audio channel alone, cut out of the input by ``audio_t``
+(``Permute``), ``audio_crop`` (``Cropping1D``) and ``audio`` (``Permute``): built-in layers, so a
+saved model loads without fxlab's code. ``rnn_0``'s kernel is then ``[1 + K, G*H]``.
+
 Weight layouts (``H`` = units, ``I`` = the layer's input width, 1 for ``rnn_0``):
 
-- LSTM ``rnn_k``: ``kernel [I, 4H]``, ``recurrent_kernel [H, 4H]``, ``bias [4H]``; gate order
+- LSTM ``rnn_k``: ``kernel [I, 4H]`` (``I = 1 + K`` for ``rnn_0`` of a conditioned network), ``recurrent_kernel [H, 4H]``, ``bias [4H]``; gate order
   along the last axis ``i, f, c, o``; ``c_t = f*c + i*tanh(.)``, ``h_t = o*tanh(c_t)``.
 - GRU ``rnn_k``: ``kernel [I, 3H]``, ``recurrent_kernel [H, 3H]``, ``bias [2, 3H]`` (input bias,
   recurrent bias); gate order ``z, r, h``; ``h_t = z*h_{t-1} + (1-z)*hh``.
@@ -17,7 +25,7 @@ This file is the only one that knows those names. The runtime asks it for the we
 (:func:`rnn_spec`) and for the stateful twin (:func:`stateful_twin`).
 
 - :func:`build`              the Keras model from a full config
-- :func:`config_from_keras`  the model parameters of a built model (units, layers)
+- :func:`config_from_keras`  the model parameters of a built model (units, layers, knobs)
 - :class:`RnnSpec`, :func:`rnn_spec`   the trained weights, checked, for an engine or an exporter
 - :func:`stateful_twin`      the same network with its state as explicit inputs and outputs
 """
@@ -40,19 +48,30 @@ def build(cfg: dict[str, Any]):
     import keras
 
     cls = keras.layers.LSTM if cfg["cell"] == "lstm" else keras.layers.GRU
-    x = keras.Input(shape=(None, 1), name="audio")
+    k = int(cfg.get("knobs", 0))
+    x = keras.Input(shape=(None, 1 + k), name="audio_knobs" if k else "audio")
     h = x
     for i in range(cfg["layers"]):
         h = cls(cfg["units"], return_sequences=True, name=f"rnn_{i}")(h)
     d = keras.layers.Dense(1, name="head")(h)
-    y = keras.layers.Add(name="skip")([d, x])
+    audio = x
+    if k:
+        audio = keras.layers.Permute((2, 1), name="audio_t")(x)
+        audio = keras.layers.Cropping1D((0, k), name="audio_crop")(audio)
+        audio = keras.layers.Permute((2, 1), name="audio")(audio)
+    y = keras.layers.Add(name="skip")([d, audio])
     return keras.Model(x, y, name=cfg["name"])
 
 
+#: The layers that cut the audio channel out of a conditioned network's input (for the skip).
+AUDIO_LAYERS = ("audio_t", "audio_crop", "audio")
+
+
 def config_from_keras(km) -> dict[str, Any]:
-    """``units`` and ``layers`` of a network built by :func:`build` (read from ``rnn_<k>``)."""
+    """``units``, ``layers`` and ``knobs`` of a network built by :func:`build`."""
     rnns = [layer for layer in km.layers if layer.name.startswith("rnn_")]
-    return {"units": int(rnns[0].units), "layers": len(rnns)}
+    return {"units": int(rnns[0].units), "layers": len(rnns),
+            "knobs": int(km.inputs[0].shape[-1]) - 1}
 
 
 @dataclass(frozen=True)
@@ -66,6 +85,7 @@ class RnnSpec:
     kernels : tuple of np.ndarray [shape=(n_in, G * units)], G = 4 (LSTM) or 3 (GRU)
     recurrent_kernels : tuple of np.ndarray [shape=(units, G * units)]
     biases : tuple of np.ndarray [shape=(G * units,) for LSTM, (2, 3 * units) for GRU]
+        (``n_in = 1 + knobs`` for the first layer: audio, then the knob values)
     head_kernel : np.ndarray [shape=(units_last,)]
     head_bias : float
     residual : bool
@@ -90,13 +110,18 @@ class RnnSpec:
         """Units of each recurrent layer."""
         return tuple(int(r.shape[0]) for r in self.recurrent_kernels)
 
+    @property
+    def knobs(self) -> int:
+        """Knob values read per sample beside the audio (0: an unconditioned network)."""
+        return int(self.kernels[0].shape[0]) - 1
+
 
 def rnn_spec(model) -> RnnSpec:
     """Read and check the weights of a sample-level recurrent network.
 
-    The network must be what ``fxlab.models`` builds: input ``[B, T, 1]`` -> ``LSTM``/``GRU``
+    The network must be what ``fxlab.models`` builds: input ``[B, T, 1 + K]`` -> ``LSTM``/``GRU``
     layers named ``rnn_0``, ``rnn_1``, ... (``return_sequences=True``, one cell type) -> ``Dense(1,
-    name="head")`` -> optionally plus the input (an ``Add`` layer).
+    name="head")`` -> optionally plus the input's audio channel (an ``Add`` layer).
 
     Raises
     ------
@@ -114,6 +139,7 @@ def rnn_spec(model) -> RnnSpec:
         layer for layer in km.layers
         if layer not in rnns and layer not in heads
         and type(layer).__name__ not in ("InputLayer", "Add")
+        and layer.name not in AUDIO_LAYERS
     ]
     if not rnns or len(heads) != 1 or others:
         raise EngineUnavailableError(problem(
@@ -169,7 +195,7 @@ def rnn_spec(model) -> RnnSpec:
 
 
 def stateful_twin(spec: RnnSpec):
-    """The stateful twin: ``[x [1,T,1], *states [1,u]] -> [head [1,T,1], *new states]``.
+    """The stateful twin: ``[x [1,T,1+K], *states [1,u]] -> [head [1,T,1], *new states]``.
 
     The same recurrent layers (``return_state=True``) and head with the trained weights; the state
     goes in and comes out explicitly, so a caller carries it between blocks (the residual input is
@@ -178,7 +204,7 @@ def stateful_twin(spec: RnnSpec):
     """
     import keras
 
-    x_in = keras.Input(shape=(None, 1), batch_size=1, name="x")
+    x_in = keras.Input(shape=(None, 1 + spec.knobs), batch_size=1, name="x")
     state_inputs, state_outputs = [], []
     seq = x_in
     layers = []

@@ -4,7 +4,8 @@ Nothing outside this package runs a network block by block. Start with :func:`re
 signal, offline, exact and fast) or :func:`make_processor` (block by block, state carried).
 
 - :mod:`fxlab.runtime.streaming`   the processor family (recurrent, convolutional, windowed),
-  :func:`render`, :func:`make_processor`, :func:`stream_file`, :func:`check_block_size`
+  :func:`render`, :func:`make_processor`, :func:`stream_file`, :func:`check_block_size`, and the
+  knob smoothing of knob-conditioned networks (:func:`smooth_knobs`)
 - :mod:`fxlab.runtime.engines`     the engines that run an LSTM/GRU (numba, TFLite, XLA,
   ``tf.function``, Keras), each within 1e-5 of Keras
 - :mod:`fxlab.runtime.kernels`     the compiled (numba) per-sample LSTM/GRU kernels
@@ -23,6 +24,7 @@ from fxlab.runtime.engines import (
     make_engine,
 )
 from fxlab.runtime.streaming import (
+    KNOB_SMOOTHING_S,
     ConvProcessor,
     Processor,
     RecurrentProcessor,
@@ -31,10 +33,12 @@ from fxlab.runtime.streaming import (
     make_processor,
     processor_class,
     render,
+    smooth_knobs,
     stream_file,
 )
 
 __all__ = [
+    "KNOB_SMOOTHING_S",
     "DEFAULT_ORDER",
     "ENGINE_NAMES",
     "ConvProcessor",
@@ -49,5 +53,6 @@ __all__ = [
     "make_processor",
     "processor_class",
     "render",
+    "smooth_knobs",
     "stream_file",
 ]

@@ -24,6 +24,12 @@ tflite      the same graph frozen and converted with ``tf.lite.TFLiteConverter``
             to ``[T]``: the converter mishandles an ``Add`` of two ``[1, T, 1]`` tensors.
 =========== ======================================================================================
 
+Knob-conditioned networks (``knobs=K`` in :mod:`fxlab.models.recurrent`) run on every engine:
+``engine.process(block, knobs)`` takes the ``K`` normalised knob values of every sample of the
+block (``[n, K]``, or ``[K]`` held over the block); the numba engine runs them through the
+``*_kernel_k`` kernels, the Keras-graph engines feed ``[1, n, 1 + K]`` to the stateful twin.
+Unconditioned networks run exactly as before (``knobs`` left out).
+
 Unavailable engines (no TensorFlow backend, a converter failure, activations the kernel does not
 implement) are reported with their reason by :func:`available_engines`, never silently skipped.
 The TensorFlow-based engines need Keras's TensorFlow backend; under ``KERAS_BACKEND=jax`` only
@@ -57,6 +63,7 @@ __all__ = [
     "Engine",
     "EngineUnavailableError",
     "as_block",
+    "as_knob_block",
     "available_engines",
     "default_engine",
     "make_engine",
@@ -91,10 +98,53 @@ def as_block(block) -> np.ndarray:
     return x
 
 
+def as_knob_block(knobs, n: int, k: int) -> np.ndarray | None:
+    """The knob values of a block of ``n`` samples as a C-contiguous float32 ``[n, k]`` array.
+
+    Parameters
+    ----------
+    knobs : None or array_like [shape=(n, k) or (k,)], values normalised (nominally in [0, 1])
+        Per-sample values, or one value per knob held over the block.
+    n : int >= 0
+        Samples in the block.
+    k : int >= 0
+        Knob values the network reads per sample (0: unconditioned, ``knobs`` must be None).
+
+    Returns
+    -------
+    None (``k == 0``) or np.ndarray [shape=(n, k), float32]
+
+    Raises
+    ------
+    ParameterError
+        Knobs for an unconditioned network, none for a conditioned one, a wrong shape, NaN.
+    """
+    if k == 0:
+        if knobs is not None:
+            raise ParameterError(problem(
+                "knobs", found="knob values for a network without knob inputs",
+                expected="knobs=None", fix="leave knobs out (the model was built with knobs=0)"))
+        return None
+    if knobs is None:
+        raise ParameterError(problem(
+            "knobs", found="no knob values", expected=f"{k} normalised knob values per sample",
+            fix=f"pass knobs= an array of shape (n, {k}) or ({k},) with values in [0, 1]"))
+    a = np.asarray(knobs, dtype=np.float32)
+    if a.shape == (k,):
+        a = np.broadcast_to(a, (n, k))
+    if a.shape != (n, k) or not np.all(np.isfinite(a)):
+        raise ParameterError(problem(
+            "knobs", found=f"shape {a.shape}" + ("" if np.all(np.isfinite(a)) else " with NaN/inf"),
+            expected=f"finite values of shape ({n}, {k}) or ({k},)",
+            fix="pass one row of normalised knob values per sample of the block"))
+    return np.ascontiguousarray(a)
+
+
 class Engine:
     """A recurrent network running block by block with its state carried between calls.
 
-    Subclasses implement ``_run(x) -> y`` on a float32 block and ``reset()``.
+    Subclasses implement ``_run(x, knobs) -> y`` on a float32 block (``knobs``: None or the
+    block's ``[n, K]`` float32 knob values) and ``reset()``.
     """
 
     name = "engine"
@@ -106,23 +156,33 @@ class Engine:
         """Zero the state (call between files)."""
         raise NotImplementedError
 
-    def process(self, x: np.ndarray) -> np.ndarray:
+    def process(self, x: np.ndarray, knobs=None) -> np.ndarray:
         """Process one block.
 
         Parameters
         ----------
         x : np.ndarray [shape=(n,), float32]
             The next ``n >= 0`` input samples.
+        knobs : None or np.ndarray [shape=(n, K) or (K,)]
+            The normalised knob values of these samples (conditioned networks only; see
+            :func:`as_knob_block`).
 
         Returns
         -------
         y : np.ndarray [shape=(n,), float32]
         """
         x = as_block(x)
-        return self._run(x) if x.size else x
+        kn = as_knob_block(knobs, x.size, self.spec.knobs)
+        return self._run(x, kn) if x.size else x
 
-    def _run(self, x: np.ndarray) -> np.ndarray:
+    def _run(self, x: np.ndarray, knobs: np.ndarray | None = None) -> np.ndarray:
         raise NotImplementedError
+
+    def _input(self, x: np.ndarray, knobs: np.ndarray | None) -> np.ndarray:
+        """The network's input ``[1, n, 1 + K]`` for a block."""
+        if knobs is None:
+            return x.reshape(1, -1, 1)
+        return np.concatenate([x[:, None], knobs], axis=1)[None]
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} {self.spec.cell}{list(self.spec.units)}>"
@@ -149,12 +209,7 @@ class NumbaEngine(Engine):
                         fix="use engine='xla' or 'keras'",
                     ))
         units = spec.units
-        n_in = [int(spec.kernels[0].shape[0])] + list(units[:-1])
-        if n_in[0] != 1:
-            raise EngineUnavailableError(problem(
-                "model input", found=f"{n_in[0]} features", expected="1 (mono samples)",
-                fix="use engine='keras'",
-            ))
+        n_in = [int(spec.kernels[0].shape[0])] + list(units[:-1])  # 1 + K knobs, then units
         self._head_w = np.ascontiguousarray(spec.head_kernel, np.float32)
         self._head_b = np.float32(spec.head_bias)
         self._residual = bool(spec.residual)
@@ -182,7 +237,9 @@ class NumbaEngine(Engine):
         else:  # pragma: no cover - rnn_spec only makes lstm/gru
             raise EngineUnavailableError(f"unknown cell {spec.cell!r}")
         self.reset()
-        self._run(np.zeros(1, np.float32))  # compile (or load from cache) now, not on the first block
+        # compile (or load from cache) now, not on the first block
+        self._run(np.zeros(1, np.float32), as_knob_block(np.zeros(spec.knobs) if spec.knobs else None,
+                                                         1, spec.knobs))
         self.reset()
 
     def reset(self) -> None:
@@ -191,7 +248,9 @@ class NumbaEngine(Engine):
         for c in getattr(self, "_cs", ()):
             c[:] = 0.0
 
-    def _run(self, x: np.ndarray) -> np.ndarray:
+    def _run(self, x: np.ndarray, knobs: np.ndarray | None = None) -> np.ndarray:
+        if knobs is not None:
+            return self._run_k(x, knobs)
         y = np.empty_like(x)
         one = len(self._hs) == 1
         if self.spec.cell == "lstm":
@@ -207,6 +266,27 @@ class NumbaEngine(Engine):
         else:
             kernels.gru_kernel(x, y, self._wxs, self._whs, self._bxs, self._bhs, self._hs, self._v,
                         self._zx, self._zh, self._head_w, self._head_b, self._residual)
+        return y
+
+    def _run_k(self, x: np.ndarray, kn: np.ndarray) -> np.ndarray:
+        """A knob-conditioned block: ``kn [n, K]`` float32 beside ``x``."""
+        y = np.empty_like(x)
+        one = len(self._hs) == 1
+        if self.spec.cell == "lstm":
+            if one:
+                kernels.lstm_kernel_k_1(x, kn, y, self._ws[0], self._bs[0], self._hs[0], self._cs[0],
+                                        self._v, self._z, self._head_w, self._head_b, self._residual)
+            else:
+                kernels.lstm_kernel_k(x, kn, y, self._ws, self._bs, self._hs, self._cs, self._v,
+                                      self._z, self._head_w, self._head_b, self._residual)
+        elif one:
+            kernels.gru_kernel_k_1(x, kn, y, self._wxs[0], self._whs[0], self._bxs[0], self._bhs[0],
+                                   self._hs[0], self._v, self._zx, self._zh, self._head_w,
+                                   self._head_b, self._residual)
+        else:
+            kernels.gru_kernel_k(x, kn, y, self._wxs, self._whs, self._bxs, self._bhs, self._hs,
+                                 self._v, self._zx, self._zh, self._head_w, self._head_b,
+                                 self._residual)
         return y
 
 
@@ -253,8 +333,8 @@ class KerasEngine(_KerasStateEngine):
         super().__init__(spec)
         self._model = stateful_twin(spec)
 
-    def _run(self, x):
-        out = self._model.predict_on_batch([x.reshape(1, -1, 1), *self._states])
+    def _run(self, x, knobs=None):
+        out = self._model.predict_on_batch([self._input(x, knobs), *self._states])
         return self._finish(x, out[0], out[1:])
 
 
@@ -268,7 +348,8 @@ class TfFunctionEngine(_KerasStateEngine):
         super().__init__(spec)
         tf = _require_tf(self.name)
         self._model = stateful_twin(spec)
-        sig = [tf.TensorSpec([1, None, 1], tf.float32)] + [tf.TensorSpec(s, tf.float32) for s in self._shapes]
+        sig = [tf.TensorSpec([1, None, 1 + spec.knobs], tf.float32)] + [
+            tf.TensorSpec(s, tf.float32) for s in self._shapes]
         model = self._model
 
         def step(x, *states):
@@ -276,8 +357,8 @@ class TfFunctionEngine(_KerasStateEngine):
 
         self._fn = tf.function(step, input_signature=sig, jit_compile=self.jit, reduce_retracing=True)
 
-    def _run(self, x):
-        out = self._fn(x.reshape(1, -1, 1), *self._states)
+    def _run(self, x, knobs=None):
+        out = self._fn(self._input(x, knobs), *self._states)
         return self._finish(x, out[0].numpy(), [s.numpy() for s in out[1:]])
 
 
@@ -318,10 +399,10 @@ class TfliteEngine(_KerasStateEngine):
         self._it.allocate_tensors()
         self._n_out = len(outs)
 
-    def _run(self, x):
+    def _run(self, x, knobs=None):
         n = x.size
         if n != self._size:
-            self._it.resize_tensor_input(self._x_index, [1, n, 1])
+            self._it.resize_tensor_input(self._x_index, [1, n, 1 + self.spec.knobs])
             self._it.allocate_tensors()
             self._size = n
             # identify outputs by shape once per size: y is (n,), states are (1, u)
@@ -330,7 +411,7 @@ class TfliteEngine(_KerasStateEngine):
             self._y_index = ys[0]
             self._state_out = self._match_states(outs)
         it = self._it
-        it.set_tensor(self._x_index, x.reshape(1, n, 1))
+        it.set_tensor(self._x_index, self._input(x, knobs))
         for idx, s in zip(self._s_index, self._states, strict=True):
             it.set_tensor(idx, s)
         it.invoke()
@@ -350,7 +431,7 @@ class TfliteEngine(_KerasStateEngine):
 def tflite_flatbuffer(spec: RnnSpec) -> bytes:
     """The stateful twin of ``spec`` frozen and converted to a TFLite flatbuffer.
 
-    Signature: inputs ``x [1, T, 1]`` (T dynamic) and the states ``s0, s1, ... [1, units]``
+    Signature: inputs ``x [1, T, 1 + K]`` (T dynamic; the audio, then K knob values) and the states ``s0, s1, ... [1, units]``
     (LSTM layers ``h, c``; GRU layers ``h``); outputs ``y [T]`` (the residual input added when the
     network has one), then the new states in the same order. :class:`TfliteEngine` runs it;
     :mod:`fxlab.export.tflite` writes it to a file.
@@ -369,7 +450,7 @@ def tflite_flatbuffer(spec: RnnSpec) -> bytes:
     model = stateful_twin(spec)
     n_states = 2 if spec.cell == "lstm" else 1
     shapes = [(1, u) for u in spec.units for _ in range(n_states)]
-    sig = [tf.TensorSpec([1, None, 1], tf.float32, name="x")] + [
+    sig = [tf.TensorSpec([1, None, 1 + spec.knobs], tf.float32, name="x")] + [
         tf.TensorSpec(s, tf.float32, name=f"s{i}") for i, s in enumerate(shapes)
     ]
 
@@ -377,8 +458,8 @@ def tflite_flatbuffer(spec: RnnSpec) -> bytes:
         out = model([x, *states], training=False)
         # reshape before the add: the converter mishandles Add of two [1, T, 1] tensors
         y = tf.reshape(out[0], [-1])
-        if spec.residual:
-            y = y + tf.reshape(x, [-1])
+        if spec.residual:  # the audio channel only (knob values follow it)
+            y = y + tf.reshape(x if not spec.knobs else x[..., :1], [-1])
         return (y, *out[1:])
 
     fn = tf.function(step, input_signature=sig)

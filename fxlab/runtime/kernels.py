@@ -9,6 +9,10 @@ float32 rather than float64: twice the SIMD width, and Keras itself computes in 
 
 - :func:`lstm_kernel`, :func:`lstm_kernel_1`  any number of LSTM layers / exactly one
 - :func:`gru_kernel`, :func:`gru_kernel_1`    the same for GRU layers (``reset_after=True``)
+- :func:`lstm_kernel_k`, :func:`lstm_kernel_k_1`, :func:`gru_kernel_k`, :func:`gru_kernel_k_1`
+  the same for knob-conditioned networks: beside each audio sample ``x[t]``, the ``K`` knob
+  values ``knobs[t, :]`` (normalised to [0, 1]) enter the first layer; the residual adds
+  ``x[t]`` alone. Unconditioned networks keep the kernels above, untouched.
 - :func:`tanh`                                the float32 tanh the kernels share
 """
 
@@ -17,7 +21,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["gru_kernel", "gru_kernel_1", "lstm_kernel", "lstm_kernel_1", "tanh"]
+__all__ = ["gru_kernel", "gru_kernel_1", "gru_kernel_k", "gru_kernel_k_1", "lstm_kernel",
+           "lstm_kernel_1", "lstm_kernel_k", "lstm_kernel_k_1", "tanh"]
 
 _CLAMP = np.float32(7.90531110763549805)
 
@@ -144,4 +149,57 @@ def gru_kernel_1(x, y, wx, wh, bx, bh, h, v, zx, zh, head_w, head_b, residual):
     for t in range(x.shape[0]):
         v[0] = x[t]
         u = _gru_cell(wx, wh, bx, bh, h, v, zx, zh, 1)
+        y[t] = _head(v, u, head_w, head_b) + (x[t] if residual else np.float32(0.0))
+
+
+# ---- knob-conditioned: knobs (n, K) float32, C-contiguous; v[0] = x[t], v[1:1+K] = knobs[t]
+
+
+@njit(fastmath=True, cache=True, error_model="numpy")
+def lstm_kernel_k(x, knobs, y, ws, bs, hs, cs, v, z, head_w, head_b, residual):
+    n_layers = len(ws)
+    n_k = knobs.shape[1]
+    for t in range(x.shape[0]):
+        v[0] = x[t]
+        for j in range(n_k):
+            v[1 + j] = knobs[t, j]
+        k_in = 1 + n_k
+        for layer in range(n_layers):
+            k_in = _lstm_cell(ws[layer], bs[layer], hs[layer], cs[layer], v, z, k_in)
+        y[t] = _head(v, k_in, head_w, head_b) + (x[t] if residual else np.float32(0.0))
+
+
+@njit(fastmath=True, cache=True, error_model="numpy")
+def lstm_kernel_k_1(x, knobs, y, w, b, h, c, v, z, head_w, head_b, residual):
+    n_k = knobs.shape[1]
+    for t in range(x.shape[0]):
+        v[0] = x[t]
+        for j in range(n_k):
+            v[1 + j] = knobs[t, j]
+        u = _lstm_cell(w, b, h, c, v, z, 1 + n_k)
+        y[t] = _head(v, u, head_w, head_b) + (x[t] if residual else np.float32(0.0))
+
+
+@njit(fastmath=True, cache=True, error_model="numpy")
+def gru_kernel_k(x, knobs, y, wxs, whs, bxs, bhs, hs, v, zx, zh, head_w, head_b, residual):
+    n_layers = len(wxs)
+    n_k = knobs.shape[1]
+    for t in range(x.shape[0]):
+        v[0] = x[t]
+        for j in range(n_k):
+            v[1 + j] = knobs[t, j]
+        k_in = 1 + n_k
+        for layer in range(n_layers):
+            k_in = _gru_cell(wxs[layer], whs[layer], bxs[layer], bhs[layer], hs[layer], v, zx, zh, k_in)
+        y[t] = _head(v, k_in, head_w, head_b) + (x[t] if residual else np.float32(0.0))
+
+
+@njit(fastmath=True, cache=True, error_model="numpy")
+def gru_kernel_k_1(x, knobs, y, wx, wh, bx, bh, h, v, zx, zh, head_w, head_b, residual):
+    n_k = knobs.shape[1]
+    for t in range(x.shape[0]):
+        v[0] = x[t]
+        for j in range(n_k):
+            v[1 + j] = knobs[t, j]
+        u = _gru_cell(wx, wh, bx, bh, h, v, zx, zh, 1 + n_k)
         y[t] = _head(v, u, head_w, head_b) + (x[t] if residual else np.float32(0.0))
