@@ -16,6 +16,7 @@ Effects
 -------
 "highpass", "lowpass"            Butterworth, order 1 (6 dB/oct) or 2 (12 dB/oct); ``cutoff_hz``
 "peaking", "lowshelf", "highshelf"   RBJ "Audio EQ cookbook" biquads; ``freq_hz``, ``gain_db``, ``q``
+"drive"                          a drive pedal: ``gain_db`` into tanh, ``tone_hz`` low-pass, ``level_db``
 "pedalboard.<Class>"             every parameterless-constructible pedalboard plugin, e.g.
                                  "pedalboard.Reverb", "pedalboard.Distortion"; parameters are the
                                  plugin's attributes (``room_size=0.8``)
@@ -35,12 +36,13 @@ Effect              the interface (base class)
 EQFilter            base of the IIR filters: ``sos``, ``magnitude_response_db``
 ButterworthFilter   "highpass" / "lowpass"
 CookbookBiquad      "peaking" / "lowshelf" / "highshelf"
+Drive               "drive": gain into a tanh clipper, tone low-pass, level
 PedalboardEffect    a pedalboard built-in plugin
 PluginFileEffect    a VST3 / AU plugin loaded from a file
 STUDY_EFFECT        the study's target spec
 EQ_EFFECTS          the names of the built-in EQ filters
 
-Modules: ``base`` (the interface), ``filters`` (the EQs), ``plugins`` (pedalboard, VST3/AU); this
+Modules: ``base`` (the interface), ``filters`` (the EQs), ``drive`` (the drive pedal), ``plugins`` (pedalboard, VST3/AU); this
 package's ``__init__`` makes them by name.
 """
 
@@ -52,6 +54,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from fxlab.effects.base import Effect
+from fxlab.effects.drive import Drive
 from fxlab.effects.filters import EQ_EFFECTS, ButterworthFilter, CookbookBiquad, EQFilter
 from fxlab.effects.plugins import (
     _PEDALBOARD_PREFIX,
@@ -68,6 +71,7 @@ __all__ = [
     "EQFilter",
     "ButterworthFilter",
     "CookbookBiquad",
+    "Drive",
     "PedalboardEffect",
     "PluginFileEffect",
     "get_effect",
@@ -84,7 +88,7 @@ Treat it as read-only; :func:`effect_from_spec` copies what it reads."""
 
 def list_effects() -> list[str]:
     """Every effect name :func:`get_effect` accepts: the EQs, ``"vst3"`` and pedalboard's plugins."""
-    return [*EQ_EFFECTS, "vst3", *pedalboard_plugin_names()]
+    return [*EQ_EFFECTS, "drive", "vst3", *pedalboard_plugin_names()]
 
 
 def get_effect(name: str, **params: Any) -> Effect:
@@ -95,7 +99,7 @@ def get_effect(name: str, **params: Any) -> Effect:
     name : str
         One of :func:`list_effects`: ``"highpass"``, ``"lowpass"`` (``cutoff_hz``, ``order``),
         ``"peaking"``, ``"lowshelf"``, ``"highshelf"`` (``freq_hz``, ``gain_db``, ``q``),
-        ``"pedalboard.<Class>"`` (the plugin's attributes) or ``"vst3"`` (``path``, plugin params).
+        ``"drive"`` (``gain_db``, ``tone_hz``, ``level_db``), ``"pedalboard.<Class>"`` (the plugin's attributes) or ``"vst3"`` (``path``, plugin params).
     **params
         The effect's parameters; omitted ones take their defaults (high-/low-pass: 440 Hz,
         order 1; peaking/shelves: 1000 Hz, +6 dB, Q 0.7071).
@@ -127,6 +131,16 @@ def get_effect(name: str, **params: Any) -> Effect:
                     fix="use one of those names (check the spelling)",
                 ))
         return cls(name, **params)
+    if name == "drive":
+        accepted = ("gain_db", "tone_hz", "level_db")
+        for key in params:
+            if key not in accepted:
+                raise ParameterError(problem(
+                    f"drive: parameter {key!r}", found=f"{key}={params[key]!r}",
+                    expected=f"one of its parameters: {', '.join(accepted)}",
+                    fix="use one of those names (check the spelling)",
+                ))
+        return Drive(**params)
     if name == "vst3":
         return PluginFileEffect(**params)
     if name.startswith(_PEDALBOARD_PREFIX):
