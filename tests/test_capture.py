@@ -92,3 +92,86 @@ def test_drive_clips_softly_and_filters():
         get_effect("drive", gain_db=90.0)
     with pytest.raises(ParameterError, match="one of its parameters"):
         get_effect("drive", drive=3)
+
+
+@pytest.mark.parametrize(("esr", "words"), [(0.005, "great"), (0.02, "not bad"),
+                                            (0.05, "may sound OK"), (0.5, "poor")])
+def test_grade_words_on_the_stated_scale(esr, words):
+    from fxlab.pair_report import grade
+
+    g = grade(esr)
+    assert g["words"].startswith(words) and "0.035" in g["scale"] and g["text"].startswith(
+        f"held-out ESR {esr:.3g}")
+
+
+def test_grade_advice_follows_the_evidence():
+    from fxlab.pair_report import grade
+
+    at_floor = grade(0.02, floor=0.015, summary={"best_epoch": 5, "epochs_run": 5,
+                                                 "stopped": "time budget"})
+    assert any("floor" in a for a in at_floor["advice"])
+    assert not any("train longer" in a for a in at_floor["advice"])
+    still = grade(0.02, summary={"best_epoch": 5, "epochs_run": 5, "stopped": "time budget"})
+    assert any("train longer" in a for a in still["advice"])
+    overfit = grade(0.05, history=[{"loss": 0.01, "val_loss": 0.05}])
+    assert any("more, and more varied" in a for a in overfit["advice"])
+    louder = grade(0.005, report={"train_dry_peak_dbfs": -12.0, "heldout_dry_peak_dbfs": -3.0})
+    assert any("louder" in a for a in louder["advice"])
+
+
+def test_pair_report_levels_wire_and_two_takes(tmp_path, dry):
+    from fxlab.pair_report import format_report, pair_report
+
+    drive = _effect("drive")
+    wet = _delay(drive(dry, SR), 37)
+    noise = 1e-3 * np.random.default_rng(0).standard_normal(dry.size).astype(np.float32)
+    audio.write_wav(tmp_path / "d.wav", dry, SR)
+    audio.write_wav(tmp_path / "w.wav", wet, SR, subtype="FLOAT")
+    audio.write_wav(tmp_path / "w2.wav", wet + noise, SR, subtype="FLOAT")
+    p1 = pairs.load_pair(tmp_path / "d.wav", tmp_path / "w.wav")
+    p2 = pairs.load_pair(tmp_path / "d.wav", tmp_path / "w2.wav")
+    rep = pair_report(p1, wet2=p2, train_fraction=0.8)
+    assert rep["latency_samples"] == 37 and p2.offset_samples == 37
+    assert rep["dry"]["peak_dbfs"] == pytest.approx(audio.peak_dbfs(dry), abs=0.01)
+    expected = float(np.sum(noise[37:] ** 2) / np.sum(wet[37:].astype(np.float64) ** 2))
+    assert rep["two_takes_esr"] == pytest.approx(expected, rel=0.05)
+    assert rep["floor_esr"] == pytest.approx(rep["two_takes_esr"] / 2)
+    wire = float(np.sum((wet[37:] - dry[:-37]) ** 2.0) / np.sum(wet[37:] ** 2.0))
+    assert rep["esr_vs_wire"] == pytest.approx(wire, rel=1e-3)
+    text = "\n".join(format_report(rep))
+    assert "extrapolation" in text and "floor" in text and "relatedness" in text
+
+
+def test_fxlab_train_reports_aligns_and_grades(tmp_path, capsys):
+    import argparse
+    import json
+
+    from fxlab import training
+
+    x = make_chunk("pink", n=SR, sr=SR, seed=21)
+    wet = _delay(_effect("lowpass")(x, SR), 37)
+    audio.write_wav(tmp_path / "d.wav", x, SR)
+    audio.write_wav(tmp_path / "w.wav", wet, SR, subtype="FLOAT")
+    audio.write_wav(tmp_path / "w2.wav", wet + 1e-3 * np.random.default_rng(1).standard_normal(
+        SR).astype(np.float32), SR, subtype="FLOAT")
+    parser = training.add_train_arguments(argparse.ArgumentParser())
+    out = tmp_path / "mine"
+    args = parser.parse_args(["--dry", str(tmp_path / "d.wav"), "--wet", str(tmp_path / "w.wav"),
+                              "--wet2", str(tmp_path / "w2.wav"), "--out", str(out),
+                              "--epochs", "1", "--units", "4", "--segment", "1024",
+                              "--batch-size", "8"])
+    assert training.run_train_command(args) == 0
+    printed = capsys.readouterr().out
+    assert "latency +37 samples" in printed and "grade: held-out ESR" in printed
+    assert json.loads((out / "alignment.json").read_text())["latency_samples"] == 37
+    assert (out / "alignment.png").stat().st_size > 1000
+    assert json.loads((out / "pair.json").read_text())["latency_samples"] == 37
+    assert json.loads((out / "data_report.json").read_text())["floor_esr"] > 0
+    g = json.loads((out / "grade.json").read_text())
+    assert g["esr"] > 0 and g["words"] and g["floor"] > 0
+    args = parser.parse_args(["--dry", str(tmp_path / "d.wav"), "--wet", str(tmp_path / "w.wav"),
+                              "--out", str(out), "--align", "check"])
+    from fxlab.errors import MisalignmentError
+
+    with pytest.raises(MisalignmentError, match="37 samples"):
+        training.run_train_command(args)
