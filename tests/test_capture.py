@@ -175,3 +175,21 @@ def test_fxlab_train_reports_aligns_and_grades(tmp_path, capsys):
 
     with pytest.raises(MisalignmentError, match="37 samples"):
         training.run_train_command(args)
+
+
+def test_shipped_recordings_load_as_mono_at_the_rate_asked():
+    from fxlab import recordings
+    from fxlab.errors import UnknownNameError
+
+    names = recordings.list_recordings("instrument")
+    assert len(names) >= 5 and recordings.list_recordings("speech") == ["speech"]
+    for name in recordings.list_recordings():
+        assert recordings.recording_path(name).is_file()
+    x = recordings.load_recording("guitar_em9", sr=SR, peak_dbfs=-6.0)
+    assert x.ndim == 1 and x.dtype == np.float32 and x.size > 9 * SR
+    assert audio.peak_dbfs(x) == pytest.approx(-6.0, abs=1e-3)
+    speech = recordings.load_recording("speech", sr=SR)
+    assert speech.size == 4 * SR  # 4.0 s at 16 kHz, resampled
+    assert (recordings.recording_path("piano").parent / "COPYING").is_file()
+    with pytest.raises(UnknownNameError, match="guitar_em9"):
+        recordings.load_recording("banjo")
