@@ -134,10 +134,10 @@ class LatencyEstimate:
         Lag of the largest tap of the estimated impulse response, samples (the onset is at or
         before it: a causal response cannot peak before it starts).
     relatedness : float in [0, 1]
-        Fraction of the wet signal's energy that the best causal linear response to the dry
-        signal explains, both whitened as for the fit (every frequency the dry signal carries
-        counts alike), over the fitted excerpt: ~1 for an EQ, lower for a drive, ~0 for an
-        unrelated pair.
+        Fraction of the wet signal's energy that a causal linear response (``taps`` long,
+        starting at the onset) to the dry signal explains, over the fitted excerpt of the signals
+        as they are (not whitened: whitening would lift the recording's noise): ~1 for an EQ,
+        lower for a drive, ~0 for an unrelated pair.
     margin : float
         :data:`LATENCY_MARGIN` as used.
     candidates : np.ndarray [shape=(k,), dtype=int64]
@@ -331,7 +331,10 @@ than that.
     best = float(resid.min())
     ok = resid <= best * (1.0 + float(margin)) + _RESIDUAL_FLOOR * energy
     onset = int(starts[np.flatnonzero(ok)[-1]])
-    relatedness = 1.0 - best / energy if energy > 0 else 0.0
+    with _one_blas_thread():  # relatedness on the signals as they are: whitening lifts noise
+        _, raw_resid, raw_energy, _ = _causal_fit(d_all, w_all, onset, onset, int(taps),
+                                                  int(fit_samples))
+    relatedness = 1.0 - float(raw_resid[0]) / raw_energy if raw_energy > 0 else 0.0
     if relatedness < MIN_RELATEDNESS:
         raise UnrelatedPairError(problem(
             "the wet signal", found=f"a causal linear response to the dry signal explains "
@@ -363,6 +366,9 @@ class AudioPair:
     dry_path, wet_path : pathlib.Path
     notes : list of str
         What was found and done (levels, offset, trimming), one line each.
+    latency : LatencyEstimate or None
+        The measured latency and its evidence; ``None`` when alignment was off or the latency
+        was given.
     """
 
     dry: np.ndarray
