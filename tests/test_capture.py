@@ -193,3 +193,33 @@ def test_shipped_recordings_load_as_mono_at_the_rate_asked():
     assert (recordings.recording_path("piano").parent / "COPYING").is_file()
     with pytest.raises(UnknownNameError, match="guitar_em9"):
         recordings.load_recording("banjo")
+
+
+def test_a_noisy_but_related_pair_is_not_called_unrelated(dry):
+    """Relatedness is measured on the signals as they are: 40 dB of hiss on the wet file leaves
+    it ~1 (whitened, the hiss dominated and a real pair read as unrelated)."""
+    from fxlab.recordings import load_recording
+
+    x = load_recording("guitar_em9", sr=SR, peak_dbfs=-6.0)[: 4 * SR]
+    wet = _delay(_effect("resonant")(x, SR), 37)
+    hiss = np.random.default_rng(2).standard_normal(wet.size).astype(np.float32)
+    wet = wet + hiss * float(np.sqrt(np.mean(wet**2))) * 10 ** (-40 / 20)
+    est = pairs.estimate_latency(x, wet, max_lag=SR // 2)
+    assert est.relatedness > 0.99
+    assert est.samples == 37
+
+
+def test_an_onset_buried_in_noise_is_flagged_weak(tmp_path):
+    """One guitar chord (very predictable) through a 1 kHz low-pass (tiny first taps) with 40 dB
+    of hiss: the first taps cannot be told from the noise; the estimate says so."""
+    from fxlab.recordings import load_recording
+
+    x = load_recording("guitar_em9", sr=SR, peak_dbfs=-6.0)[: 4 * SR]
+    wet = _delay(_effect("lowpass")(x, SR), 37)
+    hiss = np.random.default_rng(3).standard_normal(wet.size).astype(np.float32)
+    wet = wet + hiss * float(np.sqrt(np.mean(wet**2))) * 10 ** (-40 / 20)
+    audio.write_wav(tmp_path / "d.wav", x, SR)
+    audio.write_wav(tmp_path / "w.wav", wet, SR, subtype="FLOAT")
+    p = pairs.load_pair(tmp_path / "d.wav", tmp_path / "w.wav")
+    assert p.latency.weak and p.latency.samples <= p.latency.peak_lag
+    assert any("weakly determined" in n and "--latency" in n for n in p.notes)
