@@ -28,6 +28,7 @@ __all__ = [
     "SilenceError",
     "ClippingError",
     "MisalignmentError",
+    "UnrelatedPairError",
     "EngineUnavailableError",
     "PipelineError",
     "problem",
@@ -80,6 +81,10 @@ class ClippingError(AudioFileError):
 
 class MisalignmentError(AudioFileError):
     """Dry and wet recordings are offset in time by more than the tolerance."""
+
+
+class UnrelatedPairError(MisalignmentError):
+    """The wet recording does not look like the dry one through an effect."""
 
 
 class EngineUnavailableError(ParameterError):

@@ -6,10 +6,18 @@ found, what was expected and the fix -- anything a network cannot learn from: di
 rates, stereo, different lengths, NaN/inf samples, silence, clipping, or a time offset between
 the two (which it can also measure and correct).
 
+Alignment is causal: :func:`estimate_latency` finds where the effect's response *starts* (its
+onset), not where it peaks, so an aligned target never depends on input that comes after it. A
+peak of a cross-correlation is a filter's group delay as well as its latency: a low-pass EQ
+rendered without latency peaks a sample or more late, and shifting the wet by that peak would ask
+the network to predict the future.
+
+- :func:`estimate_latency` onset of wet's response to dry, samples -> :class:`LatencyEstimate`
 - :func:`estimate_offset`  time offset between dry and wet by cross-correlation (GCC-PHAT), samples
 - :func:`load_pair`        read and check a dry/wet pair, optionally aligning it -> :class:`AudioPair`
-- :class:`AudioPair`       the checked pair (dry, wet, sr, offset_samples, paths, notes)
-- :data:`ALIGN_MODES`
+- :class:`AudioPair`       the checked pair (dry, wet, sr, offset_samples, latency, paths, notes)
+- :class:`LatencyEstimate` the onset and its evidence (response taps, causal-fit residuals)
+- :data:`ALIGN_MODES`, :data:`LATENCY_MARGIN`, :data:`MIN_RELATEDNESS`
 """
 
 from __future__ import annotations
@@ -22,21 +30,32 @@ from pathlib import Path
 
 import numpy as np
 
-from fxlab.audio import check_signal, read_wav
+from fxlab.audio import check_signal, loudest_start, read_wav
 from fxlab.errors import (
     LengthMismatchError,
     MisalignmentError,
     ParameterError,
     SampleRateError,
+    UnrelatedPairError,
     problem,
     unknown_name,
 )
 
-__all__ = ["ALIGN_MODES", "AudioPair", "estimate_offset", "load_pair"]
+__all__ = ["ALIGN_MODES", "LATENCY_MARGIN", "MIN_RELATEDNESS", "AudioPair", "LatencyEstimate",
+           "estimate_latency", "estimate_offset", "load_pair"]
+
+LATENCY_MARGIN = 0.01
+"""The onset is the latest start of a causal response whose fit to the wet signal is within this
+fraction of the best fit's residual (1 %): a later start would leave out a tap that matters."""
+
+MIN_RELATEDNESS = 0.05
+"""Below this fraction of the wet signal's energy explained by a causal linear response to the
+dry one, a pair is refused as unrelated (:class:`~fxlab.errors.UnrelatedPairError`)."""
 
 ALIGN_MODES = ("correct", "check", "off")
 """:func:`load_pair` alignment: shift to line up, refuse an offset, or do not look."""
 
+_RESIDUAL_FLOOR = 1e-9  # residual differences below -90 dB of the wet energy are not told apart
 _MAX_CORR_SAMPLES = 1 << 21  # estimate_offset looks at most at the first ~47 s at 44.1 kHz
 
 
@@ -103,6 +122,268 @@ def _offset_search(dry: np.ndarray, wet: np.ndarray, max_lag: int) -> tuple[int,
 
 
 @dataclass
+class LatencyEstimate:
+    """The onset of wet's response to dry, and the evidence for it.
+
+    Attributes
+    ----------
+    samples : int
+        Latency: ``wet[t + samples]`` is the first output sample that responds to ``dry[t]``
+        (negative: the wet recording leads the dry one).
+    peak_lag : int
+        Lag of the largest tap of the estimated impulse response, samples (the onset is at or
+        before it: a causal response cannot peak before it starts).
+    relatedness : float in [0, 1]
+        Fraction of the wet signal's energy that a causal linear response (``taps`` long,
+        starting at the onset) to the dry signal explains, over the fitted excerpt of the signals
+        as they are (not whitened: whitening would lift the recording's noise): ~1 for an EQ,
+        lower for a drive, ~0 for an unrelated pair.
+    margin : float
+        :data:`LATENCY_MARGIN` as used.
+    candidates : np.ndarray [shape=(k,), dtype=int64]
+        Start lags tried for the causal fit, samples.
+    residuals : np.ndarray [shape=(k,)]
+        Each start's fit residual as a fraction of the wet excerpt's energy.
+    response_lags : np.ndarray [shape=(m,), dtype=int64]
+        Lags of ``response``, samples, around the onset.
+    response : np.ndarray [shape=(m,)]
+        The estimated impulse response (whitened, regularised deconvolution of wet by dry).
+    fit_samples : int
+        Length of the excerpt the causal fit used, samples.
+    evidence : float
+        How much worse the next later start fits, relative to the best fit: large on a clean pair (a tap that
+        matters starts there), below ~10 x ``margin`` when noise or a very predictable dry signal
+        hides the first taps.
+    """
+
+    samples: int
+    peak_lag: int
+    relatedness: float
+    margin: float
+    candidates: np.ndarray
+    residuals: np.ndarray
+    response_lags: np.ndarray
+    response: np.ndarray
+    fit_samples: int
+    evidence: float = math.inf
+
+    @property
+    def weak(self) -> bool:
+        """True when the onset is weakly determined (it may be a few samples late: the first
+        taps are buried in noise), i.e. ``evidence < 10 * margin``."""
+        return self.evidence < 10.0 * self.margin
+
+    def to_dict(self) -> dict:
+        """JSON-able: the numbers, the residual per candidate and the response taps."""
+        return {"latency_samples": int(self.samples), "peak_lag_samples": int(self.peak_lag),
+                "relatedness": float(self.relatedness), "margin": float(self.margin),
+                "fit_samples": int(self.fit_samples), "evidence": float(self.evidence),
+                "weak": bool(self.weak),
+                "candidates": [int(c) for c in self.candidates],
+                "residuals": [float(r) for r in self.residuals],
+                "response_lags": [int(k) for k in self.response_lags],
+                "response": [float(v) for v in self.response]}
+
+
+def _whiten(d: np.ndarray, w: np.ndarray, order: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """Both signals filtered by d's linear-prediction error filter (order ``order``): the dry
+    signal's spectrum becomes nearly flat, whatever its colour; the effect, linear and
+    time-invariant or not, keeps its latency (the filter is causal and applied to both)."""
+    import scipy.linalg
+    import scipy.signal
+
+    n = d[:_MAX_CORR_SAMPLES]
+    n_fft = 1 << int(math.ceil(math.log2(2 * n.size)))
+    ac = np.fft.irfft(np.abs(np.fft.rfft(n, n_fft)) ** 2, n_fft)[: order + 1]
+    ac[0] *= 1.0 + 1e-9
+    a = scipy.linalg.solve_toeplitz(ac[:order], ac[1:order + 1])
+    inverse = np.concatenate([[1.0], -a])
+    return scipy.signal.lfilter(inverse, [1.0], d), scipy.signal.lfilter(inverse, [1.0], w)
+
+
+def _response(e: np.ndarray, we: np.ndarray, reg: float = 1e-2) -> tuple[np.ndarray, int]:
+    """Impulse response of ``we`` against ``e`` by regularised deconvolution (bins where ``e``
+    is weaker than ``reg`` x its mean power count little, so noise there does not move the peak).
+    Returns (taps, n_fft); lag k is at index k mod n_fft."""
+    e, we = e[:_MAX_CORR_SAMPLES], we[:_MAX_CORR_SAMPLES]
+    n_fft = 1 << int(math.ceil(math.log2(e.size + we.size)))
+    spec_e = np.fft.rfft(e, n_fft)
+    power = np.abs(spec_e) ** 2
+    h = np.fft.irfft(np.conj(spec_e) * np.fft.rfft(we, n_fft) / (power + reg * power.mean()), n_fft)
+    return h, n_fft
+
+
+def _one_blas_thread():
+    """Small dense solves run ~8x faster on one BLAS thread than on a busy machine's many."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - it ships with scikit-learn, a librosa dependency
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _causal_fit(d: np.ndarray, w: np.ndarray, lo: int, hi: int, taps: int,
+                fit_samples: int) -> tuple[np.ndarray, np.ndarray, float, int]:
+    """Least-squares fit of w[t] by sum_{j<taps} h_j d[t - l - j] for each start l in [lo, hi];
+    returns (starts, residual energies, wet energy, samples used)."""
+    span = hi - lo + taps
+    t_lo = max(0, lo + 2 * span)
+    t_hi = min(w.size, d.size + lo)
+    if t_hi - t_lo < 4 * span:
+        raise ParameterError(problem(
+            "estimate_latency", found=f"{max(t_hi - t_lo, 0)} samples usable for the causal fit",
+            expected=f"at least {4 * span} samples", fix="use a longer recording"))
+    n = min(fit_samples, t_hi - t_lo)
+    t0 = t_lo + loudest_start(d[t_lo - lo:t_hi - lo], n, hop=max(n // 8, 1))
+    # rows u = t - lo in [a, b): X[u, j] = d[u - j]; the Gram matrix of a sliding window is its
+    # first row plus running sums along each diagonal (exact, O(span * (n + span)))
+    a, b = t0 - lo, t0 - lo + n
+    y = w[t0:t0 + n]
+    first = np.correlate(d[a - span + 1:b], d[a:b], "valid")[::-1]
+    cross = np.correlate(d[a - span + 1:b], y, "valid")[::-1]
+    energy = float(y @ y)
+    va, vb = d[a - 2 * span + 1:a][::-1], d[b - 2 * span + 1:b][::-1]  # va[m] = d[a-1-m]
+    sa = np.lib.stride_tricks.sliding_window_view(va, span)[:span]
+    sb = np.lib.stride_tricks.sliding_window_view(vb, span)[:span]
+    runs = np.cumsum(va[:span, None] * sa - vb[:span, None] * sb, axis=0)
+    gram = np.empty((span, span))
+    for i in range(span):
+        row = first[:span - i] + (runs[i - 1, :span - i] if i else 0.0)
+        gram[i, i:] = row
+        gram[i:, i] = row
+    ridge = 1e-10 * float(np.trace(gram)) / span
+    starts = np.arange(lo, hi + 1)
+    q = starts - lo
+    idx = q[:, None] + np.arange(taps)
+    grams = gram[idx[:, :, None], idx[:, None, :]] + ridge * np.eye(taps)
+    rhs = cross[idx]
+    sol = np.linalg.solve(grams, rhs[..., None])[..., 0]
+    resid = np.maximum(energy - np.einsum("ij,ij->i", rhs, sol), 0.0)
+    return starts, resid, energy, n
+
+
+def estimate_latency(dry: np.ndarray, wet: np.ndarray, *, max_lag: int,
+                     margin: float = LATENCY_MARGIN, search: int = 64, taps: int = 256,
+                     fit_samples: int = 1 << 16) -> LatencyEstimate:
+    """Latency of ``wet`` behind ``dry``: where the effect's response starts, never after it.
+
+    Two steps. (1) The impulse response is estimated over +-``max_lag`` by regularised
+    deconvolution of wet by dry; its largest tap is the *peak* lag, which for a filter is its
+    latency plus part of its group delay. (2) For every start ``l`` from ``peak - search`` to the
+    peak (or to the peak of the whitened signals' response when that comes up to ``search``
+    later: on tonal material the plain deconvolution can peak a sample early), a causal response
+    of ``taps`` taps starting at lag ``l`` is fitted to the wet signal by
+    least squares (both signals whitened by the dry signal's linear-prediction error filter,
+    order 32, which keeps the fit well conditioned on tonal material; on the loudest
+    ``fit_samples`` of the pair). Starting earlier than the true onset costs nothing (the
+    extra taps fit zeros); starting one sample late leaves out the first tap, and the residual
+    jumps. The onset is the latest start whose residual is within ``margin`` (1 %) of the best
+    one's, or within 1e-9 of the wet signal's energy (-90 dB; numerical noise of the fit on a
+    very predictable signal): the estimate is late only if the taps it leaves out change the fit
+    by less than that. On a noiseless pair that is exact. In a noisy one the first taps can be
+    buried and missed, up to the peak (:attr:`LatencyEstimate.weak` says so, and ``load_pair``
+    adds a warning). Measured with white noise added to the wet: pink noise through a resonant
+    EQ, a drive, a high-pass and a 1 kHz low-pass, latency 0/37/500, exact down to 20 dB SNR
+    (the low-pass 1 sample late at 20 dB); 4 s of one guitar chord or of tabla (very
+    predictable) at 40 dB SNR: the resonant peak exact, the benchmark's EQ 2-3 samples late, the
+    1 kHz low-pass 8 (its peak), all flagged weak; the benchmark's 77 s pairs exact, not weak.
+    A system whose response starts softly reads late even without noise: ``drive`` with its
+    default 4x oversampling (8th-order elliptic anti-aliasing filters: first taps under 1 % of the
+    fit) reads 3 samples late at latency 0, 1, 37 and 500 on pink noise -- the target then sits
+    3 samples early. Such an effect wants ``--latency`` given (or ``--align check``).
+    Pass the latency yourself (``load_pair(latency=...)``, ``fxlab train --latency``) when you
+    know it.
+
+    Parameters
+    ----------
+    dry, wet : np.ndarray [shape=(n,) and (m,)]
+        Mono signals at the same sample rate; lengths may differ. Only the first 2**21 samples
+        of each are used for step (1).
+    max_lag : int >= 0
+        Largest latency searched, samples, both directions.
+    margin : float > 0
+        Relative residual increase a later start may cost (see above).
+    search : int >= 1
+        How far before the peak the onset is looked for, samples.
+    taps : int >= 8
+        Length of the fitted causal response, samples.
+    fit_samples : int
+        Samples of the pair used for the causal fit (the loudest stretch).
+
+    Returns
+    -------
+    LatencyEstimate
+
+    Raises
+    ------
+    fxlab.errors.MisalignmentError
+        The response peaks outside +-``max_lag`` (the message says where).
+    fxlab.errors.UnrelatedPairError
+        No causal response explains at least :data:`MIN_RELATEDNESS` of the wet signal.
+    """
+    for name, v, lo in (("max_lag", max_lag, 0), ("search", search, 1), ("taps", taps, 8),
+                        ("fit_samples", fit_samples, 64)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < lo:
+            raise ParameterError(problem(f"{name}={v!r}", found=repr(v),
+                                         expected=f"an int >= {lo} (samples)",
+                                         fix=f"pass {name} as a whole number of samples >= {lo}"))
+    if isinstance(margin, bool) or not isinstance(margin, numbers.Real) or not margin > 0:
+        raise ParameterError(problem(f"margin={margin!r}", found=repr(margin),
+                                     expected="a fraction > 0", fix="use e.g. margin=0.01"))
+    d_all = np.asarray(dry, dtype=np.float64).reshape(-1)
+    w_all = np.asarray(wet, dtype=np.float64).reshape(-1)
+    if d_all.size == 0 or w_all.size == 0:
+        raise ParameterError(problem(
+            "estimate_latency", found=f"signals of {d_all.size} and {w_all.size} samples",
+            expected="two non-empty signals", fix="pass the dry and the wet signal"))
+    max_lag = int(min(max_lag, max(d_all.size, w_all.size) - 1))
+    e_all, we_all = _whiten(d_all, w_all)
+    h, n_fft = _response(d_all, w_all)
+    lags = np.arange(-max_lag, max_lag + 1)
+    peak_lag = int(lags[int(np.argmax(np.abs(h[lags % n_fft])))])
+    hw, n_fft_w = _response(e_all, we_all)  # sharper on clean pairs, but lifts noise
+    white_peak = int(lags[int(np.argmax(np.abs(hw[lags % n_fft_w])))])
+    hi = white_peak if 0 <= white_peak - peak_lag <= int(search) else peak_lag
+    anywhere = int(np.argmax(np.abs(h)))
+    anywhere_lag = anywhere if anywhere < n_fft // 2 else anywhere - n_fft
+    if abs(anywhere_lag) > max_lag and abs(h[anywhere]) > 2.0 * abs(h[peak_lag % n_fft]):
+        raise MisalignmentError(problem(
+            "estimate_latency",
+            found=f"the response peaks at {anywhere_lag:+d} samples, outside the searched "
+                  f"+-{max_lag} samples", expected=f"a latency within +-{max_lag} samples",
+            fix="search further (a larger max_offset_s), or trim the start of the later file"))
+    lo = max(peak_lag - int(search), -max_lag)
+    with _one_blas_thread():
+        # one start past the last candidate, to see what starting later would cost
+        starts, resid, energy, n_fit = _causal_fit(e_all, we_all, lo, hi + 1, int(taps),
+                                                   int(fit_samples))
+    best = float(resid[:-1].min())
+    ok = resid[:-1] <= best * (1.0 + float(margin)) + _RESIDUAL_FLOOR * energy
+    last = int(np.flatnonzero(ok)[-1])
+    onset = int(starts[last])
+    evidence = float(resid[last + 1] / best - 1.0) if best > 0 else math.inf
+    starts, resid = starts[:-1], resid[:-1]
+    with _one_blas_thread():  # relatedness on the signals as they are: whitening lifts noise
+        _, raw_resid, raw_energy, _ = _causal_fit(d_all, w_all, onset, onset, int(taps),
+                                                  int(fit_samples))
+    relatedness = 1.0 - float(raw_resid[0]) / raw_energy if raw_energy > 0 else 0.0
+    if relatedness < MIN_RELATEDNESS:
+        raise UnrelatedPairError(problem(
+            "the wet signal", found=f"a causal linear response to the dry signal explains "
+                                    f"{100 * relatedness:.1f} % of its energy",
+            expected=f"at least {100 * MIN_RELATEDNESS:.0f} % (an effect's output is largely "
+                     "explained by its input, even a drive's)",
+            fix="this does not look like the dry signal through an effect: check that the wet "
+                "file is the recording of this dry file (same take, same section)"))
+    view = np.arange(onset - 32, onset + 97)
+    return LatencyEstimate(onset, peak_lag, float(relatedness), float(margin), starts,
+                           resid / energy if energy > 0 else resid, view, h[view % n_fft],
+                           int(n_fit), evidence)
+
+
+@dataclass
 class AudioPair:
     """A checked dry/wet recording pair.
 
@@ -114,11 +395,14 @@ class AudioPair:
     sr : int
         Sample rate, Hz.
     offset_samples : int
-        Detected offset of wet relative to dry (positive: wet lagged dry), samples; 0 when
-        alignment was off.
+        Offset of wet relative to dry that was found or given (positive: wet lagged dry),
+        samples; 0 when alignment was off.
     dry_path, wet_path : pathlib.Path
     notes : list of str
         What was found and done (levels, offset, trimming), one line each.
+    latency : LatencyEstimate or None
+        The measured latency and its evidence; ``None`` when alignment was off or the latency
+        was given.
     """
 
     dry: np.ndarray
@@ -128,6 +412,7 @@ class AudioPair:
     dry_path: Path
     wet_path: Path
     notes: list[str] = field(default_factory=list)
+    latency: LatencyEstimate | None = None
 
     @property
     def n(self) -> int:
@@ -149,6 +434,7 @@ def load_pair(
     max_offset_s: float = 0.5,
     tolerance: int = 0,
     mono: bool | str | int = True,
+    latency: int | None = None,
 ) -> AudioPair:
     """Read a dry/wet pair and check that a model can learn from it.
 
@@ -158,9 +444,9 @@ def load_pair(
     silent (:class:`~fxlab.errors.SilenceError`), not clipped
     (:class:`~fxlab.errors.ClippingError`), then alignment and length:
 
-    - ``align="correct"``: measure the offset (:func:`estimate_offset`, up to ``max_offset_s``),
-      shift the later signal back and trim both to their common length; the offset goes in
-      ``notes``. Lengths may differ only by the detected offset (latency recorded as extra
+    - ``align="correct"``: measure the latency (:func:`estimate_latency`: the onset of the
+      response, up to ``max_offset_s``; or take ``latency`` as given), shift the later signal
+      back and trim both to their common length; the offset goes in ``notes``. Lengths may differ only by the detected offset (latency recorded as extra
       samples at the start of the later file) or not at all, give or take ``tolerance``.
     - ``align="check"``: measure the offset and raise
       :class:`~fxlab.errors.MisalignmentError` when ``|offset| > tolerance``; lengths must be equal.
@@ -181,6 +467,9 @@ def load_pair(
         Offset (and leftover length difference) accepted without complaint, samples.
     mono : True, "mix" or int
         As in :func:`read_wav`; ``True`` refuses stereo files.
+    latency : int or None
+        The latency when the user knows it, samples (wet lags dry when positive): used instead
+        of measuring, with ``align="correct"`` or ``"check"``.
 
     Returns
     -------
@@ -199,6 +488,16 @@ def load_pair(
             f"max_offset_s={max_offset_s!r}", found=repr(max_offset_s),
             expected="a number of seconds >= 0", fix="pass e.g. max_offset_s=0.5",
         ))
+    if latency is not None and (isinstance(latency, bool)
+                                or not isinstance(latency, numbers.Integral)):
+        raise ParameterError(problem(
+            f"latency={latency!r}", found=repr(latency), expected="a whole number of samples",
+            fix="pass e.g. latency=37 (wet lags dry by 37 samples) or None to measure it"))
+    if latency is not None and align == "off":
+        raise ParameterError(problem(
+            f"latency={latency} with align=\"off\"", found="a latency to apply, alignment off",
+            expected="align=\"correct\" (shift by it) or \"check\" (refuse it when too large)",
+            fix="drop align=\"off\", or drop the latency"))
     if mono is False:
         raise ParameterError(problem(
             "mono=False", found="mono=False", expected='True, "mix" or a channel index',
@@ -241,19 +540,26 @@ def load_pair(
         notes.append("alignment not checked (align=\"off\")")
         return AudioPair(dry[:n], wet[:n], rate, 0, dpath, wpath, notes)
 
-    max_lag = int(round(float(max_offset_s) * rate))
-    offset, anywhere, clarity, ratio = _offset_search(dry, wet, max_lag)
+    estimate = None
+    if latency is not None:
+        offset = int(latency)
+        notes.append(f"latency given: {offset:+d} samples (not measured)")
+    else:
+        max_lag = int(round(float(max_offset_s) * rate))
+        try:
+            estimate = estimate_latency(dry, wet, max_lag=max_lag)
+        except (MisalignmentError, ParameterError) as e:
+            what = str(e).split(": ", 1)[-1]
+            raise type(e)(f"{dpath} and {wpath}: {what}") from None
+        offset = estimate.samples
+        notes.append(f"latency {offset:+d} samples from the onset of the response (peak at "
+                     f"{estimate.peak_lag:+d}); a causal response explains "
+                     f"{100 * estimate.relatedness:.1f} % of the wet signal")
+        if estimate.weak:
+            notes.append("warning: the onset is weakly determined (noise or a very predictable "
+                         "dry signal hides the first taps): the latency may be a few samples "
+                         "late; pass it yourself if you know it (fxlab train --latency N)")
     ms = offset / rate * 1000.0
-    if abs(anywhere) > max_lag and ratio > 2.0:
-        raise MisalignmentError(problem(
-            f"{dpath} and {wpath}",
-            found=f"the best match at {anywhere:+d} samples ({anywhere / rate:+.3f} s), outside "
-                  f"the searched +-{max_offset_s:g} s",
-            expected=f"an offset within +-{max_offset_s:g} s",
-            fix="pass a larger max_offset_s, or trim the start of the later file by hand",
-        ))
-    notes.append(f"alignment match {clarity:.0f}x the correlation's spread"
-                 + (" (weak: check that dry and wet are the same take)" if clarity < 30 else ""))
     if align == "check":
         if abs(offset) > tolerance:
             raise MisalignmentError(problem(
@@ -269,7 +575,7 @@ def load_pair(
             raise length_error("")
         n = min(dry.shape[0], wet.shape[0])
         notes.append(f"offset {offset:+d} samples, within tolerance {tolerance}")
-        return AudioPair(dry[:n], wet[:n], rate, offset, dpath, wpath, notes)
+        return AudioPair(dry[:n], wet[:n], rate, offset, dpath, wpath, notes, estimate)
 
     # align == "correct": accepted lengths are equal or differ by the offset (+- tolerance)
     if abs(diff) > tolerance and abs(diff - offset) > tolerance:
@@ -292,4 +598,4 @@ def load_pair(
         notes.append(f"trimmed {trimmed} samples from the end of the longer signal; "
                      f"{n} samples ({n / rate:.3f} s) remain")
     return AudioPair(np.ascontiguousarray(d_al[:n]), np.ascontiguousarray(w_al[:n]), rate,
-                     offset, dpath, wpath, notes)
+                     offset, dpath, wpath, notes, estimate)

@@ -15,6 +15,8 @@ and nothing accumulates in pyplot's figure registry.
 - :func:`plot_learning_curves`   validation MSE against windows seen and wall time, per network
 - :func:`plot_model_comparison`  one number per model on a log axis, with the thesis's own values
   drawn beside ours and labelled as the thesis's (Fig. 20)
+- :func:`plot_latency_evidence`  a capture's estimated impulse response around its onset, and the
+  causal fit's residual per start lag (:func:`fxlab.pairs.estimate_latency`)
 - :func:`save_figure`            write a figure as PNG (creating the folder)
 """
 
@@ -42,6 +44,7 @@ __all__ = [
     "plot_responses",
     "plot_band_errors",
     "plot_model_comparison",
+    "plot_latency_evidence",
     "save_figure",
 ]
 
@@ -383,6 +386,43 @@ def plot_learning_curves(curves: Mapping[str, Mapping[str, Sequence[Mapping[str,
         row[0].legend(fontsize=7)
     axes[-1][0].set_xlabel("training windows seen")
     axes[-1][1].set_xlabel("training wall time (min)")
+    return _finish(fig, title, caption)
+
+
+def plot_latency_evidence(estimate, *, sr: float, title: str | None = None,
+                          caption: str | None = None) -> Figure:
+    """The evidence for a latency estimate (:class:`fxlab.pairs.LatencyEstimate`).
+
+    Top: the estimated impulse response's taps (absolute value, dB re its largest) against lag in
+    samples, the onset and the peak marked. Bottom: the causal fit's residual (fraction of the wet
+    energy, log axis) for each start lag, with the acceptance level (best x (1 + margin)); the
+    onset is the latest start under it.
+    """
+    check_sr(sr)
+    fig, axes = _figure(2, height=2.2)
+    ax = axes[0, 0]
+    taps = np.abs(np.asarray(estimate.response, dtype=np.float64))
+    ref = float(taps.max()) or 1.0
+    with np.errstate(divide="ignore"):
+        ax.plot(estimate.response_lags, 20 * np.log10(np.maximum(taps / ref, 1e-12)),
+                marker=".", lw=0.8, color=_TARGET)
+    ax.axvline(estimate.samples, color=_OUTPUT, lw=1.2,
+               label=f"onset (latency) {estimate.samples} samples "
+                     f"({1000 * estimate.samples / sr:.2f} ms)")
+    ax.axvline(estimate.peak_lag, color=_DIFF, lw=1, ls="--",
+               label=f"peak {estimate.peak_lag} samples")
+    ax.set_ylabel("|response| (dB re peak)")
+    ax.set_ylim(bottom=-120)
+    ax.legend(fontsize=8, loc="lower right")
+    ax = axes[1, 0]
+    resid = np.maximum(np.asarray(estimate.residuals, dtype=np.float64), 1e-16)
+    ax.semilogy(estimate.candidates, resid, marker=".", lw=0.8, color=_TARGET)
+    ax.axhline(float(resid.min()) * (1 + estimate.margin), color=_DIFF, lw=1, ls="--",
+               label=f"best fit + {100 * estimate.margin:g} %")
+    ax.axvline(estimate.samples, color=_OUTPUT, lw=1.2)
+    ax.set_xlabel("lag (samples; wet behind dry)")
+    ax.set_ylabel("causal fit residual")
+    ax.legend(fontsize=8, loc="upper left")
     return _finish(fig, title, caption)
 
 

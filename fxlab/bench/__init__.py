@@ -3,6 +3,9 @@
 - ``python -m fxlab.bench train [--minutes N]``  :mod:`fxlab.bench.train`: the recommended sample-level
   model and the thesis's reduced LSTM trained on the quick profile's data; ESR and log-spectral
   distance on Validation 2, wall time
+- ``python -m fxlab.bench capture [--minutes N]`` :mod:`fxlab.bench.capture`: ``fxlab train`` on pairs
+  made from real recordings through fxlab's resonant EQ and drive (with and without latency); ESR
+  on unseen material, the latency found
 - ``python -m fxlab.bench latency ...``          :mod:`fxlab.bench.latency`: streaming latency
 - ``python -m fxlab.bench windowed ...``         :mod:`fxlab.bench.windowed`: offline throughput of
   the thesis's windowed networks (windows/s; whole validation clips)

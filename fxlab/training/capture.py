@@ -1,4 +1,15 @@
-"""Training on a user's own dry/wet recording, and the ``fxlab train`` command."""
+"""Training on a user's own dry/wet recording, and the ``fxlab train`` command.
+
+- :func:`train_on_pair`         check and align the pair, report on it, train, grade the result
+- :func:`add_train_arguments`   the ``fxlab train`` options
+- :func:`run_train_command`     ``fxlab train`` itself
+
+A model folder trained this way holds, beside the training's own files (``model.keras``,
+``config.json``, ``history.csv``, ``summary.json``): ``pair.json`` (the files, the split, the
+alignment), ``alignment.json`` and ``alignment.png`` (the latency estimate and its evidence, when
+it was measured), ``data_report.json`` (:func:`fxlab.pair_report.pair_report`) and ``grade.json``
+(:func:`fxlab.pair_report.grade`).
+"""
 
 from __future__ import annotations
 
@@ -20,24 +31,66 @@ from fxlab.util import atomic_write
 __all__ = ["add_train_arguments", "run_train_command", "train_on_pair"]
 
 
+def _write_alignment(out: Path, pair) -> None:
+    from fxlab.plots import plot_latency_evidence, save_figure
+
+    est = pair.latency
+    doc = {"latency_samples": int(pair.offset_samples),
+           "latency_ms": 1000.0 * pair.offset_samples / pair.sr,
+           "method": "onset of the response: latest start of a causal fit within "
+                     f"{100 * est.margin:g} % of the best fit's residual "
+                     "(fxlab.pairs.estimate_latency)", **est.to_dict()}
+    atomic_write(out / "alignment.json", json.dumps(doc, indent=2))
+    fig = plot_latency_evidence(
+        est, sr=pair.sr, title=f"latency {pair.offset_samples} samples "
+                               f"({1000 * pair.offset_samples / pair.sr:.2f} ms)",
+        caption="Top: the estimated impulse response of wet against dry around its onset. "
+                "Bottom: how well a causal response starting at each lag fits the wet signal; "
+                "the latency is the latest start that fits within the margin of the best.")
+    save_figure(fig, out / "alignment.png")
 
 
 def train_on_pair(dry_path, wet_path, out_dir, *, model: str = "lstm", holdout: float = 0.2,
                   epochs: int = 100, minutes: float = 0.0, resume: bool = False, sr: int | None = None,
+                  align: str = "correct", latency: int | None = None, wet2_path=None,
                   verbose: int = 1, log: Callable[[str], Any] = print, **overrides) -> TrainedModel:
-    """Train ``model`` on a user's dry/wet WAV pair, holding out its last ``holdout`` for validation.
+    """Train ``model`` on a user's dry/wet pair, holding out its last ``holdout``; report and grade.
 
-    The pair is read and checked by :func:`fxlab.pairs.load_pair` (sample rates, channels,
-    lengths, alignment: its errors are raised as they are). ``holdout`` in (0, 0.5] is the
-    fraction at the end kept as the ``val`` split; ``minutes`` > 0 caps training time; ``overrides``
-    are :class:`TrainConfig` fields (``model_params={"units": 16}``, ``loss=...``).
+    The pair is read, checked and aligned by :func:`fxlab.pairs.load_pair` (``align``,
+    ``latency``: its errors are raised as they are); the data report
+    (:func:`fxlab.pair_report.pair_report`, with ``wet2_path`` a second take for the noise floor)
+    is logged and written, the model trained (the best epoch by the held-out split is kept), and
+    the held-out ESR graded (:func:`fxlab.pair_report.grade`): ``tm.grade`` holds it.
+
+    Parameters
+    ----------
+    dry_path, wet_path : path
+        The effect's input and output recordings.
+    out_dir : path
+        The model folder.
+    holdout : float in (0, 0.5]
+        Fraction at the end kept as the ``val`` split.
+    minutes : float >= 0
+        Training-time budget (0: none), passed to :class:`TrainConfig` ``max_minutes``.
+    align : {"correct", "check", "off"}
+        As in :func:`fxlab.pairs.load_pair`.
+    latency : int or None
+        The latency in samples, when known (not measured then).
+    wet2_path : path or None
+        A second take of the same dry signal through the effect.
+    overrides
+        :class:`TrainConfig` fields (``model_params={"units": 16}``, ``loss=...``).
     """
+    from fxlab.pair_report import format_report, grade, pair_report
     from fxlab.pairs import load_pair
+    from fxlab.training.history import read_history
 
     if not 0.0 < float(holdout) <= 0.5:
         raise ParameterError(problem(f"holdout={holdout!r}", found=repr(holdout),
                                      expected="a fraction in (0, 0.5]", fix="use e.g. 0.2"))
-    pair = load_pair(dry_path, wet_path, sr=sr)
+    pair = load_pair(dry_path, wet_path, sr=sr, align=align, latency=latency)
+    pair2 = (load_pair(dry_path, wet2_path, sr=sr, align=align, latency=latency)
+             if wet2_path is not None else None)
     dry, wet = np.asarray(pair.dry, np.float32), np.asarray(pair.wet, np.float32)
     cut = int(round(dry.size * (1.0 - float(holdout))))
     segment = overrides.get("segment", TrainConfig.segment)
@@ -46,14 +99,28 @@ def train_on_pair(dry_path, wet_path, out_dir, *, model: str = "lstm", holdout: 
             f"{dry_path} ({dry.size} samples)", found=f"{cut} training / {dry.size - cut} held-out samples",
             expected=f"at least segment={segment} samples in each part",
             fix="use a longer recording or pass a shorter segment"))
+    report = pair_report(pair, wet2=pair2, train_fraction=1.0 - float(holdout))
+    for line in [*pair.notes, *format_report(report)]:
+        log(line)
     config = TrainConfig(model=model, epochs=epochs, max_minutes=minutes,
                          loss=overrides.pop("loss", "esr" if family_of(model) == "sample" else "mse"),
                          **overrides)
     data = {"train": (dry[:cut], wet[:cut]), "val": (dry[cut:], wet[cut:])}
     tm = train(data, out_dir, config, resume=resume, verbose=verbose, log=log)
-    info = {"dry": str(dry_path), "wet": str(wet_path), "sr": int(getattr(pair, "sr", sr or 0)),
-            "holdout": float(holdout), "train_samples": cut, "val_samples": int(dry.size - cut)}
-    atomic_write(Path(out_dir) / "pair.json", json.dumps(info, indent=2))
+    out = Path(out_dir)
+    info = {"dry": str(dry_path), "wet": str(wet_path), "wet2": None if wet2_path is None else str(wet2_path),
+            "sr": int(pair.sr), "holdout": float(holdout), "train_samples": cut,
+            "val_samples": int(dry.size - cut), "align": align,
+            "latency_samples": int(pair.offset_samples),
+            "latency_measured": pair.latency is not None, "notes": pair.notes}
+    atomic_write(out / "pair.json", json.dumps(info, indent=2))
+    atomic_write(out / "data_report.json", json.dumps(report, indent=2, default=float))
+    if pair.latency is not None:
+        _write_alignment(out, pair)
+    held_out = float(tm.summary.get("best", {}).get("val_esr", float("nan")))
+    tm.grade = grade(held_out, floor=report.get("floor_esr"), history=read_history(out),
+                     summary=tm.summary, report=report)
+    atomic_write(out / "grade.json", json.dumps(tm.grade, indent=2))
     return tm
 
 
@@ -61,8 +128,15 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     """Add the ``fxlab train`` options to ``parser`` (see :func:`run_train_command`)."""
     parser.add_argument("--dry", required=True, help="dry (input) WAV file")
     parser.add_argument("--wet", required=True, help="wet (effect output) WAV file, same length and rate")
+    parser.add_argument("--wet2", default=None,
+                        help="a second wet take of the same dry file: measures the noise floor")
     parser.add_argument("--model", default="lstm", help=f"model name: {', '.join(MODEL_NAMES)} (default lstm)")
     parser.add_argument("--out", required=True, help="model folder to write (e.g. models/mine)")
+    parser.add_argument("--align", default="correct", choices=("correct", "check", "off"),
+                        help="correct: measure the latency (onset of the response) and remove it "
+                             "(default); check: refuse a pair with latency; off: do not look")
+    parser.add_argument("--latency", type=int, default=None,
+                        help="the latency in samples, when you know it (wet behind dry); not measured then")
     parser.add_argument("--epochs", type=int, default=100, help="maximum epochs (default 100)")
     parser.add_argument("--minutes", type=float, default=0.0, help="training-time budget in minutes (0: none)")
     parser.add_argument("--resume", action="store_true", help="continue from the folder's checkpoint")
@@ -82,7 +156,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
 
 
 def run_train_command(args: argparse.Namespace) -> int:
-    """Run ``fxlab train`` from parsed arguments; prints the summary; returns the exit status 0.
+    """Run ``fxlab train`` from parsed arguments; prints the summary and the grade; returns 0.
 
     With ``--export FORMAT`` the format is checked before training (an unknown name fails at
     once) and the trained model is exported into ``<out>/export/`` (see :mod:`fxlab.export`).
@@ -100,12 +174,15 @@ def run_train_command(args: argparse.Namespace) -> int:
                  if v is not None}
     tm = train_on_pair(args.dry, args.wet, args.out, model=args.model, holdout=args.holdout,
                        epochs=args.epochs, minutes=args.minutes, resume=args.resume, sr=args.sr,
+                       align=getattr(args, "align", "correct"), latency=getattr(args, "latency", None),
+                       wet2_path=getattr(args, "wet2", None),
                        model_params=model_params, seed=args.seed, **overrides)
     s = tm.summary
     best = s.get("best", {})
     print(f"trained {tm.name} ({tm.param_count} parameters) into {args.out}: {s['epochs_run']} epochs "
           f"({s['stopped']}), best epoch {s['best_epoch']}, held-out ESR {best.get('val_esr', float('nan')):.3g}, "
           f"{s['wall_s']:.0f} s")
+    print(f"grade: {tm.grade['text']}")
     if fmt is not None:
         from fxlab import export
 

@@ -1,0 +1,211 @@
+"""What a user's dry/wet pair holds, and how good a capture of it is.
+
+- :func:`level_profile`   peak and short-term levels of a signal, dBFS
+- :func:`pair_report`     the data report of a checked pair: levels, the level range a model will
+  know, ESR against a straight wire, relatedness, two takes' ESR and the floor they set
+- :func:`format_report`   the report as lines of text
+- :func:`grade`           a held-out ESR in plain words on :data:`GRADE_SCALE`, with advice
+- :data:`GRADE_SCALE`     the scale (Neural Amp Modeler's)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from fxlab.errors import LengthMismatchError, problem
+
+__all__ = ["GRADE_SCALE", "format_report", "grade", "level_profile", "pair_report"]
+
+GRADE_SCALE: tuple[tuple[float, str], ...] = (
+    (0.01, "great"),
+    (0.035, "not bad"),
+    (0.1, "may sound OK"),
+    (math.inf, "poor: it will likely sound different from the effect"),
+)
+"""Held-out ESR below each bound -> words (the scale Neural Amp Modeler's trainer reports)."""
+
+_FRAME_S = 0.05
+_ACTIVE_DB = -60.0
+
+
+def level_profile(x: np.ndarray, *, sr: int) -> dict[str, float]:
+    """Peak and short-term (50 ms RMS) levels of ``x``.
+
+    Parameters
+    ----------
+    x : np.ndarray [shape=(n,)]
+    sr : int > 0
+        Sample rate, Hz.
+
+    Returns
+    -------
+    dict
+        ``peak_dbfs``; ``rms_dbfs`` (whole signal); ``active_p5_dbfs``, ``active_p50_dbfs``,
+        ``active_p95_dbfs``: percentiles of the 50 ms RMS over frames above -60 dBFS (the
+        range of levels the signal spends its time at); ``active_fraction`` of frames.
+    """
+    a = np.asarray(x, dtype=np.float64).reshape(-1)
+    frame = max(int(sr * _FRAME_S), 1)
+    n = a.size // frame
+    with np.errstate(divide="ignore"):
+        peak = 20 * math.log10(float(np.max(np.abs(a)))) if a.size and np.any(a) else -math.inf
+        rms = 10 * math.log10(float(np.mean(a**2))) if a.size and np.any(a) else -math.inf
+        frames = 10 * np.log10(np.mean(a[: n * frame].reshape(n, frame) ** 2, axis=1) + 1e-30)
+    active = frames[frames > _ACTIVE_DB] if n else np.zeros(0)
+    pct = np.percentile(active, [5, 50, 95]) if active.size else [-math.inf] * 3
+    return {"peak_dbfs": peak, "rms_dbfs": rms, "active_p5_dbfs": float(pct[0]),
+            "active_p50_dbfs": float(pct[1]), "active_p95_dbfs": float(pct[2]),
+            "active_fraction": float(active.size / n) if n else 0.0}
+
+
+def _esr(target: np.ndarray, output: np.ndarray) -> float:
+    t = np.asarray(target, np.float64)
+    return float(np.sum((t - np.asarray(output, np.float64)) ** 2) / max(np.sum(t**2), 1e-30))
+
+
+def pair_report(pair, *, wet2=None, train_fraction: float = 1.0) -> dict[str, Any]:
+    """The data report of a checked pair (:class:`fxlab.pairs.AudioPair`).
+
+    Parameters
+    ----------
+    pair : AudioPair
+        The aligned pair (``load_pair``).
+    wet2 : AudioPair or None
+        A second take of the same dry signal through the effect, loaded and aligned on its own
+        (``load_pair(dry, wet2)``); their ESR against each other is the noise of the capture.
+    train_fraction : float in (0, 1]
+        The part at the start a model trains on (the rest is held out); the level range the
+        model will know is that part's.
+
+    Returns
+    -------
+    dict
+        ``dry``, ``wet``: :func:`level_profile` of each; ``train_dry_peak_dbfs`` and
+        ``heldout_dry_peak_dbfs``; ``esr_vs_wire``: ESR of the wet against the dry itself (1 is
+        as far from bypass as silence; near 0 an effect that barely changes the signal);
+        ``relatedness``: fraction of the wet energy a causal linear response to the dry explains
+        (:class:`fxlab.pairs.LatencyEstimate`; ``None`` when alignment was off or the latency
+        given); ``latency_samples``; with ``wet2``: ``two_takes_esr`` (take 2 against take 1)
+        and ``floor_esr`` = half of it: a model that output the effect's exact noiseless output
+        would score about that against one noisy take.
+    """
+    sr = int(pair.sr)
+    cut = int(round(pair.n * float(train_fraction)))
+    report: dict[str, Any] = {
+        "sr": sr, "samples": int(pair.n), "seconds": pair.n / sr,
+        "dry": level_profile(pair.dry, sr=sr), "wet": level_profile(pair.wet, sr=sr),
+        "train_dry_peak_dbfs": level_profile(pair.dry[:cut], sr=sr)["peak_dbfs"],
+        "heldout_dry_peak_dbfs": (level_profile(pair.dry[cut:], sr=sr)["peak_dbfs"]
+                                  if cut < pair.n else None),
+        "esr_vs_wire": _esr(pair.wet, pair.dry),
+        "latency_samples": int(pair.offset_samples),
+        "relatedness": float(pair.latency.relatedness) if pair.latency is not None else None,
+    }
+    if wet2 is not None:
+        s1, s2 = max(0, -pair.offset_samples), max(0, -wet2.offset_samples)
+        lo, hi = max(s1, s2), min(s1 + pair.n, s2 + wet2.n)
+        if hi - lo < sr // 10:
+            raise LengthMismatchError(problem(
+                f"{wet2.wet_path} against {pair.wet_path}",
+                found=f"{max(hi - lo, 0)} samples in common after aligning each to the dry",
+                expected="two takes of the same dry signal", fix="pass a second take of the "
+                "same dry file through the same effect settings"))
+        a, b = pair.wet[lo - s1:hi - s1], wet2.wet[lo - s2:hi - s2]
+        takes = _esr(a, b)
+        report.update(two_takes_esr=takes, floor_esr=takes / 2.0,
+                      wet2_latency_samples=int(wet2.offset_samples))
+    return report
+
+
+def _db(v: float | None) -> str:
+    return "n/a" if v is None else ("-inf" if v == -math.inf else f"{v:+.1f}")
+
+
+def format_report(report: Mapping[str, Any]) -> list[str]:
+    """The data report as lines of plain text (what ``fxlab train`` prints)."""
+    d, w = report["dry"], report["wet"]
+    lines = [
+        f"data: {report['seconds']:.1f} s at {report['sr']} Hz, latency "
+        f"{report['latency_samples']} samples",
+        f"  dry: peak {_db(d['peak_dbfs'])} dBFS, RMS {_db(d['rms_dbfs'])} dBFS; 50 ms levels "
+        f"{_db(d['active_p5_dbfs'])} to {_db(d['active_p95_dbfs'])} dBFS (5th-95th percentile)",
+        f"  wet: peak {_db(w['peak_dbfs'])} dBFS, RMS {_db(w['rms_dbfs'])} dBFS",
+        f"  the model will know inputs up to {_db(report['train_dry_peak_dbfs'])} dBFS peak (the "
+        "training part's): playing louder than that is extrapolation",
+        f"  ESR against a straight wire {report['esr_vs_wire']:.3g} (how far the effect is from "
+        "bypass; a model must beat this by far to be worth anything)",
+    ]
+    held = report.get("heldout_dry_peak_dbfs")
+    if held is not None and held > report["train_dry_peak_dbfs"] + 1.0:
+        lines.append(f"  note: the held-out part peaks at {_db(held)} dBFS, louder than the "
+                     "training part: its ESR measures extrapolation")
+    if report.get("relatedness") is not None:
+        r = report["relatedness"]
+        lines.append(f"  relatedness {r:.3f} (fraction of the wet explained by a causal linear "
+                     "response to the dry; ~1 for an EQ, lower for distortion, ~0 unrelated)")
+    if "two_takes_esr" in report:
+        lines.append(f"  two takes: ESR {report['two_takes_esr']:.3g} against each other; the "
+                     f"floor for a model is about {report['floor_esr']:.3g}")
+    return lines
+
+
+def grade(esr: float, *, floor: float | None = None, history: Sequence[Mapping] | None = None,
+          summary: Mapping | None = None, report: Mapping | None = None) -> dict[str, Any]:
+    """A held-out ESR in plain words, with what would likely help.
+
+    Parameters
+    ----------
+    esr : float >= 0
+        The model's ESR on the held-out part.
+    floor : float or None
+        The floor two takes set (:func:`pair_report`'s ``floor_esr``).
+    history : list of dict or None
+        The training history rows (``loss``, ``val_loss``/``val_esr`` per epoch).
+    summary : dict or None
+        The training summary (``stopped``, ``best_epoch``, ``epochs_run``).
+    report : dict or None
+        The data report (levels of the training and held-out parts).
+
+    Returns
+    -------
+    dict
+        ``esr``, ``words`` (from :data:`GRADE_SCALE`), ``scale`` (the scale as text), ``floor``,
+        ``advice`` (list of sentences), ``text`` (one paragraph).
+    """
+    words = next(w for bound, w in GRADE_SCALE if esr < bound)
+    scale = "ESR < 0.01 great, < 0.035 not bad, < 0.1 may sound OK, above: poor"
+    advice: list[str] = []
+    at_floor = floor is not None and esr <= 1.5 * floor
+    if at_floor:
+        advice.append(f"it is at the floor the two takes set ({floor:.3g}): the recording's own "
+                      "noise limits it, not the model; longer training will not help")
+    if summary is not None and not at_floor:
+        still = summary.get("best_epoch") == summary.get("epochs_run")
+        if still and summary.get("stopped") in ("time budget", "epochs done"):
+            advice.append("it was still improving when training stopped: train longer "
+                          "(a larger --minutes, or --resume)")
+    if history and not at_floor:
+        last = history[-1]
+        train_loss, val = last.get("loss"), last.get("val_loss")
+        if train_loss and val and val > 2.0 * train_loss:
+            advice.append("the held-out part scores much worse than the training part: record "
+                          "more, and more varied, material (every level and playing you will use)")
+        elif esr >= 0.035 and not any("train longer" in a for a in advice):
+            advice.append("training and held-out errors are alike and high: a larger model may "
+                          "help (e.g. --units 64)")
+    if report is not None:
+        held = report.get("heldout_dry_peak_dbfs")
+        if held is not None and held > report.get("train_dry_peak_dbfs", held) + 1.0:
+            advice.append("the held-out part is louder than anything trained on: record the "
+                          "loudest playing you will use in the training part too")
+    if not advice and esr < 0.01:
+        advice.append("nothing needed")
+    text = (f"held-out ESR {esr:.3g}: {words} (scale: {scale})"
+            + (f"; floor from two takes {floor:.3g}" if floor is not None else "")
+            + ". " + "; ".join(advice) + ".")
+    return {"esr": float(esr), "words": words, "scale": scale, "floor": floor,
+            "advice": advice, "text": text}

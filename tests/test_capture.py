@@ -1,0 +1,213 @@
+"""Capturing a user's own effect: causal latency found exactly through linear and nonlinear
+effects, a given latency honoured, an unrelated pair refused, the drive pedal."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fxlab import audio, pairs
+from fxlab.effects import get_effect
+from fxlab.errors import ParameterError, UnrelatedPairError
+from fxlab.signals import make_chunk
+
+SR = audio.STUDY_SR
+
+EFFECTS = {
+    "lowpass": {"name": "lowpass", "cutoff_hz": 1000.0, "order": 2},
+    "highpass": {"name": "highpass", "cutoff_hz": 440.0, "order": 2},
+    "resonant": {"name": "peaking", "freq_hz": 1000.0, "gain_db": 18.0, "q": 8.0},
+    # tone 0.5638: a 3 kHz low-pass; no oversampling (its anti-aliasing filters start so softly
+    # that their first taps read as 3 samples of latency: a limit stated in fxlab.pairs)
+    "drive": {"name": "drive", "gain_db": 18.0, "tone": 0.5638, "level_db": -6.0, "oversample": 1},
+}
+
+
+def _effect(kind):
+    spec = dict(EFFECTS[kind])
+    return get_effect(spec.pop("name"), **spec)
+
+
+def _delay(x: np.ndarray, d: int) -> np.ndarray:
+    return np.concatenate([np.zeros(d, x.dtype), x[: x.size - d]])
+
+
+@pytest.fixture(scope="module")
+def dry() -> np.ndarray:
+    return make_chunk("pink", n=SR // 2, sr=SR, seed=3)
+
+
+@pytest.mark.parametrize("latency", [0, 1, 37, 500])
+@pytest.mark.parametrize("kind", list(EFFECTS))
+def test_latency_is_the_onset_exactly(dry, kind, latency):
+    """The peak of a low-pass's response comes samples after its onset; the onset is found."""
+    wet = _delay(_effect(kind)(dry, SR), latency)
+    est = pairs.estimate_latency(dry, wet, max_lag=SR // 2)
+    assert est.samples == latency
+    assert est.peak_lag >= est.samples
+    assert est.relatedness > (0.9 if kind != "drive" else 0.5)  # 256 taps: Q 8 rings longer
+
+
+def test_zero_latency_lowpass_pair_is_not_shifted(tmp_path, dry):
+    """The cross-correlation's peak of a low-passed pair is its group delay, not latency."""
+    wet = _effect("lowpass")(dry, SR)
+    assert pairs.estimate_latency(dry, wet, max_lag=1000).peak_lag > 0
+    audio.write_wav(tmp_path / "d.wav", dry, SR)
+    audio.write_wav(tmp_path / "w.wav", wet, SR)
+    p = pairs.load_pair(tmp_path / "d.wav", tmp_path / "w.wav")
+    assert p.offset_samples == 0 and p.n == dry.size
+    np.testing.assert_array_equal(p.wet, wet)
+    assert p.latency is not None and p.latency.samples == 0
+
+
+def test_given_latency_is_used_and_checked(tmp_path, dry):
+    wet = _delay(_effect("highpass")(dry, SR), 37)
+    audio.write_wav(tmp_path / "d.wav", dry, SR)
+    audio.write_wav(tmp_path / "w.wav", wet, SR)
+    p = pairs.load_pair(tmp_path / "d.wav", tmp_path / "w.wav", latency=40)
+    assert p.offset_samples == 40 and p.latency is None
+    np.testing.assert_array_equal(p.wet, wet[40:])
+    with pytest.raises(ParameterError, match="align"):
+        pairs.load_pair(tmp_path / "d.wav", tmp_path / "w.wav", latency=37, align="off")
+    with pytest.raises(ParameterError, match="whole number"):
+        pairs.load_pair(tmp_path / "d.wav", tmp_path / "w.wav", latency=3.5)
+
+
+def test_unrelated_pair_is_refused_in_plain_words(tmp_path, dry):
+    other = make_chunk("pink", n=SR // 2, sr=SR, seed=99)
+    audio.write_wav(tmp_path / "d.wav", dry, SR)
+    audio.write_wav(tmp_path / "w.wav", other, SR)
+    with pytest.raises(UnrelatedPairError, match="does not look like the dry signal") as info:
+        pairs.load_pair(tmp_path / "d.wav", tmp_path / "w.wav")
+    assert str(tmp_path / "w.wav") in str(info.value)
+
+
+@pytest.mark.parametrize(("esr", "words"), [(0.005, "great"), (0.02, "not bad"),
+                                            (0.05, "may sound OK"), (0.5, "poor")])
+def test_grade_words_on_the_stated_scale(esr, words):
+    from fxlab.pair_report import grade
+
+    g = grade(esr)
+    assert g["words"].startswith(words) and "0.035" in g["scale"] and g["text"].startswith(
+        f"held-out ESR {esr:.3g}")
+
+
+def test_grade_advice_follows_the_evidence():
+    from fxlab.pair_report import grade
+
+    at_floor = grade(0.02, floor=0.015, summary={"best_epoch": 5, "epochs_run": 5,
+                                                 "stopped": "time budget"})
+    assert any("floor" in a for a in at_floor["advice"])
+    assert not any("train longer" in a for a in at_floor["advice"])
+    still = grade(0.02, summary={"best_epoch": 5, "epochs_run": 5, "stopped": "time budget"})
+    assert any("train longer" in a for a in still["advice"])
+    overfit = grade(0.05, history=[{"loss": 0.01, "val_loss": 0.05}])
+    assert any("more, and more varied" in a for a in overfit["advice"])
+    louder = grade(0.005, report={"train_dry_peak_dbfs": -12.0, "heldout_dry_peak_dbfs": -3.0})
+    assert any("louder" in a for a in louder["advice"])
+
+
+def test_pair_report_levels_wire_and_two_takes(tmp_path, dry):
+    from fxlab.pair_report import format_report, pair_report
+
+    drive = _effect("drive")
+    wet = _delay(drive(dry, SR), 37)
+    noise = 1e-3 * np.random.default_rng(0).standard_normal(dry.size).astype(np.float32)
+    audio.write_wav(tmp_path / "d.wav", dry, SR)
+    audio.write_wav(tmp_path / "w.wav", wet, SR, subtype="FLOAT")
+    audio.write_wav(tmp_path / "w2.wav", wet + noise, SR, subtype="FLOAT")
+    p1 = pairs.load_pair(tmp_path / "d.wav", tmp_path / "w.wav")
+    p2 = pairs.load_pair(tmp_path / "d.wav", tmp_path / "w2.wav")
+    rep = pair_report(p1, wet2=p2, train_fraction=0.8)
+    assert rep["latency_samples"] == 37 and p2.offset_samples == 37
+    assert rep["dry"]["peak_dbfs"] == pytest.approx(audio.peak_dbfs(dry), abs=0.01)
+    expected = float(np.sum(noise[37:] ** 2) / np.sum(wet[37:].astype(np.float64) ** 2))
+    assert rep["two_takes_esr"] == pytest.approx(expected, rel=0.05)
+    assert rep["floor_esr"] == pytest.approx(rep["two_takes_esr"] / 2)
+    wire = float(np.sum((wet[37:] - dry[:-37]) ** 2.0) / np.sum(wet[37:] ** 2.0))
+    assert rep["esr_vs_wire"] == pytest.approx(wire, rel=1e-3)
+    text = "\n".join(format_report(rep))
+    assert "extrapolation" in text and "floor" in text and "relatedness" in text
+
+
+def test_fxlab_train_reports_aligns_and_grades(tmp_path, capsys):
+    import argparse
+    import json
+
+    from fxlab import training
+
+    x = make_chunk("pink", n=SR, sr=SR, seed=21)
+    wet = _delay(_effect("lowpass")(x, SR), 37)
+    audio.write_wav(tmp_path / "d.wav", x, SR)
+    audio.write_wav(tmp_path / "w.wav", wet, SR, subtype="FLOAT")
+    audio.write_wav(tmp_path / "w2.wav", wet + 1e-3 * np.random.default_rng(1).standard_normal(
+        SR).astype(np.float32), SR, subtype="FLOAT")
+    parser = training.add_train_arguments(argparse.ArgumentParser())
+    out = tmp_path / "mine"
+    args = parser.parse_args(["--dry", str(tmp_path / "d.wav"), "--wet", str(tmp_path / "w.wav"),
+                              "--wet2", str(tmp_path / "w2.wav"), "--out", str(out),
+                              "--epochs", "1", "--units", "4", "--segment", "1024",
+                              "--batch-size", "8"])
+    assert training.run_train_command(args) == 0
+    printed = capsys.readouterr().out
+    assert "latency +37 samples" in printed and "grade: held-out ESR" in printed
+    assert json.loads((out / "alignment.json").read_text())["latency_samples"] == 37
+    assert (out / "alignment.png").stat().st_size > 1000
+    assert json.loads((out / "pair.json").read_text())["latency_samples"] == 37
+    assert json.loads((out / "data_report.json").read_text())["floor_esr"] > 0
+    g = json.loads((out / "grade.json").read_text())
+    assert g["esr"] > 0 and g["words"] and g["floor"] > 0
+    args = parser.parse_args(["--dry", str(tmp_path / "d.wav"), "--wet", str(tmp_path / "w.wav"),
+                              "--out", str(out), "--align", "check"])
+    from fxlab.errors import MisalignmentError
+
+    with pytest.raises(MisalignmentError, match="37 samples"):
+        training.run_train_command(args)
+
+
+def test_shipped_recordings_load_as_mono_at_the_rate_asked():
+    from fxlab import recordings
+    from fxlab.errors import UnknownNameError
+
+    names = recordings.list_recordings("instrument")
+    assert len(names) >= 5 and recordings.list_recordings("speech") == ["speech"]
+    for name in recordings.list_recordings():
+        assert recordings.recording_path(name).is_file()
+    x = recordings.load_recording("guitar_em9", sr=SR, peak_dbfs=-6.0)
+    assert x.ndim == 1 and x.dtype == np.float32 and x.size > 9 * SR
+    assert audio.peak_dbfs(x) == pytest.approx(-6.0, abs=1e-3)
+    speech = recordings.load_recording("speech", sr=SR)
+    assert speech.size == 4 * SR  # 4.0 s at 16 kHz, resampled
+    assert (recordings.recording_path("piano").parent / "COPYING").is_file()
+    with pytest.raises(UnknownNameError, match="guitar_em9"):
+        recordings.load_recording("banjo")
+
+
+def test_a_noisy_but_related_pair_is_not_called_unrelated(dry):
+    """Relatedness is measured on the signals as they are: 40 dB of hiss on the wet file leaves
+    it ~1 (whitened, the hiss dominated and a real pair read as unrelated)."""
+    from fxlab.recordings import load_recording
+
+    x = load_recording("guitar_em9", sr=SR, peak_dbfs=-6.0)[: 4 * SR]
+    wet = _delay(_effect("resonant")(x, SR), 37)
+    hiss = np.random.default_rng(2).standard_normal(wet.size).astype(np.float32)
+    wet = wet + hiss * float(np.sqrt(np.mean(wet**2))) * 10 ** (-40 / 20)
+    est = pairs.estimate_latency(x, wet, max_lag=SR // 2)
+    assert est.relatedness > 0.99
+    assert est.samples == 37
+
+
+def test_an_onset_buried_in_noise_is_flagged_weak(tmp_path):
+    """One guitar chord (very predictable) through a 1 kHz low-pass (tiny first taps) with 40 dB
+    of hiss: the first taps cannot be told from the noise; the estimate says so."""
+    from fxlab.recordings import load_recording
+
+    x = load_recording("guitar_em9", sr=SR, peak_dbfs=-6.0)[: 4 * SR]
+    wet = _delay(_effect("lowpass")(x, SR), 37)
+    hiss = np.random.default_rng(3).standard_normal(wet.size).astype(np.float32)
+    wet = wet + hiss * float(np.sqrt(np.mean(wet**2))) * 10 ** (-40 / 20)
+    audio.write_wav(tmp_path / "d.wav", x, SR)
+    audio.write_wav(tmp_path / "w.wav", wet, SR, subtype="FLOAT")
+    p = pairs.load_pair(tmp_path / "d.wav", tmp_path / "w.wav")
+    assert p.latency.weak and p.latency.samples <= p.latency.peak_lag
+    assert any("weakly determined" in n and "--latency" in n for n in p.notes)
