@@ -31,7 +31,14 @@ from fxlab.sweep.compare import (
     spread,
     write_csv,
 )
-from fxlab.sweep.execute import THREAD_ENV, SweepResult, read_point, run_point, run_sweep, start_client
+from fxlab.sweep.execute import (
+    THREAD_ENV,
+    SweepResult,
+    read_point,
+    run_point,
+    run_sweep,
+    start_client,
+)
 from fxlab.sweep.report import build_sweep_report, run_compare
 from fxlab.sweep.spec import Point, SweepSpec, load_spec, point_name
 

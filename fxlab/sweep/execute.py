@@ -34,7 +34,6 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from fxlab.errors import ParameterError, PipelineError, problem
 from fxlab.sweep.spec import Point, SweepSpec, load_spec
