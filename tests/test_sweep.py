@@ -98,6 +98,21 @@ def test_missing_spec_and_bad_spec_on_the_command_line_exit_2(tmp_path, capsys):
     assert not (tmp_path / "r").exists()  # nothing ran
 
 
+def test_a_scheduler_whose_workers_run_several_threads_is_refused(tmp_path):
+    """A point sets its process's environment and stderr, so each worker must run one point at a
+    time: a cluster of two-thread workers is refused with the fix, before any point is queued."""
+    from distributed import LocalCluster
+
+    from fxlab.errors import PipelineError
+
+    path = _spec(tmp_path, {"profile": "tiny", "steps": [1], "grid": {"seed": [0, 1]}})
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+        with pytest.raises(PipelineError, match="--nthreads 1"):
+            sweep.run_sweep(path, reports_dir=tmp_path / "r", scheduler=cluster.scheduler_address,
+                            log=lambda m: None)
+    assert not (tmp_path / "r" / "spec" / "seed-0" / "point.json").exists()
+
+
 def test_spread_is_the_mean_and_students_t_interval():
     s = sweep.spread([1.0, 2.0, 3.0, None])
     assert s["n"] == 3 and s["mean"] == pytest.approx(2.0)

@@ -134,8 +134,9 @@ def start_client(*, workers: int | None = None, scheduler: str | None = None):
     """A :class:`distributed.Client`: on ``scheduler`` (an address) or on a new LocalCluster.
 
     The LocalCluster has ``workers`` worker processes (default: the cores this process may use),
-    one thread each, with :data:`THREAD_ENV` in their environment. Close the client (and its
-    ``cluster``, for a local one) when done.
+    one thread each, with :data:`THREAD_ENV` in their environment. A scheduler's workers must run
+    one thread each too (a point sets its process's environment): a worker with more is refused.
+    Close the client (and its ``cluster``, for a local one) when done.
     """
     try:
         from distributed import Client, LocalCluster
@@ -145,12 +146,22 @@ def start_client(*, workers: int | None = None, scheduler: str | None = None):
                                     fix='reinstall fxlab: pip install -e "."')) from e
     if scheduler:
         try:
-            return Client(scheduler, timeout="30s")
+            client = Client(scheduler, timeout="30s")
         except OSError as e:
             raise PipelineError(problem(f"--scheduler {scheduler}", found=f"no scheduler answering ({e})",
                                         expected="the address of a running Dask scheduler",
                                         fix="start the cluster first (dask-jobqueue, dask-kubernetes, "
                                             "dask scheduler) or leave --scheduler out")) from e
+        threads = {w.get("name", a): w.get("nthreads", 1)
+                   for a, w in client.scheduler_info().get("workers", {}).items()}
+        wide = {name: n for name, n in threads.items() if n > 1}
+        if wide:  # a point changes its process's environment and stderr: one at a time per process
+            client.close()
+            raise PipelineError(problem(
+                f"--scheduler {scheduler}", found=f"workers with several threads {wide}",
+                expected="one thread per worker process (a point runs alone in its process)",
+                fix="start the workers with --nthreads 1 (dask-jobqueue: processes equal to cores)"))
+        return client
     n = _cores() if workers is None else workers
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ParameterError(problem(f"--workers {workers}", found="fewer than one worker",
@@ -306,14 +317,14 @@ def run_sweep(spec: str | os.PathLike | SweepSpec, *, sweep_id: str | None = Non
 
 def _run_pending(pending: list[Point], spec: SweepSpec, sweep_dir: Path, result: SweepResult, *,
                  workers: int | None, scheduler: str | None, log) -> None:
+    if workers is None and not scheduler:
+        workers = min(len(pending), _cores())
+    client = start_client(workers=workers, scheduler=scheduler)
     for p in pending:  # queued, before any worker can overwrite it
         write_json(sweep_dir / p.name / POINT_FILE,
                    {"name": p.name, "swept": p.swept, "overrides": p.overrides, "steps": spec.steps,
                     "status": "queued", "step": None, "error": "", "queued": _now()})
-    if workers is None and not scheduler:
-        workers = min(len(pending), _cores())
     progress = _Progress(len(spec.points), len(result.skipped), log)
-    client = start_client(workers=workers, scheduler=scheduler)
     try:
         futures = {
             p.name: client.submit(run_point, {"name": p.name, "swept": p.swept, "overrides": p.overrides},

@@ -12,7 +12,7 @@ A spec is a YAML file::
       seed: [0, 1, 2]
     points:                         # optional; listed points, each crossed with the grid
       - {loss: esr}
-      - {loss: esr_mrstft}
+      - {loss: "esr+mrstft"}
 
 At least one of ``grid`` and ``points`` must be given. Each point is one pipeline run whose
 overrides are ``parameters`` then the point's own values; every point is resolved with
@@ -159,7 +159,7 @@ def _points(path: Path, raw: dict) -> list[dict[str, Any]]:
         return [{}]
     if not isinstance(points, list) or not points:
         raise _bad(path, f"points = {points!r}", "a non-empty list of mappings NAME: value",
-                   "write e.g. 'points: [{loss: esr}, {loss: esr_mrstft}]'")
+                   "write e.g. 'points: [{loss: esr}, {loss: mse}]'")
     for i, p in enumerate(points):
         if not isinstance(p, dict) or not p:
             raise _bad(path, f"points[{i}] = {p!r}", "a non-empty mapping NAME: value",
