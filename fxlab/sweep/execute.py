@@ -220,8 +220,10 @@ class _Progress:
         self.seen[name] = key
         if status == "running":
             step = state.get("step")
-            where = f"{step} ({state.get('step_index')}/{state.get('step_total')})" if step else "starting"
-            self._say(f"{name}: running {where}")
+            if step:
+                self._say(f"{name}: running {step} ({state.get('step_index')}/{state.get('step_total')})")
+            else:
+                self._say(f"{name}: starting on {state.get('host', 'a worker')}")
         elif status == "queued":
             self._say(f"{name}: queued")
         elif status in ("ok", "failed"):

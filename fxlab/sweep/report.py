@@ -31,11 +31,12 @@ COMPARE_NOTEBOOK = "06_compare"
 def run_compare(sweep_dir: str | Path, *, log=None) -> str:
     """Execute notebook 06 with ``run_dir=sweep_dir``; returns "" or the error that stopped it.
 
-    The executed notebook (partial if it failed) is ``sweep_dir/notebooks/06_compare.ipynb``.
+    The executed notebook (partial if it failed) is ``sweep_dir/notebooks/06_compare.ipynb``; the
+    kernel's stderr goes to ``sweep_dir/logs/06_compare.stderr.log``.
     """
     import papermill as pm
 
-    from fxlab.pipeline import notebooks_dir
+    from fxlab.pipeline import _stderr_to, notebooks_dir
 
     logging.getLogger("papermill").setLevel(logging.ERROR)
     sweep_dir = Path(sweep_dir).resolve()
@@ -43,11 +44,13 @@ def run_compare(sweep_dir: str | Path, *, log=None) -> str:
     out.parent.mkdir(parents=True, exist_ok=True)
     if log:
         log(f"  comparing the points ({COMPARE_NOTEBOOK}) ...")
+    (sweep_dir / "logs").mkdir(exist_ok=True)
     try:
-        pm.execute_notebook(str(notebooks_dir() / f"{COMPARE_NOTEBOOK}.ipynb"), str(out),
-                            parameters={"run_dir": str(sweep_dir)}, kernel_name="python3",
-                            cwd=str(notebooks_dir()), progress_bar=False,
-                            request_save_on_cell_execute=True)
+        with _stderr_to(sweep_dir / "logs" / f"{COMPARE_NOTEBOOK}.stderr.log"):
+            pm.execute_notebook(str(notebooks_dir() / f"{COMPARE_NOTEBOOK}.ipynb"), str(out),
+                                parameters={"run_dir": str(sweep_dir)}, kernel_name="python3",
+                                cwd=str(notebooks_dir()), progress_bar=False,
+                                request_save_on_cell_execute=True)
     except pm.PapermillExecutionError as e:
         return f"cell [{e.exec_count}]: {e.ename}: {e.evalue}"
     except Exception as e:  # kernel died, notebook unreadable
