@@ -96,6 +96,9 @@ def test_missing_spec_and_bad_spec_on_the_command_line_exit_2(tmp_path, capsys):
     assert cli.main(["sweep", str(path), "--reports", str(tmp_path / "r")]) == 2
     assert "sample_unitz" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()  # nothing ran
+    path = _spec(tmp_path, {"profile": "tiny", "grid": {"seed": [0]}})
+    assert cli.main(["sweep", str(path), "--workers", "0", "--reports", str(tmp_path / "r")]) == 2
+    assert "--workers 0" in capsys.readouterr().err
 
 
 def test_a_scheduler_whose_workers_run_several_threads_is_refused(tmp_path):

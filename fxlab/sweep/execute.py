@@ -162,10 +162,7 @@ def start_client(*, workers: int | None = None, scheduler: str | None = None):
                 expected="one thread per worker process (a point runs alone in its process)",
                 fix="start the workers with --nthreads 1 (dask-jobqueue: processes equal to cores)"))
         return client
-    n = _cores() if workers is None else workers
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ParameterError(problem(f"--workers {workers}", found="fewer than one worker",
-                                     expected="a whole number >= 1", fix="e.g. --workers 2"))
+    n = _check_workers(_cores() if workers is None else workers)
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, env=dict(THREAD_ENV),
                            dashboard_address=None, silence_logs=40)
     return Client(cluster)
@@ -238,6 +235,14 @@ class _Progress:
         self.bar.close()
 
 
+def _check_workers(workers: object) -> int:
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ParameterError(problem(f"--workers {workers}", found=repr(workers),
+                                     expected="a whole number of worker processes >= 1",
+                                     fix="e.g. --workers 2, or leave it out for one per core"))
+    return workers
+
+
 def _check_sweep_id(sweep_id: str) -> str:
     if not sweep_id or not sweep_id.replace("-", "").replace("_", "").replace(".", "").isalnum():
         raise ParameterError(problem("--sweep-id", found=repr(sweep_id), expected="letters, digits, '-', '_', '.'",
@@ -281,6 +286,8 @@ def run_sweep(spec: str | os.PathLike | SweepSpec, *, sweep_id: str | None = Non
         ``ok`` is False when a point or the comparison failed; never raises for a point's failure.
     """
     log = log or (lambda msg: print(msg, flush=True))
+    if workers is not None:
+        _check_workers(workers)
     spec = spec if isinstance(spec, SweepSpec) else load_spec(spec)
     sweep_id = _check_sweep_id(sweep_id or spec.path.stem)
     reports = Path(reports_dir).resolve()
@@ -299,7 +306,9 @@ def run_sweep(spec: str | os.PathLike | SweepSpec, *, sweep_id: str | None = Non
         f"{' '.join(s.split('_')[0] for s in spec.steps)}) -> {sweep_dir}")
     if result.skipped:
         log(f"  {len(result.skipped)} finished earlier, not rerun: {', '.join(result.skipped)}")
-    extra = {"scheduler": scheduler or "LocalCluster", "workers": workers}
+    if workers is None and not scheduler:
+        workers = min(len(pending), _cores()) or 1  # no more workers than points to run
+    extra = {"scheduler": scheduler or "LocalCluster", "workers": None if scheduler else workers}
     _write_sweep_json(sweep_dir, spec, result, started, extra)
 
     if pending:
@@ -319,8 +328,6 @@ def run_sweep(spec: str | os.PathLike | SweepSpec, *, sweep_id: str | None = Non
 
 def _run_pending(pending: list[Point], spec: SweepSpec, sweep_dir: Path, result: SweepResult, *,
                  workers: int | None, scheduler: str | None, log) -> None:
-    if workers is None and not scheduler:
-        workers = min(len(pending), _cores())
     client = start_client(workers=workers, scheduler=scheduler)
     for p in pending:  # queued, before any worker can overwrite it
         write_json(sweep_dir / p.name / POINT_FILE,

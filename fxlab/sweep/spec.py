@@ -207,7 +207,7 @@ def load_spec(path: str | os.PathLike) -> SweepSpec:
         if both:
             raise _bad(path, f"points[{i}] sets {both}, which the grid sweeps too",
                        "each name in one place", "remove it from the point or from the grid")
-    swept: list[str] = list(dict.fromkeys([k for p in listed for k in p] + list(grid_names)))
+    swept: list[str] = list(dict.fromkeys([k for p in listed for k in p] + list(grid[0])))  # spec order
     shared = sorted(set(fixed) & set(swept))
     if shared:
         raise _bad(path, f"{shared} both in 'parameters' and swept", "each name in one place",
