@@ -53,6 +53,13 @@ def test_grid_crossed_with_points_names_each_point_by_its_values(tmp_path):
     assert sweep.load_spec(path).points == spec.points  # the same names on every reading
 
 
+@pytest.mark.parametrize("path", sorted((pipeline.notebooks_dir().parent / "sweeps").glob("*.yaml")),
+                         ids=lambda p: p.name)
+def test_shipped_sweep_specs_load(path):
+    spec = sweep.load_spec(path)
+    assert spec.description and len(spec.points) > 1
+
+
 def test_long_point_names_are_cut_and_stay_unique():
     a = sweep.point_name({"models": "lstm,gru,tcn,thesis_lstm_reduced,thesis_gru,thesis_cnn", "seed": 0})
     b = sweep.point_name({"models": "lstm,gru,tcn,thesis_lstm_reduced,thesis_gru,thesis_cnn", "seed": 1})
