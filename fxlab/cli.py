@@ -4,6 +4,7 @@
 
     fxlab run [--profile quick|paper|full|tiny|FILE.yaml] [--steps 01,02 ...] [--run-id ID]
               [-p NAME VALUE ...] [-f params.yaml ...] [--reports DIR]
+    fxlab sweep SPEC.yaml [--workers N] [--scheduler ADDRESS] [--sweep-id ID] [--reports DIR]
     fxlab train --dry my_dry.wav --wet my_wet.wav --model lstm --out models/mine [--export FORMAT] [...]
     fxlab export MODEL_DIR --format aidax|rtneural|nam|onnx|tflite|all [--out FILE_OR_DIR]
     fxlab profiles              list the profiles and what they are for
@@ -11,8 +12,11 @@
 
 ``-p`` and ``-f`` work as papermill's own: ``-p`` values are parsed (numbers, True/False/None),
 ``-f`` is a YAML file of ``name: value`` lines; a name that no selected step declares is an error.
-Exit status: 0 when every step succeeded, 1 when a step failed (the report says which), 2 for a
-usage error (an unknown profile, step or parameter).
+``fxlab sweep`` runs one pipeline run per point of the spec on Dask workers (a LocalCluster of
+``--workers`` processes, or the cluster at ``--scheduler``) and writes ``reports/<sweep-id>/sweep.html``;
+see :mod:`fxlab.sweep`.
+Exit status: 0 when every step (every point) succeeded, 1 when a step or a point failed (the report
+says which), 2 for a usage error (an unknown profile, step or parameter, a malformed spec).
 """
 
 from __future__ import annotations
@@ -35,6 +39,21 @@ def _run(args: argparse.Namespace) -> int:
     if not result.ok:
         bad = result.failed_step
         print(f"fxlab run: step {bad.name} {bad.status}: {bad.error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from fxlab.sweep import run_sweep
+
+    result = run_sweep(args.spec, sweep_id=args.sweep_id, reports_dir=args.reports,
+                       workers=args.workers, scheduler=args.scheduler)
+    print(f"sweep report: {result.report}")
+    if not result.ok:
+        for name in result.failed:
+            print(f"fxlab sweep: point {name} failed: {result.points[name].get('error')}", file=sys.stderr)
+        if result.compare_error:
+            print(f"fxlab sweep: the comparison failed: {result.compare_error}", file=sys.stderr)
         return 1
     return 0
 
@@ -90,6 +109,15 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                    help="YAML file of parameter overrides (repeatable)")
     r.add_argument("--reports", default="reports", help="reports folder (default: ./reports)")
     r.set_defaults(func=_run)
+
+    w = sub.add_parser("sweep", help="run a parameter sweep (many runs) on Dask and compare the points")
+    w.add_argument("spec", help="the sweep spec (YAML): profile, steps, parameters, grid and/or points")
+    w.add_argument("--workers", type=int, help="worker processes of the local cluster (default: the cores)")
+    w.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://host:8786) instead")
+    w.add_argument("--sweep-id", help="name of the sweep folder (default: the spec file's name); "
+                                      "rerunning an id skips its finished points")
+    w.add_argument("--reports", default="reports", help="reports folder (default: ./reports)")
+    w.set_defaults(func=_sweep)
 
     t = sub.add_parser("train", help="train a model on your own dry/wet recording pair")
     given = sys.argv[1:] if argv is None else argv

@@ -37,12 +37,14 @@ Each chunk's seed is ``seed * 100_000 + base + index`` with a base per split (tr
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import html
 import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
@@ -258,6 +260,47 @@ def _link_or_copy(src: Path, dst: Path) -> None:
         shutil.copy2(src, dst)
 
 
+@contextlib.contextmanager
+def _cache_lock(entry: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``<entry>.lock`` beside a cache entry while it is looked up or built.
+
+    Several processes (the workers of a sweep) may ask for the same recipe at once: the first builds,
+    the others wait and then find the entry. Where the file system refuses locks, nothing is held
+    and :func:`_publish` still keeps the cache consistent (each builds; the first rename wins).
+    """
+    import fcntl
+
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    with open(entry.parent / f".{entry.name}.lock", "a+b") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        except OSError:
+            pass  # no locks on this file system
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _publish(tmp: Path, entry: Path) -> None:
+    """Move a fully built set ``tmp`` to ``entry`` in one rename; never disturb a good entry.
+
+    If another process published the same recipe first, its entry is kept and ``tmp`` is left to
+    be removed. A damaged entry (no manifest: an interrupted copy by hand) is renamed aside first.
+    """
+    try:
+        tmp.rename(entry)  # atomic: a half-built entry is never mistaken for a good one
+        return
+    except OSError:
+        if (entry / "manifest.json").exists():
+            return  # built meanwhile by another process: identical data, keep theirs
+    aside = entry.with_name(f".{entry.name}.damaged-{os.getpid()}")
+    entry.rename(aside)
+    tmp.rename(entry)
+    shutil.rmtree(aside, ignore_errors=True)
+
+
 def build_dataset(out_dir: str | os.PathLike, *, train_set: str = "miniaudio", effect: dict | None = None,
                   sr: int = 44_100, seed: int = 0, val1_seconds: float = 6.0,
                   val2_seconds: float | None = None, cache_dir: str | os.PathLike | None = None,
@@ -267,8 +310,10 @@ def build_dataset(out_dir: str | os.PathLike, *, train_set: str = "miniaudio", e
     The data set is synthesised once per recipe into ``cache_dir/<train_set>-<key>/`` (default:
     ``$FXLAB_CACHE/datasets`` or ``<out_dir>/../../_cache/datasets``, i.e. ``reports/_cache`` for a
     run folder) and hard-linked (or copied) into ``out_dir``. A rerun with the same recipe does not
-    rebuild; a changed recipe (any argument, or :data:`DATA_FORMAT`) builds anew. See :func:`recipe`
-    for the arguments. Returns the opened :class:`Dataset`.
+    rebuild; a changed recipe (any argument, or :data:`DATA_FORMAT`) builds anew. Several processes
+    may ask for the same recipe at once (a sweep's workers): one builds, into a temporary folder
+    renamed into place when complete, while the others wait on a lock file beside the entry and then
+    link it. See :func:`recipe` for the arguments. Returns the opened :class:`Dataset`.
     """
     out = Path(out_dir)
     rec = recipe(train_set=train_set, effect=effect, sr=sr, seed=seed,
@@ -284,22 +329,20 @@ def build_dataset(out_dir: str | os.PathLike, *, train_set: str = "miniaudio", e
             pass  # damaged: rebuild below
     cache = Path(cache_dir) / "datasets" if cache_dir else _default_cache_dir(out)
     entry = cache / f"{train_set}-{key}"
-    if (entry / "manifest.json").exists():
-        log(f"data set recipe {key} found in the cache {entry}; linking it")
-    else:
-        log(f"synthesising data set {train_set!r} (recipe {key}) into the cache {entry} ...")
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}.", dir=entry.parent))
-        try:
-            manifest = _write_set(tmp, rec)
-            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
-            if entry.exists():  # a damaged earlier entry
-                shutil.rmtree(entry)
-            tmp.chmod(0o755)
-            tmp.rename(entry)  # atomic: a half-built entry is never mistaken for a good one
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp)
+    with _cache_lock(entry):  # several processes asking for one recipe: one builds, the rest wait
+        if (entry / "manifest.json").exists():
+            log(f"data set recipe {key} found in the cache {entry}; linking it")
+        else:
+            log(f"synthesising data set {train_set!r} (recipe {key}) into the cache {entry} ...")
+            tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}.", dir=entry.parent))
+            try:
+                manifest = _write_set(tmp, rec)
+                (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
+                tmp.chmod(0o755)
+                _publish(tmp, entry)
+            finally:
+                if tmp.exists():
+                    shutil.rmtree(tmp)
     if out.resolve() != entry.resolve():
         if out.exists():
             for stale in [out / "manifest.json", *(out / s for s in SPLITS)]:

@@ -343,13 +343,16 @@ def _update_latest(reports: Path, run_id: str) -> None:
 
 def run(profile: str = "quick", *, steps: list[str] | None = None, run_id: str | None = None,
         overrides: dict[str, Any] | None = None, param_files: list[str | os.PathLike] | None = None,
-        reports_dir: str | os.PathLike = "reports", log=None) -> RunResult:
+        reports_dir: str | os.PathLike = "reports", log=None, on_step=None,
+        link_latest: bool = True) -> RunResult:
     """Execute the profile's notebooks in order into ``reports_dir/<run_id>/`` and build the report.
 
     Parameters are resolved by :func:`plan` first, so a bad name fails before anything runs.
     Reusing a ``run_id`` reuses its folder (data and checkpoints are kept, so training resumes).
-    Prints one progress line per step. Returns a :class:`RunResult`; never raises for a step's
-    failure (see ``.ok`` and ``.failed_step``).
+    Prints one progress line per step through ``log``; ``on_step(index, total, step_result)``, if
+    given, is called as each step starts (status ``"pending"``) and ends (its final status).
+    ``link_latest`` points ``reports_dir/latest`` at this run. Returns a :class:`RunResult`; never
+    raises for a step's failure (see ``.ok`` and ``.failed_step``).
     """
     import papermill as pm
 
@@ -369,7 +372,8 @@ def run(profile: str = "quick", *, steps: list[str] | None = None, run_id: str |
     run_dir = reports / run_id
     for sub in ("notebooks", "params", "logs"):
         (run_dir / sub).mkdir(parents=True, exist_ok=True)
-    _update_latest(reports, run_id)
+    if link_latest:
+        _update_latest(reports, run_id)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
 
@@ -394,6 +398,8 @@ def run(profile: str = "quick", *, steps: list[str] | None = None, run_id: str |
         out_nb = run_dir / "notebooks" / f"{sr.name}.ipynb"
         sr.notebook = str(out_nb.relative_to(run_dir))
         log(f"[{i}/{n}] {sr.name} ...")
+        if on_step:
+            on_step(i, n, sr)
         t0 = time.perf_counter()
         try:
             with _stderr_to(run_dir / "logs" / f"{sr.name}.stderr.log"), \
@@ -421,6 +427,8 @@ def run(profile: str = "quick", *, steps: list[str] | None = None, run_id: str |
             log(f"      kernel log: {run_dir / 'logs' / (sr.name + '.stderr.log')}")
             blocked_by = sr.name
         _write_run_json(result, started, extra)
+        if on_step:
+            on_step(i, n, sr)
         if sr.status == "interrupted":
             break
     for sr in result.steps:

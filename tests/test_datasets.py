@@ -95,6 +95,39 @@ def test_rebuild_with_same_recipe_reuses_and_changed_recipe_rebuilds(tiny_set):
     assert changed.manifest["effect"]["params"]["order"] == 2
 
 
+
+def _build_in_process(root: str, run: str, barrier) -> tuple[list[str], str]:
+    """One process's request for the tiny recipe (module level: a process pool pickles it)."""
+    from pathlib import Path
+
+    datasets.recipe(train_set="tiny")  # imports done before the start line
+    barrier.wait(timeout=60)
+    logs: list[str] = []
+    ds = datasets.build_dataset(Path(root) / run / "data", train_set="tiny", seed=3, val1_seconds=0.5,
+                                val2_seconds=0.5, cache_dir=Path(root) / "cache", log=logs.append)
+    return logs, ds.manifest_hash
+
+
+def test_processes_building_one_recipe_at_once_build_it_once(tmp_path):
+    """Three processes (as a sweep's workers) ask for one uncached recipe at the same moment: one
+    synthesises, the others wait and link its entry; the cache holds one complete entry and no
+    half-built folders, and every run folder gets the same data."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Manager() as manager, ProcessPoolExecutor(3, mp_context=ctx) as pool:
+        barrier = manager.Barrier(3)
+        results = list(pool.map(_build_in_process, [str(tmp_path)] * 3, ["a", "b", "c"], [barrier] * 3))
+    built = [logs for logs, _ in results if any("synthesising" in line for line in logs)]
+    assert len(built) == 1, [logs for logs, _ in results]
+    assert len({h for _, h in results}) == 1
+    entries = sorted(p.name for p in (tmp_path / "cache" / "datasets").iterdir() if p.is_dir())
+    assert len(entries) == 1 and not entries[0].startswith("."), entries
+    for run in "abc":
+        assert datasets.load_dataset(tmp_path / run / "data", verify=True).manifest_hash == results[0][1]
+
+
 def test_same_seed_same_data_other_seed_other_data(tmp_path):
     a = datasets.build_dataset(tmp_path / "a", train_set="tiny", val1_seconds=0.2, val2_seconds=0.2,
                                cache_dir=tmp_path / "c1", log=lambda m: None)

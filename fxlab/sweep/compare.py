@@ -1,0 +1,304 @@
+"""Compare a sweep's points: one table, one CSV, and each headline metric against each swept value.
+
+Reads what the points wrote -- ``sweep.json`` (the spec and each point's state), and in each point's
+run folder ``metrics.json`` (evaluation), ``latency.json`` (real-time factor) and
+``models/<name>/summary.json`` (training) -- so the comparison can be rerun at any time, also
+while a sweep is incomplete: a point without results appears with its status and error.
+
+One row per point and model (a point whose evaluation did not run has one row, without a model).
+Headline metrics (:data:`METRICS`): ESR and MSE on Validation 1 (synthetic) and Validation 2
+(speech) and the log-spectral distance on both. The spread across seeds is the mean and the 95%
+interval of Student's t over the points that differ only in ``seed``.
+
+- :class:`CompareConfig`  notebook 06's parameters, frozen (``CompareConfig.from_parameters(globals())``)
+- :func:`compare_points`  everything below for a sweep folder; returns a :class:`Comparison`
+- :func:`collect`         the rows (a list of dicts), from the sweep folder
+- :func:`write_csv`       every row and column to ``sweep.csv``
+- :func:`points_table_html`  the table of every point
+- :func:`spread`          mean and 95% interval of a list of values
+- :func:`plot_against`    a figure of each metric against one swept parameter
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import numbers
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fxlab.errors import ParameterError, problem, unknown_name
+from fxlab.util import Html, NotebookConfig, atomic_write, html_table
+
+__all__ = ["METRICS", "CompareConfig", "Comparison", "collect", "compare_points", "plot_against",
+           "points_table_html", "spread", "write_csv"]
+
+#: Headline metrics: column name -> (split, key in metrics.json's per-split numbers, label).
+METRICS = {
+    "esr_v1": ("val1", "esr", "ESR, Validation 1"),
+    "esr_v2": ("val2", "esr", "ESR, Validation 2"),
+    "mse_v1": ("val1", "mse", "MSE, Validation 1"),
+    "mse_v2": ("val2", "mse", "MSE, Validation 2"),
+    "lsd_v1_db": ("val1", "lsd_db", "log-spectral distance, Validation 1 (dB)"),
+    "lsd_v2_db": ("val2", "lsd_db", "log-spectral distance, Validation 2 (dB)"),
+}
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _sweep_doc(sweep_dir: Path) -> dict:
+    doc = _read_json(sweep_dir / "sweep.json")
+    if doc is None:
+        raise ParameterError(problem(sweep_dir, found="no readable sweep.json",
+                                     expected="a sweep folder written by fxlab sweep",
+                                     fix="give the folder reports/<sweep-id> of a sweep"))
+    return doc
+
+
+def collect(sweep_dir: str | Path) -> list[dict[str, Any]]:
+    """One row per point and model, in the spec's order of points.
+
+    Each row: ``point``, ``status``, the swept values (one column each), ``model``, the
+    :data:`METRICS`, ``param_count``, ``rtf`` (real-time factor at 64-sample blocks, from the
+    latency step; None if it did not run), ``train_s`` (the model's training wall time, s),
+    ``wall_s`` (the point's wall time, s), ``error``, ``report`` (path of the point's report,
+    relative to the sweep folder, or "") and ``parameters`` (every override of the point).
+    """
+    sweep_dir = Path(sweep_dir)
+    doc = _sweep_doc(sweep_dir)
+    swept = doc["spec"]["swept"]
+    rows = []
+    for p in doc["spec"]["points"]:
+        folder = sweep_dir / p["name"]
+        state = _read_json(folder / "point.json") or {}
+        base = {"point": p["name"], "status": state.get("status", "not run"),
+                **{k: p["swept"].get(k) for k in swept}}
+        tail = {"wall_s": state.get("wall_s"), "error": state.get("error") or "",
+                "report": f"{p['name']}/report.html" if (folder / "report.html").exists() else "",
+                "parameters": p["overrides"]}
+        metrics = _read_json(folder / "metrics.json") or {}
+        latency = (_read_json(folder / "latency.json") or {}).get("models", {})
+        models = metrics.get("models", {})
+        if not models:
+            rows.append({**base, "model": None, **dict.fromkeys(METRICS), "param_count": None,
+                         "rtf": None, "train_s": None, **tail})
+            continue
+        for model, m in models.items():
+            splits = m.get("splits", {})
+            values = {col: splits.get(split, {}).get(key) for col, (split, key, _) in METRICS.items()}
+            summary = _read_json(folder / "models" / model / "summary.json") or {}
+            rtf = latency.get(model, {}).get("summary", {}).get("rtf")
+            rows.append({**base, "model": model, **values, "param_count": m.get("param_count"),
+                         "rtf": rtf, "train_s": summary.get("wall_s"), **tail})
+    return rows
+
+
+def write_csv(rows: list[dict[str, Any]], path: str | Path) -> Path:
+    """Write every row to ``path`` as CSV, atomically; each override gets a ``param.<name>`` column."""
+    names: list[str] = []
+    flat = []
+    for r in rows:
+        f = {k: v for k, v in r.items() if k != "parameters"}
+        f.update({f"param.{k}": (json.dumps(v) if isinstance(v, dict | list) else v)
+                  for k, v in r["parameters"].items()})
+        flat.append(f)
+        names.extend(k for k in f if k not in names)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=names, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(flat)
+    return atomic_write(path, buf.getvalue())
+
+
+def points_table_html(rows: list[dict[str, Any]], swept: list[str]) -> Html:
+    """The table of every point and model: swept values, metrics, parameters, RTF, wall times,
+    status and a link to the point's report (relative to the sweep folder)."""
+    cols = ["point", *swept, "model", *METRICS, "param_count", "rtf", "train_s", "wall_s", "status",
+            "report", "other parameters", "error"]
+    body = []
+    for r in rows:
+        status = Html(f"<span class='{r['status']}'>{r['status']}</span>")
+        link = Html(f"<a href='{r['report']}'>report</a>") if r["report"] else None
+        others = ", ".join(f"{k}={v!r}" for k, v in r["parameters"].items() if k not in swept)
+        body.append([r["point"], *(r[k] for k in swept), r["model"], *(r[m] for m in METRICS),
+                     r["param_count"], r["rtf"], r["train_s"], r["wall_s"], status, link, others,
+                     r["error"]])
+    return html_table(cols, body, caption="Every point of the sweep (one row per point and model)")
+
+
+def spread(values: list[float]) -> dict[str, Any]:
+    """Mean and 95% interval (Student's t) of ``values``, ignoring missing ones.
+
+    Returns ``n``, ``mean`` (None when n == 0) and ``ci95`` (``[low, high]``, None when n < 2).
+    """
+    from scipy.stats import t as student_t
+
+    a = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=np.float64)
+    n = int(a.size)
+    if n == 0:
+        return {"n": 0, "mean": None, "ci95": None}
+    mean = float(a.mean())
+    if n < 2:
+        return {"n": 1, "mean": mean, "ci95": None}
+    half = float(student_t.ppf(0.975, n - 1)) * float(a.std(ddof=1)) / math.sqrt(n)
+    return {"n": n, "mean": mean, "ci95": [mean - half, mean + half]}
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
+def plot_against(rows: list[dict[str, Any]], swept: list[str], param: str, metrics: list[str]):
+    """A figure with one panel per metric against the swept ``param``.
+
+    One line per model and combination of the other swept values (``seed`` aside): each marker is
+    the mean over the points that differ only in ``seed``, its bar the 95% interval (none for a
+    single seed). Numeric values are placed on a numeric axis, others side by side. Returns a
+    :class:`matplotlib.figure.Figure`.
+    """
+    import matplotlib.pyplot as plt
+
+    others = [k for k in swept if k not in (param, "seed")]
+    good = [r for r in rows if r["model"] is not None and r["status"] == "ok" and r[param] is not None]
+    xs = list(dict.fromkeys(r[param] for r in good))
+    numeric = all(_is_number(x) for x in xs)
+    if numeric:
+        xs = sorted(xs)
+    position = {json.dumps(x): (x if numeric else i) for i, x in enumerate(xs)}
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.4), squeeze=False)
+    lines = list(dict.fromkeys((r["model"], *(json.dumps(r[k]) for k in others)) for r in good))
+    for ax, metric in zip(axes[0], metrics, strict=True):
+        positive = True
+        for line in lines:
+            label = ", ".join([line[0], *(f"{k}={json.loads(v)}" for k, v in zip(others, line[1:], strict=True)
+                                          if v != "null")])
+            pts = []
+            for x in xs:
+                vals = [r[metric] for r in good if (r["model"], *(json.dumps(r[k]) for k in others)) == line
+                        and json.dumps(r[param]) == json.dumps(x)]
+                s = spread(vals)
+                if s["mean"] is not None:
+                    pts.append((position[json.dumps(x)], s))
+            if not pts:
+                continue
+            px = [p for p, _ in pts]
+            mean = np.array([s["mean"] for _, s in pts])
+            lo = np.array([s["ci95"][0] if s["ci95"] else s["mean"] for _, s in pts])
+            hi = np.array([s["ci95"][1] if s["ci95"] else s["mean"] for _, s in pts])
+            positive &= bool(np.all(lo > 0))
+            ax.errorbar(px, mean, yerr=[mean - lo, hi - mean], marker="o", capsize=3, label=label)
+        if positive and metric.split("_")[0] in ("esr", "mse"):
+            ax.set_yscale("log")
+        ax.set_xlabel(param)
+        ax.set_title(METRICS[metric][2], fontsize=9)
+        if not numeric:
+            ax.set_xticks(range(len(xs)), [str(x) for x in xs])
+        ax.grid(alpha=0.3)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="upper center", ncol=min(4, len(labels)), fontsize=8,
+                   bbox_to_anchor=(0.5, 1.0 + 0.05 * math.ceil(len(labels) / 4)))
+    fig.tight_layout()
+    return fig
+
+
+@dataclass(frozen=True)
+class CompareConfig(NotebookConfig):
+    """Notebook 06's parameters, frozen: field names equal the notebook's parameter names.
+
+    Attributes
+    ----------
+    run_dir : str
+        The sweep folder ``reports/<sweep-id>`` (holding ``sweep.json`` and one folder per point).
+    seed : int
+        Unused: the comparison draws no random numbers (every notebook declares a seed).
+    metrics : str
+        Comma-separated headline metrics to plot, from :data:`METRICS`.
+    models : str
+        Comma-separated models to compare; ``""`` compares every model the points trained.
+    """
+
+    run_dir: str
+    seed: int
+    metrics: str
+    models: str
+
+    def __post_init__(self):
+        for m in self.metric_names:
+            if m not in METRICS:
+                raise unknown_name("metric", m, list(METRICS))
+        if not self.metric_names:
+            raise ParameterError(problem(f"metrics={self.metrics!r}", found="no metric",
+                                         expected="comma-separated names from " + ", ".join(METRICS),
+                                         fix='e.g. metrics="esr_v1,esr_v2,lsd_v2_db"'))
+
+    @property
+    def metric_names(self) -> list[str]:
+        return [m.strip() for m in self.metrics.split(",") if m.strip()]
+
+    @property
+    def model_names(self) -> list[str]:
+        return [m.strip() for m in self.models.split(",") if m.strip()]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What :func:`compare_points` made: the rows, the table, the CSV and the figures."""
+
+    rows: list[dict[str, Any]]
+    swept: list[str]
+    table_html: Html
+    csv_path: Path
+    figures: list[tuple[Path, str]]
+    summary: str
+
+
+def compare_points(config: CompareConfig) -> Comparison:
+    """Collect the points of ``config.run_dir``, write ``sweep.csv`` and ``figures/<param>.png``.
+
+    One figure per swept parameter other than ``seed`` (``seed`` itself when it is the only one)
+    that at least one finished point sets.
+    """
+    import matplotlib.pyplot as plt
+
+    sweep_dir = Path(config.run_dir)
+    doc = _sweep_doc(sweep_dir)
+    swept = doc["spec"]["swept"]
+    rows = collect(sweep_dir)
+    if config.model_names:
+        known = sorted({r["model"] for r in rows if r["model"]})
+        for m in config.model_names:
+            if m not in known and known:
+                raise unknown_name("model", m, known)
+        rows = [r for r in rows if r["model"] is None or r["model"] in config.model_names]
+    csv_path = write_csv(rows, sweep_dir / "sweep.csv")
+    figures = []
+    (sweep_dir / "figures").mkdir(exist_ok=True)
+    for param in [k for k in swept if k != "seed"] or [k for k in swept if k == "seed"]:
+        if not any(r["status"] == "ok" and r["model"] and r[param] is not None for r in rows):
+            continue  # no finished point has a value to plot
+        fig = plot_against(rows, swept, param, config.metric_names)
+        path = sweep_dir / "figures" / f"{param}.png"
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+        plt.close(fig)
+        others = [k for k in swept if k not in (param, "seed")]
+        caption = f"Headline metrics against {param}: one line per model"
+        caption += f" and combination of {', '.join(others)}" if others else ""
+        if "seed" in swept and param != "seed":
+            caption += "; each marker the mean over seeds, its bar the 95% interval (Student's t)"
+        figures.append((path, caption + "."))
+    points = {r["point"]: r["status"] for r in rows}
+    n_ok = sum(s == "ok" for s in points.values())
+    summary = (f"**{len(points)}** points, **{n_ok}** finished, **{len(points) - n_ok}** not "
+               f"(failed or not run); swept: " + ", ".join(f"`{k}`" for k in swept) + ".")
+    return Comparison(rows, swept, points_table_html(rows, swept), csv_path, figures, summary)
