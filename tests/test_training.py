@@ -176,7 +176,7 @@ def test_a_budget_schedule_lowers_the_rate_as_the_budget_runs_out(data, tmp_path
                         verbose=0)
     rows = training.read_history(tm.path)
     assert tm.summary["stopped"] == "time budget" and len(rows) >= 2
-    assert rows[0]["lr"] == TOY.learning_rate
+    assert rows[0]["lr"] == pytest.approx(TOY.learning_rate, rel=1e-3)  # milliseconds into the budget
     assert all(a["lr"] > b["lr"] for a, b in zip(rows, rows[1:], strict=False))
     # each epoch's rate is the cosine at the budget fraction spent before it (previous row's wall_s)
     for before, row in zip(rows, rows[1:], strict=False):
