@@ -18,6 +18,16 @@ def test_the_reference_without_pytorch_says_how_to_install_it(monkeypatch):
         train_reference({"train": ([0.0], [0.0])}, 0.1)
 
 
+def test_compare_without_pytorch_stops_before_training(monkeypatch, capsys):
+    import keras
+
+    from fxlab.bench.train import main
+
+    monkeypatch.setitem(sys.modules, "torch", None)
+    assert main(["--compare", "--backend", keras.backend.backend(), "--data", "/nonexistent"]) == 2
+    assert "[bench]" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_compare_trains_both_for_a_few_seconds_and_prints_both_rows(tmp_path, capsys):
     pytest.importorskip("torch")

@@ -123,8 +123,13 @@ def main(argv: list[str] | None = None) -> int:
         return subprocess.run(cmd, env=env, check=False).returncode
     if args.compare:
         from fxlab.bench.reference import _torch
+        from fxlab.errors import FxlabError
 
-        _torch()  # fails now, not after the first training, when PyTorch is missing
+        try:
+            _torch()  # fails now, not after the first training, when PyTorch is missing
+        except FxlabError as e:
+            print(e, file=sys.stderr)
+            return 2
 
     import keras
 
