@@ -160,6 +160,28 @@ def test_learning_rate_schedules():
     assert training.learning_rate_at(cfg, 5) == pytest.approx(0.55)
     exp = cfg.replace(lr_schedule="exponential")
     assert training.learning_rate_at(exp, 5) == pytest.approx(0.1**0.5)
+    # over the time budget: the fraction spent decides, not the epoch
+    timed = cfg.replace(lr_schedule="cosine_budget", max_minutes=5.0, epochs=1000)
+    assert training.learning_rate_at(timed, 3, budget_spent=0.0) == 1.0
+    assert training.learning_rate_at(timed, 3, budget_spent=0.5) == pytest.approx(0.55)
+    assert training.learning_rate_at(timed, 3, budget_spent=1.0) == pytest.approx(0.1)
+    assert training.learning_rate_at(cfg.replace(lr_schedule="cosine_budget"), 5, 0.9) == pytest.approx(0.55)
+    # auto: over the budget for sample-level models given one, else over the epochs
+    assert cfg.schedule == "cosine" and timed.replace(lr_schedule="auto").schedule == "cosine_budget"
+    assert training.TrainConfig(model="thesis_gru", max_minutes=5.0).schedule == "cosine"
+
+
+def test_a_budget_schedule_lowers_the_rate_as_the_budget_runs_out(data, tmp_path):
+    tm = training.train(data, tmp_path / "b", TOY.replace(epochs=1000, max_minutes=0.2, lr_schedule="auto"),
+                        verbose=0)
+    rows = training.read_history(tm.path)
+    assert tm.summary["stopped"] == "time budget" and len(rows) >= 2
+    assert rows[0]["lr"] == pytest.approx(TOY.learning_rate, rel=1e-3)  # milliseconds into the budget
+    assert all(a["lr"] > b["lr"] for a, b in zip(rows, rows[1:], strict=False))
+    # each epoch's rate is the cosine at the budget fraction spent before it (previous row's wall_s)
+    for before, row in zip(rows, rows[1:], strict=False):
+        assert row["lr"] <= training.learning_rate_at(TOY.replace(lr_schedule="cosine_budget", max_minutes=0.2),
+                                                      0, before["wall_s"] / 12.0) * (1 + 1e-6)
 
 
 def _study(**changes):

@@ -43,7 +43,10 @@ Model folder (docs/ARCHITECTURE.md)::
 A checkpoint is written atomically after every epoch, so a run killed at any moment resumes with
 ``resume=True`` from the last finished epoch with the same weights, optimizer state and history;
 the data of epoch ``k`` depend only on ``(seed, k)``, so a resumed run repeats an uninterrupted one
-exactly. ``history.csv`` is rewritten from the checkpointed history (rather than appended by
+exactly -- except under a learning rate that follows the time budget (``cosine_budget``, what
+``lr_schedule="auto"`` picks for sample-level models given ``max_minutes``): it follows measured
+time, so a resumed run goes on along the same curve from the time it had spent, but not bit for
+bit. ``history.csv`` is rewritten from the checkpointed history (rather than appended by
 Keras's ``CSVLogger``) so it never holds an epoch that a resume would run again.
 
 Reproducibility: ``keras.utils.set_random_seed(seed)`` and, on TensorFlow,

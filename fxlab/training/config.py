@@ -17,7 +17,7 @@ from fxlab.models import MODEL_NAMES, family_of, model_config
 
 __all__ = ["LR_SCHEDULES", "TrainConfig", "learning_rate_at"]
 
-LR_SCHEDULES = ("constant", "cosine", "exponential")
+LR_SCHEDULES = ("auto", "constant", "cosine", "cosine_budget", "exponential")
 
 
 @dataclass(frozen=True)
@@ -39,9 +39,14 @@ class TrainConfig:
         Segments (sample-level) or windows (windowed) per step.
     learning_rate : float > 0
         Adam's initial learning rate.
-    lr_schedule : {"constant", "cosine", "exponential"}
-        Per-epoch schedule: cosine decays to ``lr_final`` x the initial rate at the last epoch;
-        exponential multiplies by ``lr_final ** (1 / epochs)`` every epoch.
+    lr_schedule : {"auto", "constant", "cosine", "cosine_budget", "exponential"}
+        Set at the start of every epoch. ``cosine`` decays to ``lr_final`` x the initial rate at
+        the last epoch; ``cosine_budget`` decays the same way over the time budget
+        (``max_minutes``): the rate of an epoch follows the fraction of the budget spent when it
+        starts, so a run that stops at the budget ends near ``lr_final`` whatever the epoch count
+        (without a budget it is ``cosine``); exponential multiplies by ``lr_final ** (1 / epochs)``
+        every epoch. ``auto``: ``cosine_budget`` for sample-level models given a budget, else
+        ``cosine`` (see :attr:`schedule`).
     lr_final : float in (0, 1]
         Final rate as a fraction of the initial one.
     patience : int >= 1
@@ -68,6 +73,10 @@ class TrainConfig:
         Coefficient of the ``esr_pre`` loss term.
     clipnorm : float >= 0
         Gradient-norm clipping for Adam (0: none).
+    jit_compile : bool or None
+        Compile the training step with XLA. None: on the JAX backend only (there an uncompiled
+        step dispatches every op on its own); on TensorFlow XLA made the LSTM-32's step 2-3x
+        slower on 2 cores (docs/TRAINING_SPEED.md).
     seed : int
         Seeds the weights, the data order and the windows drawn.
     """
@@ -78,7 +87,7 @@ class TrainConfig:
     epochs: int = 100
     batch_size: int = 32
     learning_rate: float = 5e-3
-    lr_schedule: str = "cosine"
+    lr_schedule: str = "auto"
     lr_final: float = 0.02
     patience: int = 100
     monitor: str = ""
@@ -91,6 +100,7 @@ class TrainConfig:
     max_minutes: float = 0.0
     pre_emphasis: float = 0.85
     clipnorm: float = 0.0
+    jit_compile: bool | None = None
     seed: int = 0
 
     def __post_init__(self):
@@ -114,6 +124,9 @@ class TrainConfig:
                 raise ParameterError(problem(f"training parameter {name}={v!r}", found=repr(v),
                                              expected=f"a number {'>=' if closed else '>'} {lo}",
                                              fix=f"set {name} to such a number"))
+        if self.jit_compile not in (None, True, False):
+            raise ParameterError(problem(f"jit_compile={self.jit_compile!r}", found=repr(self.jit_compile),
+                                         expected="True, False or None (automatic)", fix="leave it at None"))
         if not 0.0 < self.lr_final <= 1.0:
             raise ParameterError(problem(f"lr_final={self.lr_final!r}", found=repr(self.lr_final),
                                          expected="a fraction in (0, 1]", fix="use e.g. 0.05"))
@@ -144,6 +157,13 @@ class TrainConfig:
     def family(self) -> str:
         return family_of(self.model)
 
+    @property
+    def schedule(self) -> str:
+        """The schedule in force: ``lr_schedule`` with ``auto`` resolved."""
+        if self.lr_schedule == "auto":
+            return "cosine_budget" if self.max_minutes and self.family == "sample" else "cosine"
+        return self.lr_schedule
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
@@ -156,12 +176,21 @@ class TrainConfig:
 RESUMABLE_CHANGES = {"epochs", "max_minutes", "patience"}
 
 
-def learning_rate_at(config: TrainConfig, epoch: int) -> float:
-    """Learning rate of ``epoch`` (0-based) under ``config``'s schedule."""
+def learning_rate_at(config: TrainConfig, epoch: int, budget_spent: float | None = None) -> float:
+    """Learning rate of ``epoch`` (0-based) under ``config``'s schedule.
+
+    ``budget_spent`` in [0, 1] is the fraction of the time budget spent when the epoch starts;
+    ``cosine_budget`` follows it (given a budget; otherwise, or without it, the epoch).
+    """
     lr0, n = config.learning_rate, max(config.epochs - 1, 1)
-    if config.lr_schedule == "constant":
+    schedule = config.schedule
+    if schedule == "constant":
         return lr0
-    if config.lr_schedule == "exponential":
+    if schedule == "exponential":
         return lr0 * config.lr_final ** (min(epoch, n) / n)
-    frac = 0.5 * (1.0 + math.cos(math.pi * min(epoch, n) / n))
+    if schedule == "cosine_budget" and config.max_minutes and budget_spent is not None:
+        where = min(max(float(budget_spent), 0.0), 1.0)
+    else:
+        where = min(epoch, n) / n
+    frac = 0.5 * (1.0 + math.cos(math.pi * where))
     return lr0 * (config.lr_final + (1.0 - config.lr_final) * frac)

@@ -38,8 +38,15 @@ def _set_determinism(seed: int) -> None:
 
 
 class _TimeBudget:
-    def __init__(self, seconds: float, spent: float):
+    def __init__(self, seconds: float, spent: float, start: float = 0.0):
         self.seconds, self.spent, self.t0 = seconds, spent, time.perf_counter()
+        self.start = start  # where this budget began on the run's clock (a resumed run's new budget)
+
+    def fraction(self) -> float:
+        """Fraction of this budget spent (0 without a budget)."""
+        if not self.seconds:
+            return 0.0
+        return min(max((self.elapsed() - self.start) / (self.seconds - self.start), 0.0), 1.0)
 
     def elapsed(self) -> float:
         return self.spent + time.perf_counter() - self.t0
@@ -207,10 +214,10 @@ def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = Fa
                                       clipnorm=config.clipnorm or None)
     loss = CompositeLoss(config.loss, warmup=config.warmup if window is None else 0,
                          pre_emphasis=config.pre_emphasis)
-    # TensorFlow: a tf.function without XLA, as every reported number was trained. JAX: the step
-    # must be compiled, or each op of each step is dispatched on its own.
-    model.compile(optimizer=optimizer, loss=loss,
-                  jit_compile=keras.backend.backend() == "jax")
+    # TensorFlow: a tf.function without XLA, as every reported number was trained (XLA was slower
+    # there). JAX: the step must be compiled, or each op of each step is dispatched on its own.
+    jit = keras.backend.backend() == "jax" if config.jit_compile is None else config.jit_compile
+    model.compile(optimizer=optimizer, loss=loss, jit_compile=jit)
     state = {"epoch": 0, "best": None, "best_epoch": 0, "wait": 0, "wall_s": 0.0, "history": [],
              "stopped": ""}
     if resuming:
@@ -226,7 +233,11 @@ def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = Fa
 
     budget = _TimeBudget(config.max_minutes * 60.0, state["wall_s"])
     if config.max_minutes and budget.exceeded():  # resuming a run that used its budget: a new one
-        budget = _TimeBudget(config.max_minutes * 60.0 + state["wall_s"], state["wall_s"])
+        budget = _TimeBudget(config.max_minutes * 60.0 + state["wall_s"], state["wall_s"], state["wall_s"])
+        state["budget_start"] = state["wall_s"]
+    elif config.max_minutes and state.get("budget_start"):  # an interrupted extension goes on
+        start = state["budget_start"]
+        budget = _TimeBudget(config.max_minutes * 60.0 + start, state["wall_s"], start)
     callbacks = [_budget_callback(budget)] if config.max_minutes else []
     writer = _tensorboard_writer(out / "logs")
     rows = state["history"]
@@ -237,7 +248,7 @@ def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = Fa
                   f"epoch {state['epoch'] + 1} of at most {config.epochs}")
     for epoch in range(state["epoch"], config.epochs):
         t_epoch = time.perf_counter()
-        lr = learning_rate_at(config, epoch)
+        lr = learning_rate_at(config, epoch, budget.fraction())
         optimizer.learning_rate.assign(lr)
         if window is None:
             x, y = segments(dry, wet, config, epoch)

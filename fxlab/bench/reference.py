@@ -1,0 +1,161 @@
+"""The reference recipe ``python -m fxlab.bench train --compare`` trains beside fxlab's model.
+
+A PyTorch LSTM-32 (input added back at the output) trained as Wright et al. 2020 describe their
+recurrent models, written from that description: loss 0.75 ESR + 0.25 DC; Adam at 5e-3 with
+weight decay 1e-4; the rate halved after 5 validations without improvement; 22,050-sample
+segments, whose first 200 samples only warm the state up (no loss, no gradient); then truncated
+back-propagation every 1,000 samples with the state carried across (detached) to the segment's
+end. It validates on Validation 1 after every epoch (the whole split, one sequence), keeps the
+best weights and stops at the time budget (checked after every update). PyTorch runs on one thread
+(``threads``): its second thread made an update 6-30x slower on a loaded 2-core machine, and
+buys nothing for 40 x 32 matrices on a quiet one (docs/TRAINING_SPEED.md).
+
+PyTorch is optional (the ``bench`` extra: ``pip install -e ".[bench]"``); without it
+:func:`train_reference` raises a :class:`fxlab.errors.ParameterError` saying so.
+
+- :data:`RECIPE`            the recipe's settings
+- :func:`train_reference`   train it on ``{split: (dry, wet)}`` within a budget; returns its row
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from fxlab.errors import ParameterError, problem
+
+__all__ = ["RECIPE", "train_reference"]
+
+#: The published recipe (Wright et al. 2020, LSTM-32), as settings.
+RECIPE = {"units": 32, "loss": "0.75*esr+0.25*dc", "learning_rate": 5e-3, "weight_decay": 1e-4,
+          "plateau_patience": 5, "plateau_factor": 0.5, "segment": 22050, "warmup": 200,
+          "tbptt": 1000, "batch_size": 40, "threads": 1}
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError as e:
+        raise ParameterError(problem(
+            "the reference recipe (--compare)", found=f"no PyTorch ({e})",
+            expected="PyTorch installed (the optional 'bench' extra)",
+            fix='pip install -e ".[bench]" (or: make env EXTRAS=dev,jax,bench)')) from e
+    return torch
+
+
+def _esr(target: np.ndarray, output: np.ndarray) -> float:
+    return float(np.sum((target - output) ** 2) / np.sum(target**2))
+
+
+def train_reference(splits, minutes: float, *, seed: int = 0, recipe: dict | None = None,
+                    log=print) -> dict:
+    """Train the reference recipe within ``minutes`` of wall time; returns its results.
+
+    Parameters
+    ----------
+    splits : dict
+        ``{"train": (dry, wet), "val1": (dry, wet), "val2": (dry, wet)}``, float32 mono arrays
+        (samples); ``val1`` picks the best epoch and drives the plateau schedule.
+    minutes : float > 0
+        Training budget (validation included), checked after every update.
+    seed : int
+        Seeds the weights and the segment order.
+    recipe : dict or None
+        Overrides of :data:`RECIPE` (``threads`` 0: one per core).
+    log : callable or None
+        Receives one line per epoch.
+
+    Returns
+    -------
+    dict
+        ``esr_v1``, ``esr_v2`` (the best epoch's weights on the whole splits), ``samples_per_s``
+        (samples in the loss per second of wall time), ``train_samples``, ``epochs``,
+        ``best_epoch``, ``wall_s``.
+    """
+    torch = _torch()
+    r = dict(RECIPE, **(recipe or {}))
+    if not minutes > 0:
+        raise ParameterError(problem(f"minutes={minutes!r}", found=repr(minutes), expected="a budget > 0",
+                                     fix="pass e.g. minutes=5"))
+    torch.manual_seed(seed)
+    torch.set_num_threads(int(r["threads"]) or os.cpu_count() or 1)
+    rng = np.random.default_rng(seed)
+    seg, warm, step = int(r["segment"]), int(r["warmup"]), int(r["tbptt"])
+    dry, wet = (np.asarray(a, np.float32) for a in splits["train"])
+    n_seg = dry.size // seg
+    if n_seg < 1:
+        raise ParameterError(problem(f"training signal of {dry.size} samples", found=f"fewer than {seg}",
+                                     expected="at least one segment", fix="pass a shorter segment in recipe"))
+    xs = torch.from_numpy(dry[: n_seg * seg].reshape(n_seg, seg, 1).copy())
+    ys = torch.from_numpy(wet[: n_seg * seg].reshape(n_seg, seg, 1).copy())
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = torch.nn.LSTM(1, int(r["units"]), batch_first=True)
+            self.head = torch.nn.Linear(int(r["units"]), 1)
+
+        def forward(self, x, state=None):
+            h, state = self.rnn(x, state)
+            return self.head(h) + x, state
+
+    net = Net()
+    opt = torch.optim.Adam(net.parameters(), lr=float(r["learning_rate"]), weight_decay=float(r["weight_decay"]))
+    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=float(r["plateau_factor"]),
+                                                         patience=int(r["plateau_patience"]))
+
+    def loss_fn(y, p):
+        esr = torch.sum((y - p) ** 2) / (torch.sum(y**2) + 1e-8)
+        dc = torch.mean(torch.mean(y - p, dim=1) ** 2) / (torch.mean(y**2) + 1e-8)
+        return 0.75 * esr + 0.25 * dc
+
+    def run(x_np):
+        with torch.no_grad():
+            out, _ = net(torch.from_numpy(np.asarray(x_np, np.float32))[None, :, None])
+        return out[0, :, 0].numpy()
+
+    v1d, v1w = (np.asarray(a, np.float32) for a in splits["val1"])
+    budget, t0 = 60.0 * float(minutes), time.perf_counter()
+    best, best_state, best_epoch, epoch, trained, over = np.inf, None, 0, 0, 0, False
+    while not over:
+        epoch += 1
+        order = torch.from_numpy(rng.permutation(n_seg))
+        for b in range(0, n_seg, int(r["batch_size"])):
+            idx = order[b: b + int(r["batch_size"])]
+            x, y = xs[idx], ys[idx]
+            with torch.no_grad():
+                _, state = net(x[:, :warm], None)
+            for s in range(warm, seg, step):
+                p, state = net(x[:, s: s + step], state)
+                loss = loss_fn(y[:, s: s + step], p)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                state = tuple(h.detach() for h in state)
+                trained += int(x.shape[0]) * int(p.shape[1])
+                if time.perf_counter() - t0 >= budget:
+                    over = True
+                    break
+            if over:
+                break
+        pv = run(v1d)
+        val = float(loss_fn(torch.from_numpy(v1w)[None, :, None], torch.from_numpy(pv)[None, :, None]))
+        plateau.step(val)
+        if val < best:
+            best, best_epoch = val, epoch
+            best_state = {k: v.clone() for k, v in net.state_dict().items()}
+        if log:
+            log(f"reference epoch {epoch} val1_loss={val:.3g} lr={opt.param_groups[0]['lr']:.2g} "
+                f"({time.perf_counter() - t0:.0f} s){' *' if best_epoch == epoch else ''}")
+        over = over or time.perf_counter() - t0 >= budget
+    wall = time.perf_counter() - t0
+    net.load_state_dict(best_state)
+    out = {"esr_v1": _esr(v1w, run(v1d))}
+    if "val2" in splits:
+        v2d, v2w = (np.asarray(a, np.float32) for a in splits["val2"])
+        out["esr_v2"] = _esr(v2w, run(v2d))
+    out.update({"samples_per_s": trained / wall, "train_samples": trained, "epochs": epoch,
+                "best_epoch": best_epoch, "wall_s": wall})
+    return out
