@@ -188,6 +188,28 @@ def test_the_thesis_measure_on_the_loudest_excerpt_compares_whole_clip_runs(smal
         assert doc["models"][name]["combined_excerpts"]["mse"] == pytest.approx(v["mse"], rel=1e-9)
 
 
+@pytest.mark.slow
+def test_models_are_scored_on_real_instruments_they_never_heard(small_run):
+    from fxlab import recordings
+    from fxlab.datasets import load_dataset
+    from fxlab.training import load_trained
+
+    run, _ = small_run
+    rec = json.loads((run / "metrics.json").read_text())["recordings"]
+    names = recordings.list_recordings("instrument")
+    assert list(rec["recordings"]) == names and "-12 dBFS" in rec["definition"]
+    assert "windowed" in rec["skipped"]["thesis_gru"]  # scored on 0.1 s excerpts: not here
+    lstm = rec["models"]["lstm"]
+    assert set(lstm["per_recording"]) == set(names)
+    # one recording, recomputed from the shipped file, the run's effect and the saved model
+    x = recordings.load_recording("piano", sr=44100, peak_dbfs=-12.0)
+    t = load_dataset(run / "data").effect(x, 44100)
+    y = load_trained(run / "models" / "lstm").predict(x)
+    assert lstm["per_recording"]["piano"] == pytest.approx(metrics.esr(t, y), rel=1e-5)
+    table = str(evaluate.recordings_html(json.loads((run / "metrics.json").read_text())))
+    assert "Real instruments" in table and "thesis_gru (a windowed network" in table
+
+
 def test_the_reference_run_is_compared_on_this_runs_stretch_only():
     result = _fake_metrics(0.5, 0.8, 1e-6, 3.0, 1e-3)
     result["models"]["thesis_gru"] = result["models"].pop("b")
@@ -290,6 +312,7 @@ def test_the_thesis_figures_are_compared_only_with_the_same_network_on_the_same_
 
 @pytest.mark.parametrize("kwargs, error", [
     ({"windowed_eval_seconds": -1.0}, ParameterError),
+    ({"recordings_peak_dbfs": 3.0}, ParameterError),
     ({"response_method": "noise"}, UnknownNameError),
     ({"response_level_dbfs": 6.0}, ParameterError),
     ({"player_seconds": 0.0}, ParameterError),

@@ -48,6 +48,7 @@ from fxlab.evaluate.run import combined_measure, evaluate_run, find_models, rend
 from fxlab.evaluate.tables import (
     answers,
     audio_players_html,
+    recordings_html,
     results_table_html,
     thesis_networks_html,
     training_info,
@@ -65,6 +66,7 @@ __all__ = [
     "score",
     "evaluate_run",
     "combined_measure",
+    "recordings_html",
     "thesis_networks_html",
     "training_info",
     "answers",

@@ -56,6 +56,12 @@ class EvalConfig(NotebookConfig):
         0 means whole clips.
     sample_eval_seconds : float >= 0
         The same for sample-level models (0: whole clips, the default).
+    recordings_peak_dbfs : float <= 0, or None
+        The shipped real instrument recordings (:mod:`fxlab.recordings`: guitar, piano, tabla, a
+        drum roll; never in any training set), each scaled to this peak level, are put through
+        the run's effect and every sample-level model is scored on them (``metrics.json``'s
+        ``recordings``); windowed models too when they are scored on whole clips. None: not
+        scored.
     combined_excerpt_seconds : float >= 0
         The thesis's measure is also taken on the loudest this many seconds of each clip
         (``metrics.json``'s ``combined_excerpts``; the quick profile's windowed excerpts), so a
@@ -97,6 +103,7 @@ class EvalConfig(NotebookConfig):
     windowed_eval_seconds: float = 0.5
     sample_eval_seconds: float = 0.0
     combined_excerpt_seconds: float = 0.05
+    recordings_peak_dbfs: float | None = -12.0
     context_samples: int = 2048
     response_method: str = "sweep"
     windowed_response_method: str = "impulse"
@@ -124,6 +131,11 @@ class EvalConfig(NotebookConfig):
                 raise ParameterError(problem(
                     name, found=repr(v), expected="a number > 0",
                     fix=f"set {name} to a positive value (default {getattr(EvalConfig, name)})"))
+        v = self.recordings_peak_dbfs
+        if v is not None and not (isinstance(v, int | float) and math.isfinite(v) and v <= 0):
+            raise ParameterError(problem(
+                "recordings_peak_dbfs", found=repr(v), expected="a level in dBFS <= 0, or None",
+                fix="set recordings_peak_dbfs = -12.0 (or None to skip the real recordings)"))
         for name in ("response_method", "windowed_response_method"):
             if getattr(self, name) not in RESPONSE_METHODS:
                 raise unknown_name("response method", getattr(self, name), RESPONSE_METHODS)

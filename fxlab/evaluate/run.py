@@ -29,7 +29,8 @@ from fxlab.evaluate.config import (
 from fxlab.evaluate.tables import answers, training_info
 from fxlab.util import fmt, jsonable, write_json
 
-__all__ = ["COMBINED_ORDER", "combined_measure", "evaluate_run", "find_models", "render", "score"]
+__all__ = ["COMBINED_ORDER", "combined_measure", "evaluate_run", "find_models", "render", "score",
+           "score_recordings"]
 
 
 # ------------------------------------------------------------------ models and rendering
@@ -254,6 +255,11 @@ def evaluate_run(config: EvalConfig, *, models: Iterable | None = None) -> Evalu
             result, outputs, splits=cfg.splits, sr=sr, excerpt_seconds=cfg.combined_excerpt_seconds,
             clips={s: data.split(s).wet for s in cfg.splits})
 
+    if cfg.recordings_peak_dbfs is not None:
+        result["recordings"] = score_recordings(trained_list, effect, sr=sr,
+                                                peak_dbfs=cfg.recordings_peak_dbfs,
+                                                windowed=cfg.windowed_eval_seconds == 0)
+
     # targets, written once per split (the whole clip, and each excerpt used)
     for split_name in cfg.splits:
         _write_wav(run / "rendered" / "target" / f"{split_name}.wav",
@@ -265,6 +271,59 @@ def evaluate_run(config: EvalConfig, *, models: Iterable | None = None) -> Evalu
     _write_csv(run / "metrics.csv", result)
     figures = _make_figures(run, fig_dir, data, cfg, result, outputs, responses, sr)
     return Evaluation(run, result, figures)
+
+
+def score_recordings(trained_list, effect, *, sr: int, peak_dbfs: float = -12.0,
+                     windowed: bool = False) -> dict[str, Any]:
+    """Every model on the shipped real instrument recordings through the run's effect.
+
+    The recordings (:func:`fxlab.recordings.list_recordings` of kind ``"instrument"``: guitar,
+    piano, tabla, a drum roll, 43 s in all) are in no training set. Each is scaled to a peak of
+    ``peak_dbfs``, put through ``effect`` and through each model from silence; ESR and MSE are
+    taken over all of them joined, and ESR per recording.
+
+    Parameters
+    ----------
+    trained_list : list of TrainedModel
+    effect : Effect
+        The run's effect (``load_dataset(...).effect``).
+    sr : int
+    peak_dbfs : float <= 0
+    windowed : bool
+        Score the thesis's windowed networks too (one forward pass per output sample: minutes of
+        CPU per second of audio); otherwise they are listed under ``skipped``.
+
+    Returns
+    -------
+    dict
+        ``definition``, ``recordings`` (names and seconds), ``models`` (``{name: {"mse", "esr",
+        "lsd_db", "per_recording": {rec: esr}}}``) and ``skipped`` (``{name: why}``).
+    """
+    from fxlab import recordings
+
+    names = recordings.list_recordings("instrument")
+    dry = {n: recordings.load_recording(n, sr=sr, peak_dbfs=peak_dbfs) for n in names}
+    wet = {n: np.asarray(effect(x, sr), np.float32) for n, x in dry.items()}
+    out: dict[str, Any] = {
+        "definition": (f"the {len(names)} shipped instrument recordings (never trained on), each "
+                       f"at a peak of {peak_dbfs:g} dBFS through the run's effect, from silence"),
+        "recordings": {n: round(x.size / sr, 2) for n, x in dry.items()},
+        "models": {}, "skipped": {}}
+    for trained in trained_list:
+        if getattr(trained, "family", "sample") == "windowed" and not windowed:
+            out["skipped"][trained.name] = ("a windowed network: one forward pass per output "
+                                            "sample (scored on whole clips only in the profiles "
+                                            "that score it so)")
+            continue
+        progress.note(f"{trained.name}: the instrument recordings")
+        ys = {n: render(trained, x)[0] for n, x in dry.items()}
+        t = np.concatenate([wet[n] for n in names])
+        y = np.concatenate([ys[n] for n in names])
+        out["models"][trained.name] = {
+            "mse": metrics.mse(t, y), "esr": metrics.esr(t, y),
+            "lsd_db": metrics.log_spectral_distance(t, y, sr=sr),
+            "per_recording": {n: metrics.esr(wet[n], ys[n]) for n in names}}
+    return out
 
 
 #: The thesis's validation audio: the voice clip, then the synthetic one (its Fig. 15).

@@ -26,8 +26,8 @@ from fxlab.evaluate.config import (
 )
 from fxlab.util import Html, fmt, html_table
 
-__all__ = ["answers", "audio_players_html", "read_metrics", "reference_on_this_stretch",
-           "results_table_html",
+__all__ = ["answers", "audio_players_html", "read_metrics", "recordings_html",
+           "reference_on_this_stretch", "results_table_html",
            "thesis_networks_html", "training_info"]
 
 
@@ -273,8 +273,9 @@ def results_table_html(run_dir: str | os.PathLike) -> str:
        every model on the same stretch), MSE and ESR per clip, 12-bit accuracy, log-spectral
        distance, largest response deviation, real-time factor from ``latency.json`` when present,
        what was evaluated.
-    2. Per thesis network, three rows on the thesis's measure (:func:`thesis_networks_html`).
-    3. One sentence per question (:func:`answers`).
+    2. The models on real instruments they never heard (:func:`recordings_html`).
+    3. Per thesis network, three rows on the thesis's measure (:func:`thesis_networks_html`).
+    4. One sentence per question (:func:`answers`).
 
     Raises
     ------
@@ -321,6 +322,7 @@ def results_table_html(run_dir: str | os.PathLike) -> str:
                "latency.json (processing time / audio time, below 1 is faster than real time).")
     out = [_RESULTS_STYLE,
            html_table(head, rows, caption=caption, css_class="fxlab-table fxlab-results"),
+           recordings_html(result),
            thesis_networks_html(result, training=training, reference=reference)]
     for key, question in (("spectrum", "Does the network preserve the frequency spectrum?"),
                           ("reproduction", "Does fxlab reproduce the thesis's networks?"),
@@ -328,6 +330,28 @@ def results_table_html(run_dir: str | os.PathLike) -> str:
                           ("modern", "The thesis's networks against the modern ones")):
         out.append(f'<p class="fxlab-answer"><b>{question}</b> {html.escape(ans[key])}</p>')
     return "\n".join(out)
+
+
+def recordings_html(result: Mapping[str, Any]) -> Html | str:
+    """This run's models on real instruments they never heard (``metrics.json``'s ``recordings``).
+
+    One row per scored model: ESR, MSE and log-spectral distance over all the shipped instrument
+    recordings joined, and the ESR of each recording; the caption says how they were played and
+    which models were not scored, and why. Empty when the run did not score them.
+    """
+    rec = result.get("recordings")
+    if not rec or not rec.get("models"):
+        return ""
+    names = list(rec.get("recordings", {}))
+    head = ["model", "ESR, all", "MSE, all", "log-spectral distance (dB)",
+            *[f"ESR {n} ({rec['recordings'][n]:g} s)" for n in names]]
+    rows = [[Html(f"<b>{html.escape(m)}</b>"), v["esr"], v["mse"], v["lsd_db"],
+             *[v["per_recording"].get(n) for n in names]] for m, v in rec["models"].items()]
+    caption = f"Real instruments: {rec['definition']}."
+    if rec.get("skipped"):
+        caption += " Not scored: " + "; ".join(f"{m} ({why})" for m, why in rec["skipped"].items())
+        caption += "."
+    return html_table(head, rows, caption=caption, css_class="fxlab-table fxlab-results")
 
 
 def thesis_networks_html(result: Mapping[str, Any], *, training: Mapping[str, Any] | None = None,
