@@ -111,13 +111,14 @@ def test_results_table_has_a_row_per_model_and_the_thesis_rows(small_run):
     finally:
         (run / "latency.json").unlink()
     tables = re.findall(r"<table.*?</table>", table, flags=re.S)
-    assert len(tables) == 2  # this run's results, then the thesis's networks three ways
+    # this run's results, the real instruments, then the thesis's networks three ways
+    assert len(tables) == 3 and "Real instruments" in tables[1]
     body = re.findall(r"<tr.*?</tr>", tables[0], flags=re.S)[1:]  # the header row first
     assert len(body) == 2
     assert "<b>lstm</b>" in body[0] and "<b>thesis_gru</b>" in body[1]
     assert "0.0123" in body[0] and "0.0123" not in body[1]
     assert "0.0456" not in table  # only a model's summary RTF is quoted
-    three = re.findall(r"<tr.*?</tr>", tables[1], flags=re.S)[1:]
+    three = re.findall(r"<tr.*?</tr>", tables[2], flags=re.S)[1:]
     thesis = [r for r in three if "fxlab-thesis" in r]
     assert len(thesis) == 4
     for value in ("7.9e-05", "0.00303", "0.007823", "0.01905"):  # as the thesis prints them
