@@ -208,7 +208,7 @@ def test_models_are_scored_on_real_instruments_they_never_heard(small_run):
     y = load_trained(run / "models" / "lstm").predict(x)
     assert lstm["per_recording"]["piano"] == pytest.approx(metrics.esr(t, y), rel=1e-5)
     table = str(evaluate.recordings_html(json.loads((run / "metrics.json").read_text())))
-    assert "Real instruments" in table and "thesis_gru (a windowed network" in table
+    assert "Real instruments" in table and "thesis_gru: windowed networks" in table
 
 
 def test_the_reference_run_is_compared_on_this_runs_stretch_only():

@@ -311,9 +311,10 @@ def score_recordings(trained_list, effect, *, sr: int, peak_dbfs: float = -12.0,
         "models": {}, "skipped": {}}
     for trained in trained_list:
         if getattr(trained, "family", "sample") == "windowed" and not windowed:
-            out["skipped"][trained.name] = ("a windowed network: one forward pass per output "
-                                            "sample (scored on whole clips only in the profiles "
-                                            "that score it so)")
+            out["skipped"][trained.name] = ("windowed networks, one forward pass per output "
+                                            "sample, are scored on real recordings only where "
+                                            "they are scored on whole clips (windowed_eval_"
+                                            "seconds = 0)")
             continue
         progress.note(f"{trained.name}: the instrument recordings")
         ys = {n: render(trained, x)[0] for n, x in dry.items()}

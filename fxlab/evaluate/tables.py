@@ -349,8 +349,11 @@ def recordings_html(result: Mapping[str, Any]) -> Html | str:
              *[v["per_recording"].get(n) for n in names]] for m, v in rec["models"].items()]
     caption = f"Real instruments: {rec['definition']}."
     if rec.get("skipped"):
-        caption += " Not scored: " + "; ".join(f"{m} ({why})" for m, why in rec["skipped"].items())
-        caption += "."
+        by_reason: dict[str, list[str]] = {}
+        for m, why in rec["skipped"].items():
+            by_reason.setdefault(why, []).append(m)
+        caption += " Not scored: " + "; ".join(
+            f"{', '.join(ms)}: {why}" for why, ms in by_reason.items()) + "."
     return html_table(head, rows, caption=caption, css_class="fxlab-table fxlab-results")
 
 
