@@ -43,5 +43,10 @@ class Format:
 def recurrent_only(tm) -> str | None:
     """``None`` for the sample-level LSTM/GRU networks (``lstm``, ``gru``), else why not."""
     if tm.name in ("lstm", "gru"):
+        k = (getattr(tm, "config", None) or {}).get("model", {}).get("knobs", 0)
+        knobs = len(k) if isinstance(k, list) else int(k or 0)
+        if knobs:  # the formats' knob inputs are not written yet (AIDA-X's parameter inputs)
+            return (f"it is conditioned on {knobs} knob(s), and fxlab does not export knob inputs "
+                    f"yet (docs/KNOBS.md)")
         return None
     return f"it is a {tm.name!r} network, and this format holds the sample-level LSTM/GRU networks only"
