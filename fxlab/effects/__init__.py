@@ -108,6 +108,18 @@ def list_effects() -> list[str]:
     return [*EQ_EFFECTS, "drive", "vst3", "lv2", *pedalboard_plugin_names()]
 
 
+def _check_parameter_names(name: str, cls: type, params: Mapping[str, Any]) -> None:
+    """Every key of ``params`` must be a keyword of ``cls.__init__`` (``self``/``kind`` aside)."""
+    accepted = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "kind")]
+    for key in params:
+        if key not in accepted:
+            raise ParameterError(problem(
+                f"{name}: parameter {key!r}", found=f"{key}={params[key]!r}",
+                expected=f"one of its parameters: {', '.join(accepted)}",
+                fix="use one of those names (check the spelling)",
+            ))
+
+
 def get_effect(name: str, **params: Any) -> Effect:
     """Make an effect by name.
 
@@ -140,25 +152,10 @@ def get_effect(name: str, **params: Any) -> Effect:
         raise unknown_name("effect", name, list_effects())
     if name in ("highpass", "lowpass", "peaking", "lowshelf", "highshelf"):
         cls: type = ButterworthFilter if name in ("highpass", "lowpass") else CookbookBiquad
-        accepted = [p for p in inspect.signature(cls.__init__).parameters
-                    if p not in ("self", "kind")]
-        for key in params:
-            if key not in accepted:
-                raise ParameterError(problem(
-                    f"{name}: parameter {key!r}", found=f"{key}={params[key]!r}",
-                    expected=f"one of its parameters: {', '.join(accepted)}",
-                    fix="use one of those names (check the spelling)",
-                ))
+        _check_parameter_names(name, cls, params)
         return cls(name, **params)
     if name == "drive":
-        accepted = [p for p in inspect.signature(DriveEffect.__init__).parameters if p != "self"]
-        for key in params:
-            if key not in accepted:
-                raise ParameterError(problem(
-                    f"drive: parameter {key!r}", found=f"{key}={params[key]!r}",
-                    expected=f"one of its parameters: {', '.join(accepted)}",
-                    fix="use one of those names (check the spelling)",
-                ))
+        _check_parameter_names(name, DriveEffect, params)
         return DriveEffect(**params)
     if name == "vst3":
         return PluginFileEffect(**params)

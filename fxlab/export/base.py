@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Format", "recurrent_only"]
+__all__ = ["Format", "recurrent_only", "sample_level_only"]
 
 
 @dataclass(frozen=True)
@@ -50,3 +50,9 @@ def recurrent_only(tm) -> str | None:
                     f"yet (docs/KNOBS.md)")
         return None
     return f"it is a {tm.name!r} network, and this format holds the sample-level LSTM/GRU networks only"
+
+
+def sample_level_only(tm) -> str | None:
+    """``None`` for the networks a streaming graph holds (``tcn``, and what :func:`recurrent_only`
+    admits), else why not."""
+    return None if tm.name == "tcn" else recurrent_only(tm)

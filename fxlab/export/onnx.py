@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fxlab.export.base import Format, recurrent_only
+from fxlab.export.base import Format, sample_level_only
 from fxlab.util import atomic_write
 
 __all__ = ["ONNX", "OPSET", "to_model"]
@@ -192,13 +192,9 @@ def _write(tm, path: Path, meta: dict) -> None:
     atomic_write(path, to_model(tm, meta).SerializeToString())
 
 
-def _why_not(tm) -> str | None:
-    return None if tm.name == "tcn" else recurrent_only(tm)
-
-
 ONNX = Format(
     name="onnx", extension=".onnx",
     represents="the sample-level networks (lstm, gru, tcn), streaming (state in/out)",
-    why_not=_why_not, write=_write,
+    why_not=sample_level_only, write=_write,
     verified_by="onnxruntime (InferenceSession, CPU), block by block with the state carried",
 )

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fxlab.export.base import Format, recurrent_only
+from fxlab.export.base import Format, sample_level_only
 from fxlab.util import atomic_write
 
 __all__ = ["METADATA_NAME", "TFLITE", "read_metadata", "to_flatbuffer"]
@@ -117,7 +117,7 @@ def _why_not(tm) -> str | None:
     if keras.backend.backend() != "tensorflow":
         return (f"the TFLite converter needs Keras's TensorFlow backend, and this is "
                 f"{keras.backend.backend()!r} (export with KERAS_BACKEND=tensorflow)")
-    return None if tm.name == "tcn" else recurrent_only(tm)
+    return sample_level_only(tm)
 
 
 TFLITE = Format(

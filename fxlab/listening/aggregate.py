@@ -118,19 +118,29 @@ def mean_ci95(answers: Sequence[int]) -> dict:
         ``n``, ``mean``, ``sd``, ``ci95`` (``[low, high]``; ``None`` when n < 2 or when n == 0),
         ``counts`` (``{1: n1, 2: n2, 3: n3, 4: n4}``).
     """
-    from scipy.stats import t as student_t
-
     a = np.asarray(list(answers), dtype=np.float64)
     counts = {k: int(np.sum(a == k)) for k in ANSWERS}
+    return {**student_t_interval(a), "counts": counts}
+
+
+def student_t_interval(values) -> dict:
+    """``n``, ``mean``, ``sd`` and ``ci95`` = ``mean ± t(0.975, n-1) · sd / sqrt(n)`` of ``values``.
+
+    ``mean`` is None when n == 0; ``sd`` and ``ci95`` are None when n < 2. Also the sweep's
+    spread across seeds (:func:`fxlab.sweep.compare.spread`).
+    """
+    from scipy.stats import t as student_t
+
+    a = np.asarray(values, dtype=np.float64)
     n = int(a.size)
     if n == 0:
-        return {"n": 0, "mean": None, "sd": None, "ci95": None, "counts": counts}
+        return {"n": 0, "mean": None, "sd": None, "ci95": None}
     mean = float(a.mean())
     if n < 2:
-        return {"n": n, "mean": mean, "sd": None, "ci95": None, "counts": counts}
+        return {"n": n, "mean": mean, "sd": None, "ci95": None}
     sd = float(a.std(ddof=1))
     half = float(student_t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
-    return {"n": n, "mean": mean, "sd": sd, "ci95": [mean - half, mean + half], "counts": counts}
+    return {"n": n, "mean": mean, "sd": sd, "ci95": [mean - half, mean + half]}
 
 
 def aggregate(

@@ -141,17 +141,10 @@ def spread(values: list[float]) -> dict[str, Any]:
 
     Returns ``n``, ``mean`` (None when n == 0) and ``ci95`` (``[low, high]``, None when n < 2).
     """
-    from scipy.stats import t as student_t
+    from fxlab.listening.aggregate import student_t_interval
 
-    a = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=np.float64)
-    n = int(a.size)
-    if n == 0:
-        return {"n": 0, "mean": None, "ci95": None}
-    mean = float(a.mean())
-    if n < 2:
-        return {"n": 1, "mean": mean, "ci95": None}
-    half = float(student_t.ppf(0.975, n - 1)) * float(a.std(ddof=1)) / math.sqrt(n)
-    return {"n": n, "mean": mean, "ci95": [mean - half, mean + half]}
+    r = student_t_interval([v for v in values if v is not None and math.isfinite(v)])
+    return {"n": r["n"], "mean": r["mean"], "ci95": r["ci95"]}
 
 
 def _is_number(v: Any) -> bool:
