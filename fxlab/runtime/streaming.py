@@ -218,6 +218,42 @@ class Processor:
     def _process(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def process_inputs(self, inputs: np.ndarray) -> np.ndarray:
+        """Process the next block given as the network's own input rows, knob values included.
+
+        What training and validation feed a knob-conditioned network: per-sample knob values
+        already normalised to [0, 1], taken as they are (no smoothing; :attr:`knob_values` is not
+        moved). The state is carried as by :meth:`process`.
+
+        Parameters
+        ----------
+        inputs : np.ndarray [shape=(n, 1 + K), float32]
+            Column 0 the audio, columns 1..K the knobs in the network's input order (``K`` =
+            ``len(self.knobs)``; an unconditioned network takes ``(n, 1)`` or ``(n,)``).
+
+        Returns
+        -------
+        out : np.ndarray [shape=(n,), float32]
+        """
+        a = np.asarray(inputs, dtype=np.float32)
+        if a.ndim == 1:
+            a = a[:, None]
+        k = len(self.knobs)
+        if a.ndim != 2 or a.shape[1] != 1 + k:
+            raise ParameterError(problem(
+                f"inputs of model {self.name!r}", found=f"shape {a.shape}",
+                expected=f"(n, {1 + k}): the audio then {k} normalised knob value(s) per sample",
+                fix="stack the audio and the knob columns, e.g. fxlab.conditioning.knob_inputs"))
+        x = as_block(a[:, 0])
+        if not x.size:
+            return x
+        if not k:
+            return self._process(x)
+        return self._process_knobs(x, np.ascontiguousarray(a[:, 1:]))
+
+    def _process_knobs(self, x: np.ndarray, knobs: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
     def _check_engine(self, engine: str) -> None:
         if engine != "auto" and engine not in self.engines:
             raise EngineUnavailableError(problem(
@@ -332,6 +368,10 @@ class RecurrentProcessor(Processor):
         traj = smooth_knobs(self._now, self._target, x.size, sr=self.sr)
         self._now = traj[-1].copy()
         return self._engine.process(x, traj.astype(np.float32))
+
+    def _process_knobs(self, x, knobs):
+        self._fresh = False
+        return self._engine.process(x, knobs)
 
 
 class ConvProcessor(Processor):

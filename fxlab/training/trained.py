@@ -42,6 +42,14 @@ class TrainedModel:
         return int(self.config["model"]["window"]) if self.family == "windowed" else None
 
     @property
+    def knobs(self):
+        """The knobs a conditioned network reads beside the audio, in its input order
+        (:class:`fxlab.effects.Knob`; ``config.json``'s ``knobs``); ``()`` when not conditioned."""
+        from fxlab.effects import Knob
+
+        return tuple(Knob.from_dict(k) for k in self.config.get("knobs") or ())
+
+    @property
     def receptive_field(self) -> int | None:
         """Input samples one output depends on (``None`` for recurrent networks: unbounded)."""
         return self.config["model"].get("receptive_field")
@@ -52,7 +60,7 @@ class TrainedModel:
 
         return make_processor(self, engine=engine, sr=self.sr)
 
-    def predict(self, x, *, max_samples: int | None = None) -> np.ndarray:
+    def predict(self, x, *, max_samples: int | None = None, knobs=None) -> np.ndarray:
         """Run the model over a whole signal, offline, from a zero state: the fast exact path.
 
         Goes through :func:`fxlab.runtime.render` with the model's processor (made once, then
@@ -66,6 +74,9 @@ class TrainedModel:
         max_samples : int or None
             Process only the first ``max_samples`` samples (windowed models cost a whole window of
             forward steps per output sample: ~450 samples/s for LSTM-160/512 on a 2-core CPU).
+        knobs : dict, optional
+            A conditioned network's setting, ``{knob name: value}`` in knob units (see
+            :attr:`knobs`), held over the whole signal; knobs left out stay at their defaults.
 
         Returns
         -------
@@ -77,7 +88,9 @@ class TrainedModel:
         x = check_signal(x, "predict input")
         if max_samples is not None:
             x = x[: max(int(max_samples), 1)]
-        return render(self.offline_processor, x)
+        if self.knobs:  # every knob set, so no setting lingers from an earlier call
+            knobs = {k.name: k.default for k in self.knobs} | dict(knobs or {})
+        return render(self.offline_processor, x, knobs=knobs)
 
     @property
     def offline_processor(self):
