@@ -18,6 +18,14 @@ inputs ``[N, T, 1 + K]`` (channel 0 the dry audio, then the ``K`` knob values no
 - :func:`render_grid`      the dry signal through the effect at every setting -> :class:`ConditionedData`
 - :class:`ConditionedData` training and validation arrays, with the settings recorded
 - :func:`knob_inputs`      one signal and one setting as a ``[n, 1 + K]`` network input
+- :func:`plan_settings`    the training and held-out settings of a grid (what a data set renders)
+- :func:`setting_starts`   where the setting changes in a ``[n, 1 + K]`` input
+- :func:`render_inputs`    run a model over ``[n, 1 + K]`` inputs, from a zero state at every setting
+
+Data sets on disk (:mod:`fxlab.datasets`, notebook 01's ``knobs`` parameter) hold the same thing
+as one long signal per split: the dry signal rendered at each setting in turn, the settings and
+where each starts listed in the manifest; :attr:`fxlab.datasets.Split.inputs` rebuilds the
+``[n, 1 + K]`` input, and training cuts segments that never straddle two settings.
 """
 
 from __future__ import annotations
@@ -34,7 +42,8 @@ from fxlab.effects import Effect, Knob, effect_from_spec
 from fxlab.effects.base import _as_signal
 from fxlab.errors import NonFiniteError, ParameterError, problem, unknown_name
 
-__all__ = ["DEFAULT_GRID_SIZE", "ConditionedData", "knob_grid", "knob_inputs", "render_grid"]
+__all__ = ["DEFAULT_GRID_SIZE", "ConditionedData", "knob_grid", "knob_inputs", "plan_settings",
+           "render_grid", "render_inputs", "setting_starts"]
 
 #: Values per knob of a grid (the literature finds about five enough).
 DEFAULT_GRID_SIZE = 5
@@ -105,6 +114,79 @@ def knob_grid(effect: Effect, knobs: Sequence[str] | None = None, *, n: int = DE
         axes.append(vs)
     return [dict(zip([k.name for k in varied], combo, strict=True))
             for combo in itertools.product(*axes)]
+
+
+def plan_settings(effect: Effect, knobs: Sequence[str] | None = None, *, n: int = DEFAULT_GRID_SIZE,
+                  values: Mapping[str, Sequence[float]] | None = None,
+                  holdout: Sequence[Mapping[str, float]] | None = None
+                  ) -> tuple[tuple[Knob, ...], list[dict[str, float]], list[dict[str, float]]]:
+    """The varied knobs, the training settings and the held-out settings of a grid.
+
+    ``knobs``, ``n``, ``values``: the grid (:func:`knob_grid`). ``holdout``: validation settings,
+    a value for every varied knob each; one on the grid is taken out of training, one off the
+    grid is a setting the network never sees between those it does. Default: the grid's middle
+    setting. ``[]``: none. Raises as :func:`render_grid` does.
+    """
+    effect = effect_from_spec(effect)
+    varied = _varied(effect, knobs)
+    names = [k.name for k in varied]
+    grid = knob_grid(effect, names, n=n, values=values)
+    if holdout is None:
+        middle = [k.grid(n)[n // 2] if k.name not in (values or {}) else
+                  list(values[k.name])[len(values[k.name]) // 2] for k in varied]
+        holdout = [dict(zip(names, middle, strict=True))]
+    held: list[dict[str, float]] = []
+    for h in holdout:
+        if not isinstance(h, Mapping) or set(h) != set(names):
+            raise ParameterError(problem(
+                f"holdout setting {h!r}", found=f"knobs {sorted(h) if isinstance(h, Mapping) else h}",
+                expected=f"a value for each varied knob and no other: {', '.join(names)}",
+                fix=f"write it like {grid[0]!r}"))
+        held.append({k.name: float(k.check(h[k.name], effect.name)) for k in varied})
+    train = [{k: float(v) for k, v in s.items()} for s in grid if not any(_same(s, h) for h in held)]
+    if not train:
+        raise ParameterError(problem(
+            "holdout", found="every setting of the grid held out", expected="some left to train on",
+            fix="hold out fewer settings or widen the grid (n=)"))
+    return varied, train, held
+
+
+def setting_starts(inputs: np.ndarray) -> np.ndarray:
+    """Indices where a ``[n, 1 + K]`` input's knob columns change (0 first): one per setting run.
+
+    Returns ``[0]`` for an unconditioned ``(n,)`` or ``(n, 1)`` input.
+    """
+    a = np.asarray(inputs)
+    if a.ndim == 1 or a.shape[1] == 1 or a.shape[0] < 2:
+        return np.zeros(1, np.int64)
+    change = np.flatnonzero(np.any(a[1:, 1:] != a[:-1, 1:], axis=1)) + 1
+    return np.concatenate([[0], change]).astype(np.int64)
+
+
+def render_inputs(model, inputs: np.ndarray) -> np.ndarray:
+    """Run a model over ``[n, 1 + K]`` inputs (audio, normalised knobs), offline.
+
+    The state starts at zero wherever the setting changes (:func:`setting_starts`), as the effect
+    was rendered from silence at each setting; within a run of one setting the knob columns are
+    fed as they are. ``model``: a :class:`fxlab.runtime.Processor`, a ``TrainedModel`` or a Keras
+    model. An unconditioned model takes ``(n,)``.
+
+    Returns
+    -------
+    y : np.ndarray [shape=(n,), float32]
+    """
+    from fxlab.runtime import Processor, make_processor
+
+    proc = model if isinstance(model, Processor) else (
+        model.offline_processor if hasattr(model, "offline_processor") else make_processor(model))
+    a = np.asarray(inputs, np.float32)
+    starts = setting_starts(a)
+    ends = np.append(starts[1:], a.shape[0])
+    out = []
+    for s, e in zip(starts, ends, strict=True):
+        proc.reset()
+        out.append(proc.process_inputs(a[s:e]))
+    return np.concatenate(out) if out else np.zeros(0, np.float32)
 
 
 def knob_inputs(dry: np.ndarray, knobs: Sequence[Knob], setting: Mapping[str, float]) -> np.ndarray:
@@ -222,26 +304,7 @@ def render_grid(effect: Effect | Mapping[str, Any], dry: np.ndarray, sr: int, *,
         raise NonFiniteError(problem(
             "render_grid: dry", found="NaN or infinite samples", expected="finite samples",
             fix="clean the signal (np.nan_to_num) or pick another one"))
-    varied = _varied(effect, knobs)
-    names = [k.name for k in varied]
-    grid = knob_grid(effect, names, n=n, values=values)
-    if holdout is None:
-        middle = [k.grid(n)[n // 2] if k.name not in (values or {}) else
-                  list(values[k.name])[len(values[k.name]) // 2] for k in varied]
-        holdout = [dict(zip(names, middle, strict=True))]
-    held: list[dict[str, float]] = []
-    for h in holdout:
-        if not isinstance(h, Mapping) or set(h) != set(names):
-            raise ParameterError(problem(
-                f"holdout setting {h!r}", found=f"knobs {sorted(h) if isinstance(h, Mapping) else h}",
-                expected=f"a value for each varied knob and no other: {', '.join(names)}",
-                fix=f"write it like {grid[0]!r}"))
-        held.append({k.name: k.check(h[k.name], effect.name) for k in varied})
-    train = [s for s in grid if not any(_same(s, h) for h in held)]
-    if not train:
-        raise ParameterError(problem(
-            "holdout", found="every setting of the grid held out", expected="some left to train on",
-            fix="hold out fewer settings or widen the grid (n=)"))
+    varied, train, held = plan_settings(effect, knobs, n=n, values=values, holdout=holdout)
     if segment is None:
         segment = x.size
     if isinstance(segment, bool) or not isinstance(segment, numbers.Integral) \

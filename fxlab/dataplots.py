@@ -3,7 +3,10 @@
 - :func:`plot_signal_overview`  one signal kind: waveform, spectrum dry vs wet (Welch),
                                 spectrograms (librosa)
 - :func:`plot_effect_response`  an EQ's magnitude response, dB against log frequency, -3 dB marked
-- :func:`plot_split_overview`   a whole split over time with its chunks labelled
+- :func:`plot_split_overview`   a whole split over time with its chunks (and knob settings) labelled
+- :func:`plot_knob_settings`    a conditioned data set's settings: one period of a sine through the
+                                effect at each, trained on (solid) or held out (dashed)
+- :func:`knob_settings_html`    the settings of each split of a conditioned data set, as a table
 - :func:`players_html`          audio players side by side, levels untouched
 
 Each returns a matplotlib Figure. Frequencies are in Hz on log axes from 20 Hz to 20 kHz; levels in dB.
@@ -12,12 +15,14 @@ Each returns a matplotlib Figure. Frequencies are in Hz on log axes from 20 Hz t
 from __future__ import annotations
 
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from fxlab.plots import hz_axis
 from fxlab.util import Html, html_table
 
-__all__ = ["players_html", "plot_effect_response", "plot_signal_overview", "plot_split_overview"]
+__all__ = ["knob_settings_html", "players_html", "plot_effect_response", "plot_knob_settings",
+           "plot_signal_overview", "plot_split_overview"]
 
 
 def _spectrum_db(x: np.ndarray, sr: int, n_fft: int = 8192) -> tuple[np.ndarray, np.ndarray]:
@@ -117,9 +122,72 @@ def plot_split_overview(split, *, title: str | None = None, max_points: int = 20
         if len(split.chunks) <= 48:
             ax.text(t0 + 0.01, 0.98 - 0.08 * (i % 3), f"{c['kind']}\n{c['envelope']}", fontsize=5.5,
                     va="top", transform=ax.get_xaxis_transform())
+    for st in split.settings[1:]:
+        ax.axvline(st["start"] / split.sr, color="C3", lw=1.2)
+    for st in split.settings:
+        ax.text(st["start"] / split.sr + 0.05, 0.02, ", ".join(f"{k}={v:g}" for k, v in st["setting"].items()),
+                fontsize=7, color="C3", transform=ax.get_xaxis_transform())
+    settings = f" ({len(split.settings)} knob settings in turn)" if split.settings else ""
     ax.set(xlabel="time (s)", ylabel="amplitude", xlim=(0, x.size / split.sr),
-           title=title or f"split {split.name}: {split.seconds:.2f} s, {len(split.chunks)} chunks")
+           title=title or f"split {split.name}: {split.seconds:.2f} s, {len(split.chunks)} chunks{settings}")
     return fig
+
+
+def plot_knob_settings(effect, conditioning: dict, *, sr: int, freq_hz: float = 110.0,
+                       level_dbfs: float = -6.0) -> Figure:
+    """One period of a sine through ``effect`` at every setting of a conditioned data set.
+
+    Parameters
+    ----------
+    effect : fxlab.effects.Effect
+        The effect at its base setting (``Dataset.effect``).
+    conditioning : dict
+        ``Dataset.conditioning``: ``knobs``, ``train_settings``, ``val_settings``.
+    sr : int [Hz]
+    freq_hz : float [Hz]
+        The sine's frequency; 0.2 s of it is rendered and the last whole period drawn.
+    level_dbfs : float [dBFS]
+        The sine's peak.
+    """
+    n = int(0.2 * sr)
+    t = np.arange(n) / sr
+    x = (10 ** (level_dbfs / 20) * np.sin(2 * np.pi * freq_hz * t)).astype(np.float32)
+    period = int(round(sr / freq_hz))
+    fig = Figure(figsize=(8, 3.6), layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot(np.arange(period) / sr * 1000, x[-period:], color="grey", lw=1, ls=":", label="dry")
+    rows = [(st, "trained on", "-") for st in conditioning["train_settings"]] + \
+           [(st, "held out", "--") for st in conditioning["val_settings"]]
+    rows.sort(key=lambda r: tuple(r[0].values()))
+    cmap = colormaps["viridis"]
+    for i, (st, role, ls) in enumerate(rows):
+        y = effect.with_knobs(**st)(x, sr)
+        label = ", ".join(f"{k}={v:g}" for k, v in st.items()) + f" ({role})"
+        ax.plot(np.arange(period) / sr * 1000, y[-period:], ls=ls, lw=1.4,
+                color=cmap(i / max(len(rows) - 1, 1)), label=label)
+    ax.set(xlabel="time (ms)", ylabel="amplitude",
+           title=f"{effect.name}: one period of a {freq_hz:g} Hz sine at {level_dbfs:g} dBFS, per setting")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7, loc="upper right")
+    return fig
+
+
+def knob_settings_html(dataset) -> str:
+    """The knobs of a conditioned data set and the settings each split holds, as an HTML table."""
+    cond = dataset.conditioning
+    if not cond:
+        return "<p>Not conditioned: one setting of the effect.</p>"
+    knobs = ", ".join(f"{k['name']} [{k['low']:g}, {k['high']:g}] {k.get('unit', '')}".rstrip()
+                      for k in cond["knobs"])
+    rows = []
+    for name in dataset.split_names:
+        sp = dataset.manifest["splits"][name]
+        role = "trained on" if name == "train" else "held out (never trained on)"
+        settings = "; ".join(", ".join(f"{k}={v:g}" for k, v in st["setting"].items())
+                             for st in sp.get("settings", []))
+        rows.append((name, role, len(sp.get("settings", [])), settings))
+    return (f"<p>Knobs the networks read: <b>{knobs}</b>.</p>"
+            + html_table(["split", "role", "settings", "values"], rows))
 
 
 def players_html(clips: dict, *, sr: int) -> str:

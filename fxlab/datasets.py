@@ -119,7 +119,8 @@ def _plan(seconds: float, chunk_seconds: float | None, sr: int, seed: int, split
 
 
 def recipe(*, train_set: str = "miniaudio", effect: dict | None = None, sr: int = 44_100,
-           seed: int = 0, val1_seconds: float = 6.0, val2_seconds: float | None = None) -> dict:
+           seed: int = 0, val1_seconds: float = 6.0, val2_seconds: float | None = None,
+           conditioning: dict | None = None) -> dict:
     """The complete description of a data set; its hash is the cache key.
 
     Parameters
@@ -136,6 +137,13 @@ def recipe(*, train_set: str = "miniaudio", effect: dict | None = None, sr: int 
         Length of Validation 1 in seconds.
     val2_seconds : float > 0 or None
         Validation 2 is cut to this many seconds; None keeps the whole recording (4.0 s).
+    conditioning : dict, optional
+        A data set for a knob-conditioned network: ``{"knobs": [name, ...], "n": 5, "values":
+        {knob: [value, ...]}, "holdout": [{knob: value}, ...]}`` (the grid and held-out settings of
+        :func:`fxlab.conditioning.plan_settings`; ``n``, ``values`` and ``holdout`` optional). The
+        recipe records the knobs and the settings resolved: the training split is the training
+        signal at every training setting in turn, Validation 1 and 2 their signals at every
+        held-out setting (settings the network never sees).
     """
     from fxlab.effects import STUDY_EFFECT, effect_from_spec
 
@@ -150,9 +158,11 @@ def recipe(*, train_set: str = "miniaudio", effect: dict | None = None, sr: int 
         if value is not None and (not isinstance(value, int | float) or value <= 0):
             raise ParameterError(problem(name, found=repr(value), expected="a positive number of seconds",
                                          fix=f"e.g. {name}=2.0"))
-    spec = effect_from_spec(effect if effect is not None else STUDY_EFFECT).spec
+    fx = effect_from_spec(effect if effect is not None else STUDY_EFFECT)
+    spec = fx.spec
     ts = TRAIN_SETS[train_set]
-    return {
+    extra = {"conditioning": _resolve_conditioning(fx, conditioning)} if conditioning else {}
+    return extra | {
         "format": DATA_FORMAT,
         "sr": int(sr),
         "seed": int(seed),
@@ -161,6 +171,30 @@ def recipe(*, train_set: str = "miniaudio", effect: dict | None = None, sr: int 
         "val1": {"seconds": float(val1_seconds)},
         "val2": {"source": SPEECH_FILE, "seconds": None if val2_seconds is None else float(val2_seconds)},
     }
+
+
+def _resolve_conditioning(effect, conditioning: dict) -> dict:
+    """The knobs and the training / held-out settings of a ``conditioning`` request, checked."""
+    from fxlab.conditioning import DEFAULT_GRID_SIZE, plan_settings
+
+    allowed = {"knobs", "n", "values", "holdout"}
+    if not isinstance(conditioning, dict) or not set(conditioning) <= allowed or "knobs" not in conditioning:
+        raise ParameterError(problem(
+            f"conditioning={conditioning!r}", found=repr(conditioning),
+            expected=f"a dict with 'knobs' and optionally {sorted(allowed - {'knobs'})}",
+            fix='pass e.g. {"knobs": ["gain_db"], "n": 5}'))
+    names = conditioning["knobs"]
+    names = [n.strip() for n in names.split(",") if n.strip()] if isinstance(names, str) else list(names)
+    holdout = conditioning.get("holdout")
+    varied, train, held = plan_settings(
+        effect, names, n=int(conditioning.get("n") or DEFAULT_GRID_SIZE),
+        values=conditioning.get("values") or None, holdout=None if holdout is None else list(holdout))
+    if not held:
+        raise ParameterError(problem(
+            "conditioning holdout", found="no held-out setting",
+            expected="at least one setting for Validation 1 and 2 (settings never trained on)",
+            fix="leave holdout out (the grid's middle) or list settings between the grid's"))
+    return {"knobs": [k.to_dict() for k in varied], "train_settings": train, "val_settings": held}
 
 
 def _recipe_key(rec: dict) -> str:
@@ -213,13 +247,23 @@ def _write_set(folder: Path, rec: dict) -> dict:
 
     effect = effect_from_spec(rec["effect"])
     sr = rec["sr"]
+    cond = rec.get("conditioning")
     splits: dict[str, Any] = {}
     for split in SPLITS:
         if split == "val2":
             dry, plan = _speech(rec), None
         else:
             dry, plan = _synthesize(rec, split)
-        wet = np.asarray(effect(dry, sr), dtype=np.float32)
+        settings = None
+        if cond is None:
+            wet = np.asarray(effect(dry, sr), dtype=np.float32)
+        else:  # the signal at each setting in turn, each rendered from silence
+            chosen = cond["train_settings"] if split == "train" else cond["val_settings"]
+            wet = np.concatenate([np.asarray(effect.with_knobs(**c)(dry, sr), dtype=np.float32)
+                                  for c in chosen])
+            settings = [{"setting": c, "start": i * dry.size, "n": int(dry.size)}
+                        for i, c in enumerate(chosen)]
+            dry = np.tile(dry, len(chosen))
         files = {}
         for role, sig in (("dry", dry), ("wet", wet)):
             rel = f"{split}/{role}.wav"
@@ -227,6 +271,8 @@ def _write_set(folder: Path, rec: dict) -> dict:
             files[role] = {"path": rel, "sha256": _sha256(folder / rel)}
         splits[split] = {"n_samples": int(dry.size), "seconds": dry.size / sr, "files": files,
                          "peak_dry": float(np.abs(dry).max()), "peak_wet": float(np.abs(wet).max())}
+        if settings is not None:
+            splits[split]["settings"] = settings
         if plan is not None:
             splits[split]["chunks"] = plan
         else:
@@ -242,7 +288,7 @@ def _write_set(folder: Path, rec: dict) -> dict:
         "effect": rec["effect"],
         "effect_description": effect.describe(),
         "splits": splits,
-    }
+    } | ({"conditioning": cond} if cond is not None else {})
 
 
 def _default_cache_dir(out_dir: Path) -> Path:
@@ -304,7 +350,7 @@ def _publish(tmp: Path, entry: Path) -> None:
 def build_dataset(out_dir: str | os.PathLike, *, train_set: str = "miniaudio", effect: dict | None = None,
                   sr: int = 44_100, seed: int = 0, val1_seconds: float = 6.0,
                   val2_seconds: float | None = None, cache_dir: str | os.PathLike | None = None,
-                  log=print) -> Dataset:
+                  conditioning: dict | None = None, log=print) -> Dataset:
     """Build the data set described by the arguments into ``out_dir``, reusing the cache.
 
     The data set is synthesised once per recipe into ``cache_dir/<train_set>-<key>/`` (default:
@@ -317,7 +363,7 @@ def build_dataset(out_dir: str | os.PathLike, *, train_set: str = "miniaudio", e
     """
     out = Path(out_dir)
     rec = recipe(train_set=train_set, effect=effect, sr=sr, seed=seed,
-                 val1_seconds=val1_seconds, val2_seconds=val2_seconds)
+                 val1_seconds=val1_seconds, val2_seconds=val2_seconds, conditioning=conditioning)
     key = _recipe_key(rec)
     if (out / "manifest.json").exists():
         try:
@@ -359,13 +405,41 @@ def build_dataset(out_dir: str | os.PathLike, *, train_set: str = "miniaudio", e
 
 @dataclass(frozen=True)
 class Split:
-    """One split of a data set: ``dry`` (input) and ``wet`` (target), float32 arrays of shape (n,)."""
+    """One split of a data set: ``dry`` (input) and ``wet`` (target), float32 arrays of shape (n,).
+
+    In a conditioned data set, ``settings`` lists the knob setting of each stretch
+    (``{"setting": {knob: value}, "start": sample, "n": samples}``, in order, covering the split),
+    ``knobs`` the varied knobs, and :attr:`inputs` is what a conditioned network reads. ``chunks``
+    locate the signal kinds in the first stretch.
+    """
 
     name: str
     dry: np.ndarray
     wet: np.ndarray
     sr: int
     chunks: list[dict] = field(default_factory=list)
+    settings: list[dict] = field(default_factory=list)
+    knobs: tuple = ()
+
+    @property
+    def inputs(self) -> np.ndarray:
+        """``dry`` (unconditioned), or ``[n, 1 + K]``: the audio and each stretch's normalised knob
+        values (:func:`fxlab.conditioning.knob_inputs`)."""
+        if not self.knobs:
+            return self.dry
+        from fxlab.conditioning import knob_inputs
+
+        return np.concatenate([knob_inputs(self.dry[s["start"]:s["start"] + s["n"]], self.knobs, s["setting"])
+                               for s in self.settings])
+
+    def at(self, setting: dict) -> tuple[np.ndarray, np.ndarray]:
+        """The (dry, wet) stretch of one setting of a conditioned split."""
+        for s in self.settings:
+            if all(np.isclose(s["setting"][k], v) for k, v in setting.items()) and len(setting) == len(s["setting"]):
+                sl = slice(s["start"], s["start"] + s["n"])
+                return self.dry[sl], self.wet[sl]
+        raise unknown_name(f"setting of split {self.name!r}", repr(setting),
+                           [repr(s["setting"]) for s in self.settings])
 
     @property
     def seconds(self) -> float:
@@ -419,6 +493,19 @@ class Dataset:
 
         return effect_from_spec(self.manifest["effect"])
 
+    @property
+    def conditioning(self) -> dict | None:
+        """``None``, or for a knob-conditioned data set ``{"knobs": [Knob dicts], "train_settings":
+        [{knob: value}], "val_settings": [...]}`` (see :func:`recipe`)."""
+        return self.manifest.get("conditioning")
+
+    @cached_property
+    def knobs(self) -> tuple:
+        """The varied knobs (:class:`fxlab.effects.Knob`, input order); ``()`` when not conditioned."""
+        from fxlab.effects import Knob
+
+        return tuple(Knob.from_dict(k) for k in (self.conditioning or {}).get("knobs", ()))
+
     def split(self, name: str) -> Split:
         """Read split ``name`` ("train", "val1" or "val2")."""
         from fxlab.audio import read_wav
@@ -430,7 +517,8 @@ class Dataset:
             sigs = {}
             for role in ("dry", "wet"):
                 sigs[role], _ = read_wav(self.path / info["files"][role]["path"], sr=self.sr)
-            self._splits[name] = Split(name, sigs["dry"], sigs["wet"], self.sr, info.get("chunks", []))
+            self._splits[name] = Split(name, sigs["dry"], sigs["wet"], self.sr, info.get("chunks", []),
+                                       info.get("settings", []), self.knobs)
         return self._splits[name]
 
     def summary_html(self) -> str:
@@ -439,6 +527,10 @@ class Dataset:
         for name, info in self.manifest["splits"].items():
             what = (f"{len(info['chunks'])} chunks of {len({c['kind'] for c in info['chunks']})} signal kinds"
                     if "chunks" in info else f"speech: {info['source']['corpus']}")
+            if info.get("settings"):
+                what += (f", at {len(info['settings'])} setting(s) in turn: "
+                         + "; ".join(", ".join(f"{k}={v:g}" for k, v in st["setting"].items())
+                                     for st in info["settings"]))
             peaks = (f"{20 * np.log10(max(info['peak_dry'], 1e-9)):.1f} / "
                      f"{20 * np.log10(max(info['peak_wet'], 1e-9)):.1f}")
             hashes = f"{info['files']['dry']['sha256'][:10]} / {info['files']['wet']['sha256'][:10]}"
@@ -513,6 +605,16 @@ class DataConfig(NotebookConfig):
         Length of each signal plotted and played in the notebook.
     cache_dir : str
         Data-set cache folder; ``""`` means ``reports/_cache`` beside the run folder.
+    knobs : str
+        Comma-separated knobs of ``effect`` to condition on (``""``: the thesis study, one
+        setting). Otherwise the data set renders every split at a grid of settings
+        (:func:`recipe`'s ``conditioning``).
+    knob_points : int >= 2
+        Values per knob of the training grid, spread on each knob's scale.
+    knob_values : dict
+        ``{knob: [value, ...]}``: explicit grid values for some knobs instead.
+    knob_holdout : list of dict or None
+        The settings of Validation 1 and 2, never trained on; ``None``: the grid's middle setting.
     """
 
     run_dir: str
@@ -525,6 +627,10 @@ class DataConfig(NotebookConfig):
     val2_seconds: float | None
     plot_seconds: float
     cache_dir: str
+    knobs: str = ""
+    knob_points: int = 5
+    knob_values: dict = field(default_factory=dict)
+    knob_holdout: list | None = None
 
     def __post_init__(self):
         if self.train_set not in TRAIN_SETS:
@@ -540,6 +646,7 @@ class DataConfig(NotebookConfig):
                 f"plot_seconds={self.plot_seconds!r}", found=repr(self.plot_seconds),
                 expected="a length in seconds > 0", fix="pass e.g. plot_seconds=1.0"))
         self.target  # noqa: B018 -- an unknown effect or parameter fails here, with its name
+        self.recipe()  # an unknown knob, a value out of range or a bad holdout fails here
 
     @property
     def target(self):
@@ -553,14 +660,24 @@ class DataConfig(NotebookConfig):
         """``run_dir/data``."""
         return Path(self.run_dir) / "data"
 
+    @property
+    def conditioning(self) -> dict | None:
+        """The ``conditioning`` request of :func:`recipe`, or ``None`` without ``knobs``."""
+        if not str(self.knobs).strip():
+            return None
+        return {"knobs": str(self.knobs), "n": self.knob_points, "values": dict(self.knob_values or {}),
+                "holdout": self.knob_holdout}
+
     def recipe(self) -> dict:
         """The data set's :func:`recipe` (what the cache key hashes)."""
         return recipe(train_set=self.train_set, effect=self.target.spec, sr=self.sample_rate,
-                      seed=self.seed, val1_seconds=self.val1_seconds, val2_seconds=self.val2_seconds)
+                      seed=self.seed, val1_seconds=self.val1_seconds, val2_seconds=self.val2_seconds,
+                      conditioning=self.conditioning)
 
 
 def build_study_data(config: DataConfig, *, log=print) -> Dataset:
     """Build (or reuse from the cache) the data set ``config`` describes into ``config.data_dir``."""
     return build_dataset(config.data_dir, train_set=config.train_set, effect=config.target.spec,
                          sr=config.sample_rate, seed=config.seed, val1_seconds=config.val1_seconds,
-                         val2_seconds=config.val2_seconds, cache_dir=config.cache_dir or None, log=log)
+                         val2_seconds=config.val2_seconds, cache_dir=config.cache_dir or None,
+                         conditioning=config.conditioning, log=log)

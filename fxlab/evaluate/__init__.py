@@ -15,6 +15,8 @@ spectral comparison it made by eye (Figs. 12-13) made into numbers, and its resu
 - :func:`results_table_html` the report's results table, the thesis's networks three ways
   (:func:`thesis_networks_html`: the thesis's figure, fxlab's reference run, this run) and answers
 - :func:`audio_players_html` HTML audio players: target and each model's output, short excerpts
+- :func:`score_over_knobs`   knob-conditioned models at seen and unseen settings on real recordings
+  (:func:`evaluation_settings`, :func:`knob_table_html`, :func:`plot_error_vs_knob`; module ``knobs``)
 
 Modules: ``config`` (:class:`EvalConfig`, the thesis's figures), ``run`` (rendering, metrics,
 figures, the files written), ``tables`` (answers, results table, players).
@@ -44,6 +46,12 @@ from fxlab.evaluate.config import (
     Evaluation,
     FigureInfo,
 )
+from fxlab.evaluate.knobs import (
+    evaluation_settings,
+    knob_table_html,
+    plot_error_vs_knob,
+    score_over_knobs,
+)
 from fxlab.evaluate.run import combined_measure, evaluate_run, find_models, render, score
 from fxlab.evaluate.tables import (
     answers,
@@ -72,4 +80,8 @@ __all__ = [
     "answers",
     "results_table_html",
     "audio_players_html",
+    "evaluation_settings",
+    "score_over_knobs",
+    "knob_table_html",
+    "plot_error_vs_knob",
 ]

@@ -58,10 +58,13 @@ def find_models(run_dir: str | os.PathLike) -> list:
     return [load_trained(d) for d in dirs]
 
 
-def render(trained, x) -> tuple[np.ndarray, str]:
+def render(trained, x, *, knobs=None) -> tuple[np.ndarray, str]:
     """One model's output for a whole signal, from a zero state, and what ran it.
 
     ``trained.predict(x)``: the runtime's fast exact path (:func:`fxlab.runtime.render`).
+    ``x`` may be a conditioned network's ``[n, 1 + K]`` input (audio, normalised knob values;
+    :func:`fxlab.conditioning.render_inputs`: a zero state at every change of setting);
+    ``knobs`` (``{knob: value}``) holds a conditioned network's knobs over a mono ``x``.
 
     Returns
     -------
@@ -69,8 +72,16 @@ def render(trained, x) -> tuple[np.ndarray, str]:
     engine : str
         What ran the network (``"numba"``, ``"keras"``), from the model's processor.
     """
-    x = np.asarray(x, dtype=np.float32).reshape(-1)
-    y = np.asarray(trained.predict(x), dtype=np.float32).reshape(-1)
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim == 2 and x.shape[1] > 1:
+        from fxlab.conditioning import render_inputs
+
+        y = render_inputs(trained, x)
+        x = x[:, 0]
+    else:
+        x = x.reshape(-1)
+        y = trained.predict(x, knobs=knobs) if knobs else trained.predict(x)
+        y = np.asarray(y, dtype=np.float32).reshape(-1)
     proc = getattr(trained, "offline_processor", None)
     how = getattr(proc, "engine_name", "predict")
     if y.size != x.size:
@@ -213,6 +224,9 @@ def evaluate_run(config: EvalConfig, *, models: Iterable | None = None) -> Evalu
         for split_name in cfg.splits:
             split = data.split(split_name)
             dry, wet, start, ctx = _excerpt(split, seconds, context, sr)
+            if getattr(trained, "knobs", ()) and getattr(split, "knobs", ()):
+                # the knob columns of the same stretch: each setting's own value beside the audio
+                dry = split.inputs[start - ctx:start - ctx + dry.size]
             t0 = time.perf_counter()
             y, how = render(trained, dry)
             wall = time.perf_counter() - t0
@@ -255,6 +269,11 @@ def evaluate_run(config: EvalConfig, *, models: Iterable | None = None) -> Evalu
             result, outputs, splits=cfg.splits, sr=sr, excerpt_seconds=cfg.combined_excerpt_seconds,
             clips={s: data.split(s).wet for s in cfg.splits})
 
+    if cfg.recordings_peak_dbfs is not None and data.conditioning:
+        from fxlab.evaluate.knobs import score_over_knobs
+
+        result["knobs"] = score_over_knobs(trained_list, effect, data.conditioning, sr=sr,
+                                           peak_dbfs=cfg.recordings_peak_dbfs)
     if cfg.recordings_peak_dbfs is not None:
         result["recordings"] = score_recordings(trained_list, effect, sr=sr,
                                                 peak_dbfs=cfg.recordings_peak_dbfs,
@@ -317,7 +336,9 @@ def score_recordings(trained_list, effect, *, sr: int, peak_dbfs: float = -12.0,
                                             "seconds = 0)")
             continue
         progress.note(f"{trained.name}: the instrument recordings")
-        ys = {n: render(trained, x)[0] for n, x in dry.items()}
+        held = {k.name: effect.knob_values[k.name] for k in getattr(trained, "knobs", ())
+                if k.name in getattr(effect, "knob_values", {})}  # a conditioned net at the effect's setting
+        ys = {n: render(trained, x, knobs=held)[0] for n, x in dry.items()}
         t = np.concatenate([wet[n] for n in names])
         y = np.concatenate([ys[n] for n in names])
         out["models"][trained.name] = {

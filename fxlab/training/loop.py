@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import shutil
 import time
 from collections.abc import Callable, Mapping
@@ -110,7 +111,13 @@ def _evaluate_split(proc, loss, dry, wet, config: TrainConfig, window: int | Non
     from fxlab.losses import esr
     from fxlab.runtime import render
 
-    if window is None:
+    if window is None and dry.ndim == 2:  # knob columns: a zero state at each setting
+        from fxlab.conditioning import render_inputs
+
+        n = dry.shape[0] if not config.val_max_samples else min(dry.shape[0], config.val_max_samples)
+        p = render_inputs(proc, dry[:n]).reshape(1, n, 1)
+        t = wet[None, :n, None]
+    elif window is None:
         n = dry.size if not config.val_max_samples else min(dry.size, config.val_max_samples)
         p = render(proc, dry[:n]).reshape(1, n, 1)
         t = wet[None, :n, None]
@@ -137,8 +144,25 @@ def _tensorboard_writer(log_dir: Path):
 _OWNED = ("model.keras", "config.json", "history.csv", "summary.json", "checkpoint", "logs")
 
 
+def _knob_declarations(data, n_knobs: int, knobs) -> list[dict]:
+    """The knobs a conditioned network is trained on, as ``Knob.to_dict()`` in input order."""
+    from fxlab.effects import Knob
+
+    if knobs is None:
+        knobs = list(getattr(data, "knobs", ()) or ())
+        if not knobs:
+            knobs = [Knob(f"knob_{i}", 0.0, 1.0, 0.5) for i in range(n_knobs)]
+    out = [k.to_dict() if isinstance(k, Knob) else Knob.from_dict(k).to_dict() for k in knobs]
+    if len(out) != n_knobs:
+        raise ParameterError(problem(
+            "knobs", found=f"{len(out)} knob declarations for inputs with {n_knobs} knob columns",
+            expected="one declaration per knob column, in column order",
+            fix="pass knobs=effect.knobs[...] matching the data's columns"))
+    return out
+
+
 def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = False, verbose: int = 1,
-          log: Callable[[str], Any] = print, **overrides) -> TrainedModel:
+          log: Callable[[str], Any] = print, knobs=None, **overrides) -> TrainedModel:
     """Train one model into the model folder ``out_dir``; returns it loaded (best epoch).
 
     Parameters
@@ -146,7 +170,10 @@ def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = Fa
     data : path, fxlab.datasets.Dataset or dict
         A data set folder, an opened Dataset, or ``{"train": (dry, wet), "val1": (dry, wet), ...}``
         (float32 mono arrays of equal length per split). Every split other than ``train`` is a
-        validation split tracked per epoch.
+        validation split tracked per epoch. A knob-conditioned data set (or ``[n, 1 + K]`` inputs:
+        audio, then knob values normalised to [0, 1]) trains a conditioned network: ``config``'s
+        model must be built with ``knobs=K`` (``model_params={"knobs": K}``); validation restarts
+        from a zero state at every change of setting (:func:`fxlab.conditioning.render_inputs`).
     out_dir : path
         The model folder (created). Without ``resume`` an earlier run's files in it are replaced.
     config : TrainConfig or None
@@ -158,6 +185,9 @@ def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = Fa
         0 silent; 1 Keras's progress bar and one line per epoch; 2 one line per epoch.
     log : callable
         Where the per-epoch lines go.
+    knobs : sequence of fxlab.effects.Knob, optional
+        The knobs of the knob columns, in order (default: the data set's ``knobs``, else
+        ``knob_0`` ... in [0, 1]); saved in ``config.json`` as ``knobs`` so players know the ranges.
 
     Returns
     -------
@@ -170,6 +200,7 @@ def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = Fa
     from fxlab.losses import CompositeLoss
 
     config = (config or TrainConfig()).replace(**overrides) if overrides else (config or TrainConfig())
+    data = _opened(data)
     splits, sr, data_hash = resolve_data(data)
     val_names = [s for s in splits if s != "train"]
     monitor = config.monitor or (f"{'val1' if 'val1' in val_names else val_names[0]}_loss"
@@ -180,6 +211,15 @@ def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = Fa
     mcfg = model_config(config.model, **config.model_params)
     window = mcfg["window"] if config.family == "windowed" else None
     dry, wet = splits["train"]
+    n_knobs = 0 if dry.ndim == 1 else dry.shape[1] - 1
+    if n_knobs != int(mcfg.get("knobs", 0) or 0):
+        reads = f"{mcfg.get('knobs', 0) or 0} knob input(s)" if "knobs" in mcfg else "no knob inputs"
+        raise ParameterError(problem(
+            f"model {config.model!r} for data with {n_knobs} knob column(s)",
+            found=f"a model that reads {reads}",
+            expected=f"model_params knobs={n_knobs}" if n_knobs else "a model without knob inputs",
+            fix=(f"train an lstm or gru with model_params={{'knobs': {n_knobs}}} on this conditioned data"
+                 if n_knobs else "leave knobs out of model_params for unconditioned data")))
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -187,6 +227,8 @@ def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = Fa
     full_config = {"train": config.to_dict(), "model": mcfg, "monitor": monitor, "sr": sr,
                    "data_manifest_hash": data_hash, "fxlab_version": __version__,
                    "keras_backend": keras.backend.backend(), "keras_version": keras.__version__}
+    if n_knobs:
+        full_config["knobs"] = _knob_declarations(data, n_knobs, knobs)
     resuming = resume and ckpt.exists()
     if resuming:
         old = json.loads((out / "config.json").read_text())
@@ -335,12 +377,13 @@ def train_many(data, models_dir, configs: Mapping[str, TrainConfig], *, resume: 
 
     The data set is read once. Prints one line per model when done (and per epoch if verbose).
     """
+    data = _opened(data)
     splits, sr, digest = resolve_data(data)
     out = {}
     for name, cfg in configs.items():
         t0 = time.perf_counter()
-        tm = train(_DataView(splits, sr, digest), Path(models_dir) / name, cfg, resume=resume,
-                   verbose=verbose, log=log)
+        tm = train(_DataView(splits, sr, digest, getattr(data, "knobs", ())), Path(models_dir) / name,
+                   cfg, resume=resume, verbose=verbose, log=log)
         s = tm.summary
         log(f"{name}: {tm.param_count:,} parameters, {s['epochs_run']} epoch(s) ({s['stopped']}), "
             f"best epoch {s['best_epoch']} {s['monitor']}={s['best_val']:.3g}, "
@@ -349,13 +392,22 @@ def train_many(data, models_dir, configs: Mapping[str, TrainConfig], *, resume: 
     return out
 
 
+def _opened(data):
+    """A data set folder opened (so its knobs are known); anything else as it is."""
+    if isinstance(data, str | os.PathLike):
+        from fxlab.datasets import load_dataset
+
+        return load_dataset(data)
+    return data
+
+
 class _DataView:
     """Already-read splits that :func:`train` accepts like a Dataset."""
 
-    def __init__(self, splits, sr, digest):
-        self._splits, self.sr, self.manifest_hash = splits, sr, digest
+    def __init__(self, splits, sr, digest, knobs=()):
+        self._splits, self.sr, self.manifest_hash, self.knobs = splits, sr, digest, tuple(knobs)
         self.split_names = tuple(splits)
 
     def split(self, name):
         d, w = self._splits[name]
-        return argparse.Namespace(dry=d, wet=w)
+        return argparse.Namespace(dry=d, wet=w, inputs=d)

@@ -12,7 +12,7 @@ from fxlab.models import MODEL_NAMES, family_of, model_config
 from fxlab.training.config import TrainConfig
 from fxlab.util import NotebookConfig
 
-__all__ = ["StudyConfig", "describe_configs", "train_study"]
+__all__ = ["StudyConfig", "conditioned_configs", "describe_configs", "train_study"]
 
 
 @dataclass(frozen=True)
@@ -129,10 +129,30 @@ def train_study(data, config: StudyConfig, *, log: Callable[[str], Any] = print)
     ``data`` is the run's data set (folder or :class:`fxlab.datasets.Dataset`). Returns
     ``{name: TrainedModel}``; see :func:`fxlab.training.train_many`.
     """
-    from fxlab.training.loop import train_many
+    from fxlab.training.loop import _opened, train_many
 
-    return train_many(data, config.models_dir, config.train_configs(), resume=config.resume,
+    data = _opened(data)
+    configs = conditioned_configs(config.train_configs(), len(getattr(data, "knobs", ()) or ()))
+    return train_many(data, config.models_dir, configs, resume=config.resume,
                       verbose=config.verbose, log=log)
+
+
+def conditioned_configs(configs: Mapping[str, TrainConfig], n_knobs: int) -> dict[str, TrainConfig]:
+    """Each config with ``knobs=n_knobs`` in its model parameters (a conditioned data set's).
+
+    Raises a ParameterError naming the models that cannot read knob values (the thesis's
+    windowed networks), with the fix.
+    """
+    if not n_knobs:
+        return dict(configs)
+    cannot = [n for n, c in configs.items() if "knobs" not in model_config(c.model)]
+    if cannot:
+        able = [m for m in MODEL_NAMES if "knobs" in model_config(m)]
+        raise ParameterError(problem(
+            f"models {', '.join(cannot)} on a data set conditioned on {n_knobs} knob(s)",
+            found="networks without knob inputs", expected=f"models that read knobs: {', '.join(able)}",
+            fix=f"train models={','.join(able)} on this data set (notebook 02's models parameter)"))
+    return {n: c.replace(model_params={**c.model_params, "knobs": n_knobs}) for n, c in configs.items()}
 
 
 def describe_configs(configs: Mapping[str, TrainConfig], *, train_samples: int, sr: int = 44100) -> str:

@@ -1,0 +1,207 @@
+"""Knob-conditioned models judged across their knob's range, on real material.
+
+A conditioned network is trained at a few settings of an effect's knobs (a grid, e.g. gain 0, 10,
+20, 30, 40 dB) and must also be right *between* them. This module scores every conditioned model
+at every setting it was trained on and at settings it never saw, on real recordings -- the
+shipped instrument recordings (guitar, piano, tabla, a drum roll; never trained on) and the
+study's speech -- each put through the effect at that setting from silence, and through the
+model with the knob held at the same value.
+
+- :func:`evaluation_settings`  the settings to score: the training grid, the held-out ones and,
+                               for one knob, the midpoints between neighbouring training values
+- :func:`score_over_knobs`     ESR (and MSE, LSD) per setting and model, seen or unseen
+- :func:`knob_table_html`      the scores as an HTML table, unseen settings marked
+- :func:`plot_error_vs_knob`   ESR against the knob's value per model, seen filled, unseen open
+
+The material is the same for every setting and model: each recording scaled to ``peak_dbfs``
+(default -12 dBFS), the speech resampled to the data set's rate. ESR is taken over all the
+material joined (what ``esr`` reports) and per recording (``per_recording``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from fxlab import metrics, progress
+from fxlab.errors import ParameterError, problem
+from fxlab.util import html_table
+
+__all__ = ["evaluation_settings", "knob_table_html", "plot_error_vs_knob", "score_over_knobs"]
+
+
+def _key(setting: Mapping[str, float]) -> tuple:
+    return tuple(round(float(v), 9) for v in setting.values())
+
+
+def evaluation_settings(conditioning: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The settings to score a conditioned model at, sorted, each marked seen or not.
+
+    Parameters
+    ----------
+    conditioning : dict
+        A conditioned data set's record (:attr:`fxlab.datasets.Dataset.conditioning`):
+        ``knobs``, ``train_settings``, ``val_settings``.
+
+    Returns
+    -------
+    list of dict
+        ``{"setting": {knob: value}, "seen": bool, "role": "trained on" | "held out (validation)"
+        | "between grid values"}``. With one knob, the midpoints (on the knob's scale) between
+        neighbouring training values are added as unseen settings the validation did not choose
+        the model on either.
+    """
+    from fxlab.effects import Knob
+
+    train = [dict(s) for s in conditioning["train_settings"]]
+    val = [dict(s) for s in conditioning["val_settings"]]
+    out = {_key(s): {"setting": s, "seen": True, "role": "trained on"} for s in train}
+    for s in val:
+        out.setdefault(_key(s), {"setting": s, "seen": False, "role": "held out (validation)"})
+    knobs = [Knob.from_dict(k) for k in conditioning["knobs"]]
+    if len(knobs) == 1:
+        k = knobs[0]
+        values = sorted(float(s[k.name]) for s in train)
+        for a, b in zip(values, values[1:], strict=False):
+            mid = float(k.denormalise(0.5 * (k.normalise(a) + k.normalise(b))))
+            s = {k.name: round(mid, 6)}
+            out.setdefault(_key(s), {"setting": s, "seen": False, "role": "between grid values"})
+    return sorted(out.values(), key=lambda e: _key(e["setting"]))
+
+
+def _material(sr: int, peak_dbfs: float, names: Sequence[str] | None):
+    from fxlab import recordings
+
+    names = list(names) if names is not None else recordings.list_recordings()
+    return {n: recordings.load_recording(n, sr=sr, peak_dbfs=peak_dbfs) for n in names}
+
+
+def score_over_knobs(trained_list, effect, conditioning: Mapping[str, Any], *, sr: int,
+                     peak_dbfs: float = -12.0, recordings: Sequence[str] | None = None,
+                     settings: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """Every conditioned model at every evaluation setting, on real recordings and speech.
+
+    Parameters
+    ----------
+    trained_list : list of TrainedModel
+        Models without knobs are listed under ``skipped``.
+    effect : Effect
+        The effect at its base setting (``Dataset.effect``); rendered with ``with_knobs``.
+    conditioning : dict
+        :attr:`fxlab.datasets.Dataset.conditioning`.
+    sr : int [Hz]
+    peak_dbfs : float <= 0 [dBFS]
+        Peak of each recording before the effect.
+    recordings : sequence of str, optional
+        Names from :func:`fxlab.recordings.list_recordings` (default: all, speech included).
+    settings : list of dict, optional
+        :func:`evaluation_settings` entries (default: those of ``conditioning``).
+
+    Returns
+    -------
+    dict
+        ``definition``; ``knobs`` (Knob dicts); ``settings`` (the entries scored); ``recordings``
+        (``{name: seconds}``); ``models``: ``{name: [{"setting", "seen", "role", "esr", "mse",
+        "lsd_db", "per_recording": {rec: esr}}, ...]}`` in the order of ``settings``;
+        ``skipped``: ``{name: why}``; ``summary``: ``{name: {"esr_seen_max", "esr_unseen_max",
+        "esr_unseen_mean"}}``.
+    """
+    if peak_dbfs is None or not np.isfinite(peak_dbfs) or peak_dbfs > 0:
+        raise ParameterError(problem(
+            f"peak_dbfs={peak_dbfs!r}", found=repr(peak_dbfs), expected="a level <= 0 dBFS",
+            fix="use e.g. -12.0"))
+    entries = list(settings) if settings is not None else evaluation_settings(conditioning)
+    material = _material(sr, peak_dbfs, recordings)
+    names = list(material)
+    targets = {}
+    for e in entries:
+        fx = effect.with_knobs(**e["setting"])
+        targets[_key(e["setting"])] = {n: np.asarray(fx(x, sr), np.float32) for n, x in material.items()}
+    out: dict[str, Any] = {
+        "definition": (f"{len(names)} real recordings ({', '.join(names)}), each at a peak of "
+                       f"{peak_dbfs:g} dBFS, through the effect and the model at each setting, "
+                       f"from silence; ESR over them joined"),
+        "knobs": list(conditioning["knobs"]), "settings": entries,
+        "recordings": {n: round(x.size / sr, 2) for n, x in material.items()},
+        "models": {}, "skipped": {}, "summary": {}}
+    for trained in trained_list:
+        knobs = tuple(getattr(trained, "knobs", ()) or ())
+        if not knobs:
+            out["skipped"][trained.name] = "reads no knob values"
+            continue
+        rows = []
+        for e in entries:
+            progress.note(f"{trained.name}: real recordings at "
+                          + ", ".join(f"{k}={v:g}" for k, v in e["setting"].items()))
+            tg = targets[_key(e["setting"])]
+            ys = {n: np.asarray(trained.predict(x, knobs=e["setting"]), np.float32) for n, x in material.items()}
+            t = np.concatenate([tg[n] for n in names])
+            y = np.concatenate([ys[n] for n in names])
+            rows.append({"setting": e["setting"], "seen": e["seen"], "role": e["role"],
+                         "esr": metrics.esr(t, y), "mse": metrics.mse(t, y),
+                         "lsd_db": metrics.log_spectral_distance(t, y, sr=sr),
+                         "per_recording": {n: metrics.esr(tg[n], ys[n]) for n in names}})
+        out["models"][trained.name] = rows
+        seen = [r["esr"] for r in rows if r["seen"]]
+        unseen = [r["esr"] for r in rows if not r["seen"]]
+        out["summary"][trained.name] = {
+            "esr_seen_max": max(seen) if seen else None,
+            "esr_unseen_max": max(unseen) if unseen else None,
+            "esr_unseen_mean": float(np.mean(unseen)) if unseen else None}
+    return out
+
+
+def _fmt(v) -> str:
+    return "—" if v is None else f"{v:.3g}"
+
+
+def knob_table_html(scores: Mapping[str, Any]) -> str:
+    """The result of :func:`score_over_knobs` as an HTML table: a row per setting, a column per
+    model (ESR over the recordings joined), unseen settings marked, then the worst seen/unseen."""
+    models = list(scores["models"])
+    if not models:
+        return "<p>No knob-conditioned model to score across its knob.</p>"
+    rows = []
+    for i, e in enumerate(scores["settings"]):
+        label = ", ".join(f"{k} = {v:g}" for k, v in e["setting"].items())
+        rows.append((label, "seen" if e["seen"] else f"unseen ({e['role']})",
+                     *(_fmt(scores["models"][m][i]["esr"]) for m in models)))
+    for what, label in (("esr_seen_max", "worst seen"), ("esr_unseen_max", "worst unseen")):
+        rows.append((label, "", *(_fmt(scores["summary"][m][what]) for m in models)))
+    table = html_table(["setting", "trained on it?", *(f"{m}: ESR" for m in models)], rows)
+    skipped = "".join(f"<li>{n}: {why}</li>" for n, why in scores.get("skipped", {}).items())
+    return (table + f"<p>{scores['definition']}.</p>"
+            + (f"<p>Not scored across the knob:</p><ul>{skipped}</ul>" if skipped else ""))
+
+
+def plot_error_vs_knob(scores: Mapping[str, Any], *, knob: str | None = None) -> Figure:
+    """ESR (log axis) against one knob's value per model: seen settings filled, unseen open.
+
+    With several knobs, ``knob`` picks the x axis (default: the first) and every setting is a
+    point. The NAM grades are drawn as guides (< 0.01 great, < 0.035 not bad).
+    """
+    knobs = scores["knobs"]
+    name = knob or knobs[0]["name"]
+    unit = next((k.get("unit", "") for k in knobs if k["name"] == name), "")
+    fig = Figure(figsize=(7.5, 3.6), layout="constrained")
+    ax = fig.add_subplot()
+    for i, (model, rows) in enumerate(scores["models"].items()):
+        xs = np.array([r["setting"][name] for r in rows], float)
+        ys = np.array([max(r["esr"], 1e-9) for r in rows], float)
+        seen = np.array([r["seen"] for r in rows], bool)
+        order = np.argsort(xs)
+        ax.plot(xs[order], ys[order], color=f"C{i}", lw=1, label=model)
+        ax.plot(xs[seen], ys[seen], "o", color=f"C{i}", ms=6)
+        ax.plot(xs[~seen], ys[~seen], "o", mfc="white", color=f"C{i}", ms=7)
+    for level, label in ((0.01, "ESR 0.01 (great)"), (0.035, "0.035 (not bad)")):
+        ax.axhline(level, color="grey", ls=":", lw=1)
+        ax.annotate(label, (ax.get_xlim()[0], level), fontsize=7, color="grey", va="bottom")
+    ax.set_yscale("log")
+    ax.set(xlabel=f"{name}{f' ({unit})' if unit else ''}", ylabel="ESR on real recordings",
+           title="error against the knob: filled = trained on, open = never seen")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
