@@ -1,4 +1,4 @@
-"""``python -m fxlab.bench capture|train|latency|windowed|sweep [options]``: dispatch to a benchmark's ``main(argv)``."""
+"""``python -m fxlab.bench capture|train|latency|pedal|windowed|sweep [options]``: dispatch to a benchmark's ``main(argv)``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import sys
 
 __all__ = ["main"]
 
-_BENCHES = ("capture", "latency", "sweep", "train", "windowed")
+_BENCHES = ("capture", "latency", "pedal", "sweep", "train", "windowed")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,6 +22,8 @@ def main(argv: list[str] | None = None) -> int:
         from fxlab.bench.train import main as run
     elif name == "latency":
         from fxlab.bench.latency import main as run
+    elif name == "pedal":
+        from fxlab.bench.pedal import main as run
     elif name == "sweep":
         from fxlab.bench.sweep import main as run
     elif name == "windowed":

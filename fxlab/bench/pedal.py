@@ -1,0 +1,142 @@
+"""``python -m fxlab.bench pedal [--minutes N]``: a knob-conditioned LSTM of a drive pedal, judged at unseen gains.
+
+The ``pedal`` profile's data and model, run outside the notebooks: the profile's data set (the
+thesis's synthetic "miniaudio" material through fxlab's drive at gains 0, 10, 20, 30, 40 dB;
+Validation 1 and 2 at 15 and 35 dB) and its conditioned LSTM-32 (the gain read beside every
+sample), trained from scratch for at most ``--minutes`` (default 10) with the profile's settings.
+Then the model is scored on real material it never heard -- the shipped instrument recordings and
+the speech, each at a peak of -12 dBFS, through the drive at each gain -- at the nine gains 0, 5,
+..., 40 dB: five it was trained on, four it never saw (15 and 35 chose its best epoch; 5 and 25 did
+not even do that). Last, the trained model is streamed at 64-sample blocks on one core with the
+gain held (:func:`fxlab.latency.time_blocks`). Per-setting ESR is printed; the last line is
+``key=value`` pairs::
+
+    model=lstm-32 knobs=gain_db esr_unseen_max=... esr_unseen_mean=... esr_seen_max=...
+    esr_at_<value>=... wall_s=... epochs=... rtf_64=... backend=... cores=2
+
+Targets (issue 15): ``esr_unseen_max`` <= 0.01 after <= 10 minutes of training on 2 CPU cores,
+``rtf_64`` <= 0.05 on one core. ``--backend`` as in ``python -m fxlab.bench train`` (JAX when
+installed: it trains this model ~3x faster on a CPU). Timings depend on the machine and its load.
+
+- :func:`main`
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+__all__ = ["main"]
+
+PROFILE = "pedal"
+MODEL = "lstm"
+
+
+def _default_backend() -> str:
+    return "jax" if importlib.util.find_spec("jax") is not None else "tensorflow"
+
+
+def _current_backend() -> str:
+    if "keras" in sys.modules:
+        return sys.modules["keras"].backend.backend()
+    return os.environ.get("KERAS_BACKEND", "tensorflow")
+
+
+def profile_configs(work: Path, *, minutes: float):
+    """(DataConfig, TrainConfig of the conditioned LSTM) as the ``pedal`` profile runs them."""
+    from fxlab import pipeline
+    from fxlab.datasets import DataConfig
+    from fxlab.training import StudyConfig
+    from fxlab.training.study import conditioned_configs
+
+    steps = dict(pipeline.plan(PROFILE, steps=["01", "02"]))
+    p01 = {**pipeline.notebook_parameters("01_synthesize_data"), **steps["01_synthesize_data"],
+           "run_dir": str(work), "cache_dir": str(work / "_cache")}
+    p02 = {**pipeline.notebook_parameters("02_train"), **steps["02_train"], "run_dir": str(work),
+           "models": MODEL, "sample_minutes": float(minutes)}
+    data_config = DataConfig.from_parameters(p01)
+    n_knobs = len(data_config.recipe()["conditioning"]["knobs"])
+    train_config = conditioned_configs(StudyConfig.from_parameters(p02).train_configs(), n_knobs)[MODEL]
+    return data_config, train_config
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; returns its status (0)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    ap = argparse.ArgumentParser(prog="python -m fxlab.bench pedal", description=__doc__.split("\n")[0])
+    ap.add_argument("--minutes", type=float, default=10.0, help="training budget of the conditioned LSTM")
+    ap.add_argument("--backend", choices=("jax", "tensorflow"), default=None,
+                    help="Keras backend (default: jax when installed, else tensorflow)")
+    ap.add_argument("--work", default=None, help="folder for the data and the model (default: a temporary one)")
+    ap.add_argument("--blocks", type=int, default=3000, help="64-sample blocks timed for rtf_64")
+    ap.add_argument("--verbose", type=int, default=2)
+    args = ap.parse_args(argv)
+    backend = args.backend or _default_backend()
+    if backend != _current_backend():  # the backend is fixed when Keras is first imported
+        env = dict(os.environ, KERAS_BACKEND=backend)
+        rest = [a for i, a in enumerate(argv) if not (a.startswith("--backend") or
+                                                      (i and argv[i - 1] == "--backend"))]
+        cmd = [sys.executable, "-m", "fxlab.bench", "pedal", "--backend", backend, *rest]
+        return subprocess.run(cmd, env=env, check=False).returncode
+
+    import keras
+
+    from fxlab import latency
+    from fxlab.datasets import build_study_data
+    from fxlab.evaluate.knobs import evaluation_settings, score_over_knobs
+    from fxlab.training import train
+
+    with tempfile.TemporaryDirectory(prefix="fxlab-bench-pedal-") as tmp:
+        work = Path(args.work or tmp)
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        print(f"machine: {platform.processor() or platform.machine()}, {cores} cores, load "
+              f"{os.getloadavg()[0]:.2f}; keras {keras.__version__} ({keras.backend.backend()}), "
+              f"python {platform.python_version()}")
+        data_config, config = profile_configs(work, minutes=args.minutes)
+        t0 = time.perf_counter()
+        ds = build_study_data(data_config, log=lambda m: None)
+        cond = ds.conditioning
+        knob_names = [k["name"] for k in cond["knobs"]]
+        print(f"data: {ds.effect.describe()}; trained at {len(cond['train_settings'])} settings, "
+              f"validated at {cond['val_settings']} ({time.perf_counter() - t0:.0f} s to build)")
+        t0 = time.perf_counter()
+        trained = train(ds, work / "models" / MODEL, config, verbose=args.verbose)
+        wall = time.perf_counter() - t0
+        s = trained.summary
+        print(f"{MODEL}-{config.model_params['units']} conditioned on {', '.join(knob_names)}: "
+              f"{trained.param_count} parameters, {s['epochs_run']} epochs ({s['stopped']}), best epoch "
+              f"{s['best_epoch']}, {wall:.0f} s")
+        settings = evaluation_settings(cond)
+        scores = score_over_knobs([trained], ds.effect, cond, sr=ds.sr, settings=settings)
+        rows = scores["models"][trained.name]
+        print(f"ESR on real material ({', '.join(scores['recordings'])}; -12 dBFS peaks), per setting:")
+        for r in rows:
+            label = ", ".join(f"{k}={v:g}" for k, v in r["setting"].items())
+            worst = max(r["per_recording"], key=r["per_recording"].get)
+            print(f"  {label:>14s}  {'seen  ' if r['seen'] else 'UNSEEN'}  ESR {r['esr']:.4g}  "
+                  f"(worst recording {worst}: {r['per_recording'][worst]:.3g}; {r['role']})")
+        summary = scores["summary"][trained.name]
+
+        cond_pin = latency.pin_one_core()
+        proc = trained.processor()
+        proc.set_knobs(**{k: v for k, v in rows[len(rows) // 2]["setting"].items()})
+        e = latency.time_blocks(proc, block_size=64, n_blocks=args.blocks, warmup=50, seconds=120.0)
+        print(f"streaming ({proc.engine_name}, core {cond_pin['cpu_affinity']}): 64-sample blocks, median "
+              f"{e['median_ms'] * 1e3:.1f} us, p99 {e['p99_ms'] * 1e3:.1f} us, RTF {e['rtf']:.4f}")
+        target = "met" if (summary["esr_unseen_max"] or 1.0) <= 0.01 and wall <= 600 and e["rtf"] <= 0.05 \
+            else "NOT met"
+        print(f"targets (ESR unseen <= 0.01, <= 10 min, RTF <= 0.05): {target}")
+        per = " ".join(f"esr_at_{'_'.join(f'{v:g}' for v in r['setting'].values())}={r['esr']:.4g}"
+                       for r in rows)
+        print(f"model={MODEL}-{config.model_params['units']} knobs={','.join(knob_names)} "
+              f"esr_unseen_max={summary['esr_unseen_max']:.4g} esr_unseen_mean={summary['esr_unseen_mean']:.4g} "
+              f"esr_seen_max={summary['esr_seen_max']:.4g} {per} wall_s={wall:.1f} "
+              f"epochs={s['epochs_run']} rtf_64={e['rtf']:.4f} backend={keras.backend.backend()} cores={cores}")
+    return 0
