@@ -214,7 +214,8 @@ def _check_f0(f0_hz: object, sr: int) -> float:
     return f0
 
 
-def _check_settings(n_harmonics: object, settle_s: object, guard_bins: object) -> tuple:
+def _check_settings(n_harmonics: object, settle_s: object,
+                    guard_bins: object) -> tuple[int, float, int]:
     if isinstance(n_harmonics, bool) or not isinstance(n_harmonics, numbers.Integral) \
             or not 2 <= n_harmonics <= 200:
         raise ParameterError(problem(
@@ -265,10 +266,7 @@ def _analyse(seg: np.ndarray, *, f0: float, sr: int, n_harmonics: int, guard: in
         harmonic[lo:hi] = True
         if k <= n_harmonics:
             amp2[k - 1] = float(power[lo:hi].sum()) * amp2_scale
-    with np.errstate(divide="ignore", invalid="ignore"):
-        harmonic_dbfs = np.where(np.isnan(amp2), np.nan,
-                                 10.0 * np.log10(np.maximum(amp2, 10 ** (_FLOOR_DB / 10))))
-    harmonic_dbfs = np.where(amp2 == 0, _FLOOR_DB, harmonic_dbfs)
+    harmonic_dbfs = np.array([math.nan if math.isnan(a) else _db_power(a) for a in amp2])
     fund = amp2[0]
     rel = harmonic_dbfs - harmonic_dbfs[0] if fund > 0 else np.full(n_harmonics, np.nan)
     rest = amp2[1:][np.isfinite(amp2[1:])]
