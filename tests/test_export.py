@@ -305,13 +305,9 @@ def _knob_file(knob_models, case, fmt):
     return folder / "export" / f"{folder.name}{export.FORMATS[fmt].extension}"
 
 
-#: Largest |reader - fxlab| seen per (format, cell, K), printed by the tests (`pytest -s`).
-KNOB_DIFFS: dict = {}
-
-
 def _close(got, want, key):
+    """``got`` equals ``want`` within :data:`TOL`; prints the largest difference (``pytest -s``)."""
     diff = float(np.abs(np.asarray(got, np.float64) - want).max())
-    KNOB_DIFFS[key] = max(diff, KNOB_DIFFS.get(key, 0.0))
     print(f"knob export {key}: max |diff| = {diff:.3g}")
     np.testing.assert_allclose(got, want, atol=TOL, rtol=0)
 
@@ -445,10 +441,12 @@ def test_aidax_refuses_three_knobs_and_rtneural_takes_them(knob_models, knob_inp
     _close(rtneural.run_document(doc, x[:, 0], knobs=x[:, 1:]), knob_reference[("lstm", 3)], ("rtneural", "lstm", 3))
 
 
-def test_nam_refuses_a_conditioned_network_naming_the_formats_that_take_knobs(knob_models, tmp_path):
+def test_nam_refuses_a_conditioned_network_naming_the_formats_that_take_knobs(knob_models, tmp_path, capsys):
     with pytest.raises(ParameterError, match="aidax, rtneural, onnx, tflite") as err:
         export.export(knob_models[("lstm", 1)], "nam", tmp_path / "k.nam")
     assert "no knob inputs" in str(err.value) and "gain_db" in str(err.value)
+    assert main(["export", str(knob_models[("lstm", 1)]), "--format", "nam", "--out", str(tmp_path / "k.nam")]) == 2
+    assert "no knob inputs" in capsys.readouterr().err
     assert not (tmp_path / "k.nam").exists()
     assert "no knob inputs" in export.formats_for(knob_models[("lstm", 2)])["nam"]
 
