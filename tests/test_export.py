@@ -8,6 +8,11 @@ neural-amp-modeler's own loader (marker ``interop``: skipped without the ``inter
 for the RTNeural/AIDA-X JSON whose readers are C++, checked against the schema the players parse
 and run by fxlab's numpy reference reader; every output is compared with
 ``TrainedModel.predict`` on a test signal within 1e-5.
+
+Knob-conditioned LSTM/GRU networks (1 and 2 knobs; folders made by hand as training writes them)
+export with their knob inputs to every format but ``nam``; each reader, fed knob values that
+change every sample, equals ``Processor.process_inputs`` within 1e-5 (``pytest -s`` prints the
+largest difference per format and model).
 """
 
 from __future__ import annotations
@@ -228,3 +233,248 @@ def test_export_command_writes_the_file_and_its_card(models, tmp_path, capsys):
     assert doc["metadata"]["sample_rate"] == SR and doc["metadata"]["effect"].startswith("the recorded pair")
     assert (tmp_path / "mine.aidax.md").exists()
     assert str(out) in capsys.readouterr().out
+
+
+# --- knob-conditioned networks (issue 15's contract): their knob inputs in every format that has them
+
+KNOB_CASES = [("lstm", 1), ("lstm", 2), ("gru", 1), ("gru", 2)]
+
+
+def _knob_folder(root, cell: str, knobs: int):
+    """A conditioned model folder made by hand as training writes one (``model.keras``,
+    ``config.json`` with ``knobs``, ``summary.json``): one layer of 8 units reading the drive's
+    first ``knobs`` knobs, its weights drawn large enough that the knob inputs move the output."""
+    import keras
+
+    from fxlab import __version__
+    from fxlab.effects import get_effect
+    from fxlab.models import build_model, config_of
+
+    km = build_model(cell, units=8, knobs=knobs, seed=knobs)
+    rng = np.random.default_rng(10 * knobs + len(cell))
+    km.set_weights([rng.normal(0.0, 0.6, w.shape).astype(np.float32) for w in km.get_weights()])
+    folder = root / f"{cell}_k{knobs}"
+    folder.mkdir()
+    km.save(folder / "model.keras")
+    drive = get_effect("drive")
+    config = {"train": {"model": cell, "model_params": {"units": 8, "knobs": knobs}},
+              "model": config_of(km), "knobs": [k.to_dict() for k in drive.knobs[:knobs]],
+              "sr": SR, "data_manifest_hash": f"hand-made-{cell}-{knobs}", "fxlab_version": __version__,
+              "keras_backend": keras.backend.backend()}
+    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "summary.json").write_text(json.dumps({"best": {"val_esr": 0.0123}, "best_epoch": 1}))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def knob_models(tmp_path_factory):
+    """``{(cell, K): folder}`` for LSTM/GRU conditioned on 1 and 2 knobs, each exported to every
+    format that holds it; plus ``("lstm", 3)`` (not exported)."""
+    root = tmp_path_factory.mktemp("knob_export")
+    out = {case: _knob_folder(root, *case) for case in KNOB_CASES + [("lstm", 3)]}
+    for case in KNOB_CASES:
+        export.export_all(out[case])
+    return out
+
+
+@pytest.fixture(scope="module")
+def knob_inputs(signal):
+    """``{K: inputs [n, 1 + K]}``: the test signal, then knob values that move every sample (a
+    ramp over the range, a fast sine, a step), normalised to [0, 1]."""
+    n = signal.size
+    t = np.arange(n)
+    cols = [np.linspace(0.0, 1.0, n), 0.5 + 0.5 * np.sin(2 * np.pi * t / 700.0),
+            np.where(t < n // 2, 0.1, 0.9)]
+    return {k: np.column_stack([signal, *cols[:k]]).astype(np.float32) for k in (1, 2, 3)}
+
+
+@pytest.fixture(scope="module")
+def knob_reference(knob_models, knob_inputs):
+    """fxlab's output for each conditioned model fed the per-sample knob columns as they are."""
+    from fxlab.runtime import make_processor
+
+    out = {}
+    for case, folder in knob_models.items():
+        proc = make_processor(load_trained(folder))
+        out[case] = proc.process_inputs(knob_inputs[case[1]])
+    return out
+
+
+def _knob_file(knob_models, case, fmt):
+    folder = knob_models[case]
+    return folder / "export" / f"{folder.name}{export.FORMATS[fmt].extension}"
+
+
+def _close(got, want, key):
+    """``got`` equals ``want`` within :data:`TOL`; prints the largest difference (``pytest -s``)."""
+    diff = float(np.abs(np.asarray(got, np.float64) - want).max())
+    print(f"knob export {key}: max |diff| = {diff:.3g}")
+    np.testing.assert_allclose(got, want, atol=TOL, rtol=0)
+
+
+def test_a_conditioned_network_exports_to_every_format_but_nam_and_the_knobs_matter(
+        knob_models, knob_inputs, knob_reference):
+    for case in KNOB_CASES:
+        names = {p.name for p in (knob_models[case] / "export").iterdir()}
+        stem = knob_models[case].name
+        assert names == {f"{stem}.aidax", f"{stem}.json", f"{stem}.onnx", f"{stem}.tflite", "MODEL_CARD.md"}
+        # the knob columns change the output (so a reader that dropped or swapped them would fail)
+        still = knob_inputs[case[1]].copy()
+        still[:, 1:] = 0.5
+        from fxlab.runtime import make_processor
+
+        moved = np.abs(make_processor(load_trained(knob_models[case])).process_inputs(still)
+                       - knob_reference[case]).max()
+        assert moved > 1e-2, (case, moved)
+    card = (knob_models[("lstm", 2)] / "export" / "MODEL_CARD.md").read_text()
+    assert "## Knob inputs" in card and "`gain_db`" in card and "`tone`" in card
+    assert "u = (v - low) / (high - low)" in card and "`PARAM2` = `tone`" in card
+    assert "knobs `[T, K]`" in card or "`knobs` `[T, K]`" in card
+
+
+@pytest.mark.parametrize("case", KNOB_CASES)
+def test_rtneural_and_aidax_json_take_the_knob_inputs_and_the_reference_reader_matches(
+        knob_models, knob_inputs, knob_reference, case):
+    x = knob_inputs[case[1]]
+    for fmt in ("rtneural", "aidax"):
+        doc = json.loads(_knob_file(knob_models, case, fmt).read_text())
+        assert rtneural.check_document(doc, aidax=fmt == "aidax") == []
+        assert doc["in_shape"] == [None, None, 1 + case[1]] and doc["in_skip"] == 1
+        assert np.asarray(doc["layers"][0]["weights"][0]).shape[0] == 1 + case[1]
+        _close(rtneural.run_document(doc, x[:, 0], knobs=x[:, 1:]), knob_reference[case], (fmt, *case))
+        knobs = doc["metadata"]["knobs"]
+        assert [k["name"] for k in knobs] == ["gain_db", "tone"][:case[1]]
+        assert knobs[0] | {"input": 1, "unit": "dB", "low": 0.0, "high": 40.0, "scale": "linear",
+                           "default": 20.0, "default_input": 0.5} == knobs[0]
+        assert doc["metadata"]["samplerate"] == SR
+        if fmt == "aidax":
+            assert [k["aidax_parameter"] for k in knobs] == ["PARAM1", "PARAM2"][:case[1]]
+    with pytest.raises(ParameterError, match=rf"\({x.shape[0]}, {case[1]}\)"):
+        rtneural.run_document(doc, x[:, 0])  # the knob inputs left out: a clear error
+
+
+def test_the_reference_reader_skips_the_audio_alone_and_applies_aidaxs_gains(knob_models, knob_inputs):
+    doc = json.loads(_knob_file(knob_models, ("gru", 1), "aidax").read_text())
+    x = knob_inputs[1]
+    base = rtneural.run_document(doc, x[:, 0], knobs=x[:, 1:])
+    no_skip = rtneural.run_document(dict(doc, in_skip=0), x[:, 0], knobs=x[:, 1:])
+    np.testing.assert_allclose(base - no_skip, x[:, 0], atol=1e-6)  # channel 0 only, not the knob
+    gained = rtneural.run_document(dict(doc, out_gain=6.0), x[:, 0], knobs=x[:, 1:])
+    np.testing.assert_allclose(gained, base * 10 ** (6 / 20), atol=1e-5)
+
+
+@interop
+@_needs("onnxruntime")
+@pytest.mark.parametrize("case", KNOB_CASES)
+def test_onnxruntime_streams_a_conditioned_network_with_its_knobs_input(
+        knob_models, knob_inputs, knob_reference, case):
+    import onnx
+    import onnxruntime as ort
+
+    path = _knob_file(knob_models, case, "onnx")
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    ins = {i.name: i for i in sess.get_inputs()}
+    assert list(ins)[:2] == ["x", "knobs"] and ins["knobs"].shape == ["T", case[1]]
+    states = {n: np.zeros(i.shape, np.float32) for n, i in ins.items() if n not in ("x", "knobs")}
+    names = [o.name for o in sess.get_outputs()]
+    x = knob_inputs[case[1]]
+    for block in (64, 5, 333):
+        states.update({k: np.zeros_like(v) for k, v in states.items()})
+        ys = []
+        for i in range(0, x.shape[0], block):
+            out = sess.run(None, {"x": np.ascontiguousarray(x[i:i + block, 0]),
+                                  "knobs": np.ascontiguousarray(x[i:i + block, 1:]), **states})
+            states.update({n.removesuffix("_out"): v for n, v in zip(names[1:], out[1:], strict=True)})
+            ys.append(out[0])
+        _close(np.concatenate(ys), knob_reference[case], ("onnx", *case))
+    props = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+    knobs = json.loads(props["knobs"])
+    assert [(k["name"], k["input"], k["scale"]) for k in knobs] == [
+        ("gain_db", 1, "linear"), ("tone", 2, "linear")][:case[1]]
+
+
+@interop
+@_needs("ai_edge_litert")
+@pytest.mark.parametrize("case", KNOB_CASES)
+def test_litert_interpreter_streams_a_conditioned_network_with_its_knobs_input(
+        knob_models, knob_inputs, knob_reference, case):
+    from ai_edge_litert.interpreter import Interpreter
+
+    from fxlab.export.tflite import read_metadata
+
+    path = _knob_file(knob_models, case, "tflite")
+    it = Interpreter(model_path=str(path), num_threads=1)
+    ins = {d["name"]: d for d in it.get_input_details()}
+    outs = {d["name"]: d["index"] for d in it.get_output_details()}
+    n_states = len(ins) - 2
+    x = knob_inputs[case[1]]
+    for block in (64, 5):
+        states = [np.zeros(ins[f"s{i}"]["shape"], np.float32) for i in range(n_states)]
+        ys = []
+        for i in range(0, x.shape[0], block):
+            rows = x[i:i + block]
+            it.resize_tensor_input(ins["x"]["index"], [1, len(rows), 1])
+            it.resize_tensor_input(ins["knobs"]["index"], [1, len(rows), case[1]])
+            it.allocate_tensors()
+            it.set_tensor(ins["x"]["index"], np.ascontiguousarray(rows[None, :, :1]))
+            it.set_tensor(ins["knobs"]["index"], np.ascontiguousarray(rows[None, :, 1:]))
+            for j, s in enumerate(states):
+                it.set_tensor(ins[f"s{j}"]["index"], s)
+            it.invoke()
+            states = [it.get_tensor(outs[f"s{j}_out"]).copy() for j in range(n_states)]
+            ys.append(it.get_tensor(outs["y"]).copy())
+        _close(np.concatenate(ys), knob_reference[case], ("tflite", *case))
+    meta = read_metadata(path)
+    assert [k["name"] for k in meta["knobs"]] == ["gain_db", "tone"][:case[1]]
+
+
+def test_aidax_refuses_three_knobs_and_rtneural_takes_them(knob_models, knob_inputs, knob_reference, tmp_path):
+    three = knob_models[("lstm", 3)]
+    with pytest.raises(ParameterError, match="at most 2 knob inputs") as err:
+        export.export(three, "aidax", tmp_path / "three.aidax", card=False)
+    assert "gain_db, tone, level_db" in str(err.value) and "rtneural" in str(err.value)
+    written = export.export(three, "rtneural", tmp_path / "three.json", card=False).files["rtneural"]
+    doc = json.loads(written.read_text())
+    assert doc["in_shape"] == [None, None, 4] and rtneural.check_document(doc) == []
+    assert any("1 to 3 inputs" in p for p in rtneural.check_document(doc, aidax=True))
+    x = knob_inputs[3]
+    _close(rtneural.run_document(doc, x[:, 0], knobs=x[:, 1:]), knob_reference[("lstm", 3)], ("rtneural", "lstm", 3))
+
+
+def test_nam_refuses_a_conditioned_network_naming_the_formats_that_take_knobs(knob_models, tmp_path, capsys):
+    with pytest.raises(ParameterError, match="aidax, rtneural, onnx, tflite") as err:
+        export.export(knob_models[("lstm", 1)], "nam", tmp_path / "k.nam")
+    assert "no knob inputs" in str(err.value) and "gain_db" in str(err.value)
+    assert main(["export", str(knob_models[("lstm", 1)]), "--format", "nam", "--out", str(tmp_path / "k.nam")]) == 2
+    assert "no knob inputs" in capsys.readouterr().err
+    assert not (tmp_path / "k.nam").exists()
+    assert "no knob inputs" in export.formats_for(knob_models[("lstm", 2)])["nam"]
+
+
+def test_a_conditioned_tcn_is_refused_with_the_reason(models, tmp_path):
+    import shutil
+
+    folder = tmp_path / "tcn_film"  # a tcn folder whose config says it reads a knob (FiLM)
+    shutil.copytree(models["tcn"], folder, ignore=shutil.ignore_patterns("export", "checkpoint"))
+    config = json.loads((folder / "config.json").read_text())
+    config["model"]["knobs"] = 1
+    (folder / "config.json").write_text(json.dumps(config))
+    reasons = export.formats_for(folder)
+    assert all(reasons.values())
+    assert "FiLM" in reasons["onnx"] and "FiLM" in reasons["tflite"]
+    with pytest.raises(ParameterError, match="FiLM"):
+        export.export(folder, "onnx", tmp_path / "t.onnx")
+
+
+def test_knob_inputs_state_how_a_host_maps_a_log_knob():
+    from types import SimpleNamespace
+
+    from fxlab.effects import Knob
+    from fxlab.export.metadata import knob_inputs as describe
+
+    cutoff = Knob("cutoff_hz", 20.0, 20000.0, 632.0, "Hz", "log")
+    tm = SimpleNamespace(config={"model": {"knobs": 1}, "knobs": [cutoff.to_dict()]})
+    (entry,) = describe(tm)
+    assert entry["to_input"] == "u = ln(v / low) / ln(high / low)" and entry["input"] == 1
+    assert entry["default_input"] == pytest.approx(cutoff.normalise(632.0)) == pytest.approx(0.5, abs=1e-3)
+    assert describe(SimpleNamespace(config={"model": {}})) == []

@@ -4,15 +4,16 @@
 
     fxlab export MODEL_DIR --format aidax|rtneural|nam|onnx|tflite [--out FILE]
 
-======== ============================================================= ===========================
-format   holds                                                         verified by (tests)
-======== ============================================================= ===========================
-aidax    AIDA-X's model JSON: one LSTM/GRU layer of 8-80 units          schema + numpy reader
-rtneural RTNeural's Keras-style JSON: LSTM/GRU, any units and layers    schema + numpy reader
-nam      Neural Amp Modeler's ``.nam``: ``lstm`` (skip folded in)       neural-amp-modeler's loader
-onnx     ONNX graph of lstm, gru or tcn, streaming (state in and out)   onnxruntime
-tflite   TFLite/LiteRT: lstm, gru or tcn, streaming (state in and out)  the LiteRT interpreter
-======== ============================================================= ===========================
+======== ================================================================= =======================
+format   holds                                                             verified by (tests)
+======== ================================================================= =======================
+aidax    AIDA-X's model JSON: one LSTM/GRU layer of 8-80 units, 0-2 knobs  schema + numpy reader
+rtneural RTNeural's Keras-style JSON: LSTM/GRU, any units, layers, knobs    schema + numpy reader
+nam      Neural Amp Modeler's ``.nam``: ``lstm`` without knobs (skip       neural-amp-modeler's
+         folded in)                                                        loader
+onnx     ONNX graph of lstm, gru (with knobs) or tcn, streaming            onnxruntime
+tflite   TFLite/LiteRT: lstm, gru (with knobs) or tcn, streaming           the LiteRT interpreter
+======== ================================================================= =======================
 
 Every format holds the sample-level ``lstm`` and ``gru`` (``nam``: ``lstm`` only; ``aidax``: the
 sizes AIDA-X plays); ``onnx`` and ``tflite`` also hold the ``tcn``; none holds the thesis's windowed networks
@@ -20,6 +21,13 @@ sizes AIDA-X plays); ``onnx`` and ``tflite`` also hold the ``tcn``; none holds t
 model it cannot hold raises :class:`~fxlab.errors.ParameterError` naming the formats that can. Each file carries the
 metadata of :func:`fxlab.export.metadata.model_metadata` in the fields its format has, and a
 Markdown card (``<file>.md``) is written beside it.
+
+Knob-conditioned networks (``lstm``/``gru`` built with ``knobs=K``) export with their knob inputs:
+the JSON's ``in_shape`` ends in ``1 + K`` (AIDA-X: ``K <= 2``, its ``PARAM1``/``PARAM2``), ONNX
+and TFLite take a ``knobs`` input beside ``x``; every file lists the knobs (name, unit, range,
+scale, default, how a value maps to [0, 1]) in its metadata and the card says how a host feeds
+them. ``nam`` refuses them (no knob inputs in a ``.nam`` LSTM), and a conditioned ``tcn`` (FiLM)
+is refused by every format for now.
 
 - :data:`FORMATS`            every format by name (:class:`fxlab.export.base.Format`)
 - :func:`formats_for`        the formats that can hold a trained model
@@ -120,7 +128,8 @@ def _check_format(tm, fmt: str) -> Format:
         raise ParameterError(problem(
             f"{tm.path} ({tm.name})", found=f"format {fmt!r} cannot hold it: {why}",
             expected=f"a format that holds it: {', '.join(able)}" if able
-            else "a model some format holds (lstm and gru: every format; tcn: onnx, tflite)",
+            else "a model some format holds (lstm and gru, with or without knobs: aidax, rtneural, "
+                 "onnx, tflite; lstm without knobs: nam; tcn without knobs: onnx, tflite)",
             fix=f"export --format {able[0]}" if able else "train an lstm or gru model to export it"))
     return FORMATS[fmt]
 

@@ -1,7 +1,10 @@
 """What travels with an exported model: its metadata and the Markdown model card written beside it.
 
-- :func:`model_metadata`   sample rate, effect, data manifest hash, held-out ESR, fxlab version, date
-  (a flat dict of plain JSON values; each format stores it in the fields it has for it)
+- :func:`model_metadata`   sample rate, effect, data manifest hash, held-out ESR, fxlab version, date,
+  and a conditioned network's knob inputs (a dict of plain JSON values; each format stores it in
+  the fields it has for it)
+- :func:`knob_inputs`      the knob inputs of a conditioned network: name, unit, range, scale,
+  default and how a host maps a knob's value to the input (:data:`TO_INPUT`)
 - :func:`measure_cost`     CPU seconds per second of audio at 64-sample blocks (fxlab's runtime)
 - :func:`model_card`       the card's Markdown text
 """
@@ -16,10 +19,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["BLOCK", "measure_cost", "model_card", "model_metadata"]
+__all__ = ["BLOCK", "TO_INPUT", "knob_inputs", "measure_cost", "model_card", "model_metadata"]
 
 #: Block size [samples] at which the card states the CPU cost (a live plugin's block).
 BLOCK = 64
+
+#: How a host maps a knob's value ``v`` to the network's input ``u`` in [0, 1], per knob scale
+#: (:meth:`fxlab.effects.Knob.normalise`): ``low`` -> 0, ``high`` -> 1.
+TO_INPUT = {"linear": "u = (v - low) / (high - low)",
+            "log": "u = ln(v / low) / ln(high / low)"}
 
 
 def _effect_of(tm) -> str | None:
@@ -42,6 +50,25 @@ def _effect_of(tm) -> str | None:
     return None
 
 
+def knob_inputs(tm) -> list[dict[str, Any]]:
+    """The knob inputs of a conditioned network, in input order (``[]`` when it has none).
+
+    Returns
+    -------
+    list of dict
+        Per knob: ``input`` (its channel: 1..K, channel 0 is the audio), ``name``, ``unit``,
+        ``low``, ``high``, ``scale`` (``"linear"``/``"log"``), ``default`` (in the knob's unit),
+        ``default_input`` (the default normalised: what the network reads at the default) and
+        ``to_input`` (:data:`TO_INPUT` of its scale: the value a host feeds).
+    """
+    from fxlab.export.base import model_knobs
+
+    return [{"input": 1 + i, "name": k.name, "unit": k.unit, "low": float(k.low), "high": float(k.high),
+             "scale": k.scale, "default": float(k.default),
+             "default_input": float(k.normalise(k.default)), "to_input": TO_INPUT[k.scale]}
+            for i, k in enumerate(model_knobs(tm))]
+
+
 def model_metadata(tm) -> dict[str, Any]:
     """The metadata every export carries, read from a model folder.
 
@@ -54,8 +81,9 @@ def model_metadata(tm) -> dict[str, Any]:
     dict
         ``name``, ``architecture`` (e.g. ``"lstm 1x32"``), ``sample_rate`` [Hz], ``effect`` (str
         or None), ``data_manifest_hash``, ``val_esr`` (held-out ESR at the best epoch, or None),
-        ``fxlab_version``, ``date`` (UTC, ISO 8601), ``input_skip`` (whether the input is added
-        to the network's output).
+        ``fxlab_version``, ``date`` (UTC, ISO 8601), ``input_skip`` (whether the input's audio
+        is added to the network's output), ``knobs`` (:func:`knob_inputs`: ``[]`` for an
+        unconditioned network).
     """
     from fxlab import __version__
 
@@ -71,6 +99,9 @@ def model_metadata(tm) -> dict[str, Any]:
                 f"kernel {mcfg['kernel']}")
     else:
         arch = tm.name
+    knobs = knob_inputs(tm)
+    if knobs:
+        arch += f" reading {len(knobs)} knob{'s' if len(knobs) > 1 else ''} ({', '.join(k['name'] for k in knobs)})"
     return {
         "name": tm.name,
         "architecture": arch,
@@ -82,6 +113,7 @@ def model_metadata(tm) -> dict[str, Any]:
         "trained_with_fxlab": cfg.get("fxlab_version"),
         "date": datetime.now(UTC).replace(microsecond=0).isoformat(),
         "input_skip": tm.family == "sample",
+        "knobs": knobs,
     }
 
 
@@ -114,6 +146,36 @@ def measure_cost(tm, *, seconds: float = 1.0, seed: int = 0) -> dict[str, Any] |
     rtf = float(np.median(times[1:])) / (n / tm.sr)
     return {"engine": getattr(proc, "engine_name", type(proc).__name__), "block": BLOCK,
             "cpu_s_per_audio_s": rtf, "latency_ms": 1000.0 * BLOCK / tm.sr}
+
+
+def _knob_card(knobs: list[dict[str, Any]], files: dict[str, Path]) -> list[str]:
+    """The card's section on a conditioned network's knob inputs (nothing when it has none)."""
+    if not knobs:
+        return []
+    lines = ["", "## Knob inputs", "",
+             f"The network reads {1 + len(knobs)} values per sample: the audio (input 0), then "
+             f"{len(knobs)} knob value(s), each normalised to [0, 1] on the knob's scale. A host "
+             "maps a knob's value `v` to its input `u` so: linear knob `u = (v - low) / (high - low)`; "
+             "log knob `u = ln(v / low) / ln(high / low)` (`low` -> 0, `high` -> 1). The input skip adds "
+             "the audio alone to the output.", "",
+             "| input | knob | range | scale | default (input) | the host feeds |", "|---|---|---|---|---|---|"]
+    for k in knobs:
+        unit = f" {k['unit']}" if k["unit"] else ""
+        lines.append(f"| {k['input']} | `{k['name']}` | [{k['low']:g}, {k['high']:g}]{unit} | {k['scale']} | "
+                     f"{k['default']:g}{unit} ({k['default_input']:.4g}) | `{k['to_input']}` |")
+    lines += ["", "fxlab's own runtime glides a moved knob over 10 ms (one pole on the normalised value); "
+              "at a steady setting every format's output equals fxlab's."]
+    if "aidax" in files:
+        params = ", ".join(f"`PARAM{k['input']}` = `{k['name']}`" for k in knobs)
+        lines += ["", f"**In AIDA-X**: {params}. AIDA-X's PARAM sliders run from 0 to 1 and start at 0 "
+                  "(each knob's *low* end, not its default); a slider position `p` is the knob's normalised "
+                  "value, so it plays the setting `v = low + p (high - low)` (linear knob) or "
+                  "`v = low (high / low)^p` (log knob). AIDA-X glides a moved slider linearly over 0.1 s."]
+    for fmt, what in (("onnx", "ONNX: input `knobs` `[T, K]` beside `x` `[T]`"),
+                      ("tflite", "TFLite: input `knobs` `[1, T, K]` beside `x` `[1, T, 1]`")):
+        if fmt in files:
+            lines += ["", f"**{what}**: one row of the {len(knobs)} normalised values per audio sample."]
+    return lines
 
 
 def model_card(tm, meta: dict[str, Any], files: dict[str, Path], verified: dict[str, str],
@@ -151,6 +213,7 @@ def model_card(tm, meta: dict[str, Any], files: dict[str, Path], verified: dict[
                      f"`{cost['engine']}` engine on one core of the exporting machine")
     else:
         lines.append("- **CPU cost**: not measured (a windowed network: see the run's latency.json)")
+    lines += _knob_card(meta.get("knobs") or [], files)
     lines += ["", "| format | file | read back by |", "|---|---|---|"]
     for fmt, path in files.items():
         lines.append(f"| {fmt} | `{Path(path).name}` | {verified.get(fmt, '')} |")

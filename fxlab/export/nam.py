@@ -16,7 +16,10 @@ it with weight ``1 / EPS``. That unit gives ``tanh(tanh(EPS x)) / EPS = x - (2/3
 per layer: within 1e-6 of ``x`` for ``|x| <= 1`` (EPS = 1e-3), so the ``.nam`` LSTM has
 ``H + 1`` units and reproduces fxlab's output within 1e-5 on audio in [-1, 1]. NAM has no GRU
 and its WaveNet's layers differ from fxlab's ``tcn`` (one 1x1 skip convolution per layer here),
-so only ``lstm`` exports to ``.nam``.
+so only ``lstm`` exports to ``.nam``. A knob-conditioned network does not export to ``.nam``:
+NAM's ``LSTM`` reads the audio alone (``input_size`` is its one input, and NAM's players feed it
+nothing but the audio), so the file would have nowhere to take the knob values from; the JSON
+formats (``aidax``, ``rtneural``), ``onnx`` and ``tflite`` carry them.
 
 - :data:`NAM`          the format
 - :func:`to_document`  the ``.nam`` JSON document of a trained ``lstm``
@@ -30,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fxlab.export.base import Format
+from fxlab.export.base import Format, knob_count, model_knobs
 from fxlab.util import atomic_write
 
 __all__ = ["EPS", "NAM", "NAM_FILE_VERSION", "to_document"]
@@ -107,6 +110,11 @@ def _why_not(tm) -> str | None:
     if tm.name != "lstm":
         return (f"it is a {tm.name!r} network: NAM's architectures are LSTM, WaveNet and Linear, "
                 "and only fxlab's lstm maps onto one of them exactly")
+    k = knob_count(tm)
+    if k:
+        names = ", ".join(kn.name for kn in model_knobs(tm))
+        return (f"it is conditioned on {k} knob(s) ({names}), and NAM's LSTM reads the audio alone: "
+                "a .nam file has no knob inputs (train it without knobs for NAM)")
     return None
 
 
@@ -116,7 +124,8 @@ def _write(tm, path: Path, meta: dict) -> None:
 
 NAM = Format(
     name="nam", extension=".nam",
-    represents="fxlab's lstm (any units and layers; the input skip folded into one more hidden unit)",
+    represents="fxlab's lstm without knob inputs (any units and layers; the input skip folded into one "
+               "more hidden unit)",
     why_not=_why_not, write=_write,
     verified_by="neural-amp-modeler's own loader (nam.models.init_from_nam) run in PyTorch",
 )

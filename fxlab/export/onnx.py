@@ -3,8 +3,10 @@
 The graph (opset 17) takes one block and the state, and returns the block's output and the state
 to pass with the next block, so a host streams it block by block exactly as fxlab's runtime does:
 
-- inputs: ``x`` float32 ``[T]`` (any block length), then per layer ``k``: ``h{k}`` ``[1, 1, H]``
-  and, for LSTM, ``c{k}`` ``[1, 1, H]`` (zeros at the start of a stream)
+- inputs: ``x`` float32 ``[T]`` (any block length); for a network conditioned on ``K`` knobs,
+  ``knobs`` float32 ``[T, K]`` (one row of normalised knob values per sample, in the order of
+  ``metadata_props["knobs"]``); then per layer ``k``: ``h{k}`` ``[1, 1, H]`` and, for LSTM,
+  ``c{k}`` ``[1, 1, H]`` (zeros at the start of a stream)
 - outputs: ``y`` float32 ``[T]``, then the new ``h{k}`` (and ``c{k}``) as ``h{k}_out`` /
   ``c{k}_out``
 
@@ -14,11 +16,18 @@ block and sums ``K`` time-shifted ``MatMul`` taps (causal, exactly as the compil
 :mod:`fxlab.runtime.tcn_kernel`), then the gated unit, the 1x1 skip and residual ``MatMul`` s, the
 head and the input skip.
 
+The knob values are a separate input, not extra columns of ``x``: a host holds its audio buffer
+and its parameter values apart, so it passes the buffer as it is (no interleaving copy), the
+audio input is the same with or without knobs, and a host unaware of knobs gets onnxruntime's
+"missing input knobs" error instead of a shape mismatch. The graph concatenates them into the
+network's own ``[T, 1, 1 + K]`` rows; the input skip adds ``x`` alone.
+
 LSTM/GRU networks run ONNX's own ``LSTM``/``GRU`` ops, their weights reordered: ONNX's LSTM
 gates run ``i, o, f, c`` where Keras's run ``i, f, c, o``; its weights are transposed
 (``W [4H, I]``); its bias is ``[Wb, Rb]`` (Keras's bias, then zeros). GRU gates run ``z, r, h`` in both; Keras's ``reset_after=True`` is ONNX's
 ``linear_before_reset=1`` and its bias ``[2, 3H]`` is ``[Wb, Rb]``. The metadata goes in the
-model's ``metadata_props`` (strings; ``fxlab`` holds it all as JSON).
+model's ``metadata_props`` (strings; lists such as ``knobs`` as JSON; ``fxlab`` holds it all as
+JSON).
 
 - :data:`ONNX`        the format
 - :func:`to_model`    the ``onnx.ModelProto`` of a trained ``lstm``, ``gru`` or ``tcn``
@@ -136,8 +145,16 @@ def to_model(tm, meta: dict):
     nodes, ins, outs = [], [], []
 
     ins.append(helper.make_tensor_value_info("x", TensorProto.FLOAT, ["T"]))
-    nodes.append(helper.make_node("Reshape", ["x", const("shape_t11", np.array([-1, 1, 1], np.int64))],
-                                  ["seq_0"]))
+    if spec.knobs:  # the audio then the knob values, one row per sample
+        ins.append(helper.make_tensor_value_info("knobs", TensorProto.FLOAT, ["T", spec.knobs]))
+        nodes.append(helper.make_node("Reshape", ["x", const("shape_t1", np.array([-1, 1], np.int64))],
+                                      ["x_t1"]))
+        nodes.append(helper.make_node("Concat", ["x_t1", "knobs"], ["x_knobs"], axis=1))
+        nodes.append(helper.make_node("Reshape", ["x_knobs", const("shape_t1k", np.array(
+            [-1, 1, 1 + spec.knobs], np.int64))], ["seq_0"]))
+    else:
+        nodes.append(helper.make_node("Reshape", ["x", const("shape_t11", np.array([-1, 1, 1], np.int64))],
+                                      ["seq_0"]))
     seq = "seq_0"
     for k, (ker, rec, b, u) in enumerate(zip(spec.kernels, spec.recurrent_kernels, spec.biases,
                                               spec.units, strict=True)):
@@ -181,7 +198,8 @@ def _finish(onnx, helper, nodes, ins, outs, inits, tm, meta, version):
                               opset_imports=[helper.make_opsetid("", OPSET)],
                               doc_string=f"{meta['architecture']} emulating {meta['effect']}")
     model.ir_version = 8
-    props = {k: "" if v is None else str(v) for k, v in meta.items()}
+    props = {k: "" if v is None else json.dumps(v) if isinstance(v, list | dict) else str(v)
+             for k, v in meta.items()}
     props["fxlab"] = json.dumps(meta)
     helper.set_model_props(model, props)
     onnx.checker.check_model(model, full_check=True)

@@ -3,7 +3,12 @@
 For LSTM/GRU networks the file is the one fxlab's own ``tflite`` engine runs
 (:func:`fxlab.runtime.engines.tflite_flatbuffer`): inputs ``x [1, T, 1]`` (T dynamic: resize it
 to the block length) and the states ``s0, s1, ... [1, H]`` (per layer ``h, c`` for LSTM, ``h`` for
-GRU; zeros at the start of a stream). For the ``tcn`` the states are, per dilated layer, its last
+GRU; zeros at the start of a stream). A network conditioned on ``K`` knobs also takes ``knobs
+[1, T, K]`` after ``x`` (one row of normalised knob values per sample, in the order of the
+metadata's ``knobs``): a separate input for the reasons :mod:`fxlab.export.onnx` gives (the audio
+input is the same with or without knobs; the host passes its buffer as it is); the graph
+concatenates them into the network's ``[1, T, 1 + K]`` rows and the skip adds ``x`` alone
+(:func:`_knob_flatbuffer`; fxlab's own ``tflite`` engine takes the rows concatenated). For the ``tcn`` the states are, per dilated layer, its last
 ``(K - 1) * dilation`` inputs ``[(K - 1) * dilation, C]`` (as in :mod:`fxlab.export.onnx`). Both
 return ``y [T]`` (the input skip included) and the new states ``s0_out, s1_out, ...``. The
 metadata is stored in the flatbuffer's ``metadata`` table under the name ``fxlab`` (UTF-8 JSON),
@@ -67,6 +72,37 @@ def _tcn_flatbuffer(tm) -> bytes:
     return tf.lite.TFLiteConverter.from_concrete_functions([fn]).convert()
 
 
+def _knob_flatbuffer(spec) -> bytes:
+    """A conditioned LSTM/GRU: inputs ``x [1, T, 1]``, ``knobs [1, T, K]``, then the states."""
+    import logging
+    import warnings
+
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    from fxlab.models.recurrent import stateful_twin
+
+    model = stateful_twin(spec)
+    n_states = 2 if spec.cell == "lstm" else 1
+    shapes = [(1, u) for u in spec.units for _ in range(n_states)]
+    sig = [tf.TensorSpec([1, None, 1], tf.float32, name="x"),
+           tf.TensorSpec([1, None, spec.knobs], tf.float32, name="knobs")] + [
+        tf.TensorSpec(s, tf.float32, name=f"s{i}") for i, s in enumerate(shapes)]
+
+    def step(x, knobs, *states):
+        out = model([tf.concat([x, knobs], axis=-1), *states], training=False)
+        y = tf.reshape(out[0], [-1])  # reshape before the add (as the runtime's engine does)
+        if spec.residual:
+            y = y + tf.reshape(x, [-1])
+        return (y, *out[1:])
+
+    frozen = convert_variables_to_constants_v2(tf.function(step, input_signature=sig).get_concrete_function())
+    logging.getLogger("absl").setLevel(logging.ERROR)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return tf.lite.TFLiteConverter.from_concrete_functions([frozen]).convert()
+
+
 def to_flatbuffer(tm, meta: dict) -> bytes:
     """The TFLite flatbuffer of a trained ``lstm``, ``gru`` or ``tcn``, with ``meta`` attached."""
     from tensorflow.lite.python import schema_py_generated as schema
@@ -75,7 +111,11 @@ def to_flatbuffer(tm, meta: dict) -> bytes:
     from fxlab.models.recurrent import rnn_spec
     from fxlab.runtime.engines import tflite_flatbuffer
 
-    blob = _tcn_flatbuffer(tm) if tm.name == "tcn" else tflite_flatbuffer(rnn_spec(tm))
+    if tm.name == "tcn":
+        blob = _tcn_flatbuffer(tm)
+    else:
+        spec = rnn_spec(tm)
+        blob = _knob_flatbuffer(spec) if spec.knobs else tflite_flatbuffer(spec)
     model = flatbuffer_utils.convert_bytearray_to_object(bytearray(blob))
     graph = model.subgraphs[0]
     for idx in graph.outputs:  # the converter names outputs Identity, Identity_1, ...: say what they are
