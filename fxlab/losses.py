@@ -7,6 +7,9 @@ per segment, so quiet segments do not dominate.
 
 - :func:`mse`               mean squared error (the thesis's loss)
 - :func:`esr`               error-to-signal ratio ``sum (y - p)^2 / sum y^2``
+- :func:`esr_segment`       ESR of each segment, averaged over the batch (``esr_seg``): every segment
+  counts alike whatever its level -- for data rendered at several knob settings, whose outputs
+  differ in level (a drive at 0 dB of gain is ~18 dB quieter than at 40 dB)
 - :func:`esr_pre_emphasis`  ESR of both signals after ``1 - coef z^-1`` (Wright et al. 2020: 0.85)
 - :func:`dc`                DC error ``mean_b (mean_t (y - p))^2 / mean y^2``
 - :func:`mrstft`            multi-resolution STFT loss: spectral convergence + log-magnitude
@@ -41,6 +44,7 @@ __all__ = [
     "dc",
     "esr",
     "esr_pre_emphasis",
+    "esr_segment",
     "mrstft",
     "mse",
     "parse_loss",
@@ -73,6 +77,20 @@ def esr(y_true, y_pred, *, eps: float = EPS):
     """Error-to-signal ratio ``sum (y - p)^2 / (sum y^2 + eps)`` over the batch (scalar, >= 0)."""
     t, p = _as_sequence(y_true), _as_sequence(y_pred)
     return ops.sum(ops.square(t - p)) / (ops.sum(ops.square(t)) + eps)
+
+
+def esr_segment(y_true, y_pred, *, floor: float = 0.01, eps: float = EPS):
+    """ESR of each segment, averaged: ``mean_b sum_t (y - p)^2 / max(sum_t y^2, floor * mean_b sum_t y^2)``.
+
+    Each segment's own energy normalises its error, so quiet segments (a low knob setting) weigh
+    as much as loud ones; the denominator is floored at ``floor`` times the batch's mean segment
+    energy so a near-silent segment cannot dominate.
+    """
+    t, p = _as_sequence(y_true), _as_sequence(y_pred)
+    num = ops.sum(ops.square(t - p), axis=(1, 2))
+    den = ops.sum(ops.square(t), axis=(1, 2))
+    den = ops.maximum(den, floor * ops.mean(den)) + eps
+    return ops.mean(num / den)
 
 
 def _pre_emphasis(y, coef):
@@ -197,6 +215,8 @@ class CompositeLoss(keras.losses.Loss):
                 value = mse(t, p)
             elif name == "esr":
                 value = esr(t, p)
+            elif name == "esr_seg":
+                value = esr_segment(t, p)
             elif name == "esr_pre":
                 value = esr_pre_emphasis(t, p, coef=self.pre_emphasis)
             elif name == "dc":

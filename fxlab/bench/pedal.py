@@ -76,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="Keras backend (default: jax when installed, else tensorflow)")
     ap.add_argument("--work", default=None, help="folder for the data and the model (default: a temporary one)")
     ap.add_argument("--blocks", type=int, default=3000, help="64-sample blocks timed for rtf_64")
+    ap.add_argument("--loss", default=None, help="training loss instead of the profile's (e.g. esr_seg)")
+    ap.add_argument("--units", type=int, default=None, help="units instead of the profile's")
     ap.add_argument("--verbose", type=int, default=2)
     args = ap.parse_args(argv)
     backend = args.backend or _default_backend()
@@ -100,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
               f"{os.getloadavg()[0]:.2f}; keras {keras.__version__} ({keras.backend.backend()}), "
               f"python {platform.python_version()}")
         data_config, config = profile_configs(work, minutes=args.minutes)
+        if args.loss:
+            config = config.replace(loss=args.loss)
+        if args.units:
+            config = config.replace(model_params={**config.model_params, "units": args.units})
         t0 = time.perf_counter()
         ds = build_study_data(data_config, log=lambda m: None)
         cond = ds.conditioning

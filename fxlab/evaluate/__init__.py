@@ -48,6 +48,7 @@ from fxlab.evaluate.config import (
 )
 from fxlab.evaluate.knobs import (
     evaluation_settings,
+    knob_harmonics,
     knob_table_html,
     plot_error_vs_knob,
     score_over_knobs,
@@ -81,6 +82,7 @@ __all__ = [
     "results_table_html",
     "audio_players_html",
     "evaluation_settings",
+    "knob_harmonics",
     "score_over_knobs",
     "knob_table_html",
     "plot_error_vs_knob",

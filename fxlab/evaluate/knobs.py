@@ -12,6 +12,8 @@ model with the knob held at the same value.
 - :func:`score_over_knobs`     ESR (and MSE, LSD) per setting and model, seen or unseen
 - :func:`knob_table_html`      the scores as an HTML table, unseen settings marked
 - :func:`plot_error_vs_knob`   ESR against the knob's value per model, seen filled, unseen open
+- :func:`knob_harmonics`       harmonics of sines at several levels, effect against each model, at
+                               a seen and the unseen settings of a run (:mod:`fxlab.harmonics`)
 
 The material is the same for every setting and model: each recording scaled to ``peak_dbfs``
 (default -12 dBFS), the speech resampled to the data set's rate. ESR is taken over all the
@@ -30,7 +32,8 @@ from fxlab import metrics, progress
 from fxlab.errors import ParameterError, problem
 from fxlab.util import html_table
 
-__all__ = ["evaluation_settings", "knob_table_html", "plot_error_vs_knob", "score_over_knobs"]
+__all__ = ["evaluation_settings", "knob_harmonics", "knob_table_html", "plot_error_vs_knob",
+           "score_over_knobs"]
 
 
 def _key(setting: Mapping[str, float]) -> tuple:
@@ -205,3 +208,48 @@ def plot_error_vs_knob(scores: Mapping[str, Any], *, knob: str | None = None) ->
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     return fig
+
+
+def knob_harmonics(run_dir, *, f0_hz: float = 1000.0, levels_dbfs: Sequence[float] | None = None,
+                   settings: Sequence[Mapping[str, float]] | None = None) -> list[dict[str, Any]]:
+    """Harmonics of the effect and of each conditioned model of a run, setting by setting.
+
+    Sines of ``f0_hz`` at each of ``levels_dbfs`` (default :data:`fxlab.harmonics.DEFAULT_LEVELS_DBFS`)
+    through the run's effect and through each knob-conditioned model with its knobs at the same
+    setting (:func:`fxlab.harmonics.measure_harmonics`). ``settings`` default: the middle training
+    setting (seen) and every held-out one (unseen).
+
+    Returns
+    -------
+    list of dict
+        ``{"setting": {knob: value}, "seen": bool, "target": Harmonics, "models": {name:
+        Harmonics}}``; empty when the run is not conditioned or has no conditioned model.
+        Show one with :func:`fxlab.harmonics.harmonics_table` and :func:`fxlab.harmonics.plot_harmonics`.
+    """
+    from pathlib import Path
+
+    from fxlab.datasets import load_dataset
+    from fxlab.evaluate.run import find_models
+    from fxlab.harmonics import DEFAULT_LEVELS_DBFS, measure_harmonics
+
+    data = load_dataset(Path(run_dir) / "data")
+    cond = data.conditioning
+    models = [m for m in find_models(run_dir) if getattr(m, "knobs", ())]
+    if not cond or not models:
+        return []
+    levels = tuple(levels_dbfs) if levels_dbfs is not None else DEFAULT_LEVELS_DBFS
+    if settings is None:
+        train = sorted(cond["train_settings"], key=_key)
+        settings = [train[len(train) // 2], *cond["val_settings"]]
+    seen_keys = {_key(s) for s in cond["train_settings"]}
+    out = []
+    for setting in settings:
+        fx = data.effect.with_knobs(**setting)
+        progress.note("harmonics at " + ", ".join(f"{k}={v:g}" for k, v in setting.items()))
+        target = measure_harmonics(lambda x, fx=fx: fx(x, data.sr), sr=data.sr, f0_hz=f0_hz,
+                                   levels_dbfs=levels)
+        got = {m.name: measure_harmonics(lambda x, m=m, s=dict(setting): m.predict(x, knobs=s), sr=data.sr,
+                                         f0_hz=f0_hz, levels_dbfs=levels) for m in models}
+        out.append({"setting": dict(setting), "seen": _key(setting) in seen_keys, "target": target,
+                    "models": got})
+    return out

@@ -103,7 +103,9 @@ class StudyConfig(NotebookConfig):
                     seg = max(self.segment, 2 * wu)
                 configs[name] = TrainConfig(
                     model=name, model_params=params, loss=self.loss, epochs=self.sample_epochs,
-                    batch_size=self.sample_batch, learning_rate=self.sample_lr, lr_schedule="cosine",
+                    batch_size=self.sample_batch, learning_rate=self.sample_lr,
+                    # a budget: the cosine spans it (else a 1000-epoch cosine never decays)
+                    lr_schedule="cosine_budget" if self.sample_minutes else "cosine",
                     patience=self.sample_patience, segment=seg, warmup=wu,
                     max_minutes=self.sample_minutes, val_max_samples=self.val_max_samples, seed=self.seed)
             else:
