@@ -8,6 +8,7 @@
     fxlab train --dry my_dry.wav --wet my_wet.wav --model lstm --out models/mine [--export FORMAT] [...]
     fxlab export MODEL_DIR --format aidax|rtneural|nam|onnx|tflite|all [--out FILE_OR_DIR]
     fxlab profiles              list the profiles and what they are for
+    fxlab effects [NAME ...]    list the effects; with names, each one's knobs (range, unit, default)
     fxlab params [--steps ...]  list every notebook parameter and its default
 
 ``-p`` and ``-f`` work as papermill's own: ``-p`` values are parsed (numbers, True/False/None),
@@ -64,6 +65,24 @@ def _profiles(args: argparse.Namespace) -> int:
     for name in pipeline.list_profiles():
         prof = pipeline.load_profile(name)
         print(f"{name:8s} {prof.description}")
+    return 0
+
+
+def _effects(args: argparse.Namespace) -> int:
+    from fxlab.effects import get_effect, list_effects
+
+    if not args.names:
+        print("effects (fxlab effects NAME for its knobs; vst3 takes path=..., lv2 uri=...):")
+        for name in list_effects():
+            print(f"  {name}")
+        return 0
+    for name in args.names:
+        fx = get_effect(name)
+        print(f"{name}: {fx.describe()}")
+        if not fx.knobs:
+            print("  no knobs declared (its parameters are still settable by name)")
+        for k in fx.knobs:
+            print(f"  {k.name:14s} [{k.low:g}, {k.high:g}] {k.unit or '':3s} {k.scale:6s} default {k.default:g}")
     return 0
 
 
@@ -137,6 +156,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
     p = sub.add_parser("profiles", help="list the profiles")
     p.set_defaults(func=_profiles)
+    f = sub.add_parser("effects", help="list the effects, or the knobs of the ones named")
+    f.add_argument("names", nargs="*")
+    f.set_defaults(func=_effects)
     q = sub.add_parser("params", help="list the notebooks' parameters and their defaults")
     q.add_argument("--steps", nargs="+")
     q.set_defaults(func=_params)

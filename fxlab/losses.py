@@ -51,9 +51,9 @@ __all__ = [
 ]
 
 EPS = 1e-8
-LOSS_NAMES = ("mse", "esr", "esr_pre", "dc", "mrstft")
+LOSS_NAMES = ("mse", "esr", "esr_seg", "esr_pre", "dc", "mrstft")
 #: Losses that need contiguous time (not usable with windowed models' random windows).
-SEQUENCE_LOSSES = ("esr_pre", "mrstft")
+SEQUENCE_LOSSES = ("esr_seg", "esr_pre", "mrstft")
 DEFAULT_FFT_SIZES = (256, 1024, 2048)
 
 

@@ -78,6 +78,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--blocks", type=int, default=3000, help="64-sample blocks timed for rtf_64")
     ap.add_argument("--loss", default=None, help="training loss instead of the profile's (e.g. esr_seg)")
     ap.add_argument("--units", type=int, default=None, help="units instead of the profile's")
+    ap.add_argument("--lr", type=float, default=None, help="learning rate instead of the profile's")
+    ap.add_argument("--clipnorm", type=float, default=None, help="gradient-norm clipping instead of the profile's")
+    ap.add_argument("--batch", type=int, default=None, help="segments per step instead of the profile's")
+    ap.add_argument("--segment", type=int, default=None, help="segment length instead of the profile's")
     ap.add_argument("--verbose", type=int, default=2)
     args = ap.parse_args(argv)
     backend = args.backend or _default_backend()
@@ -106,6 +110,11 @@ def main(argv: list[str] | None = None) -> int:
             config = config.replace(loss=args.loss)
         if args.units:
             config = config.replace(model_params={**config.model_params, "units": args.units})
+        for arg, field in (("lr", "learning_rate"), ("clipnorm", "clipnorm"), ("batch", "batch_size"),
+                           ("segment", "segment")):
+            if getattr(args, arg) is not None:
+                config = config.replace(**{field: getattr(args, arg)})
+        print(f"training: {config.to_dict()}")
         t0 = time.perf_counter()
         ds = build_study_data(data_config, log=lambda m: None)
         cond = ds.conditioning
