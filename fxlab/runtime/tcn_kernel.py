@@ -21,7 +21,9 @@ layers, as many as the TCN's own 20,256 per sample) runs only when the knob row 
 sample's; otherwise the scales and shifts it computed last are reused. That is exact (the same
 row gives the same scales) and costs nothing while a knob is held; while a knob glides
 (:func:`fxlab.runtime.smooth_knobs`, every sample's row differs) or when training data gives
-every sample its own value, it runs every sample and the cost per sample about doubles. The
+every sample its own value, it runs every sample: measured (``python -m fxlab.bench film``, C=16,
+10 layers, 64-sample blocks) about 25 % more time per sample than the unconditioned kernel, not
+twice, as its loops over contiguous outputs vectorise well (held: +3 to +12 %). The
 unconditioned kernel is untouched, so unconditioned outputs are bit-identical to before.
 
 Functions and classes
