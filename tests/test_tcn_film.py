@@ -54,7 +54,8 @@ def test_the_conditioned_graph(cond, signal):
     assert cfg["receptive_field"] == model_config("tcn", **TOY)["receptive_field"] == 29
     spec = tcn_spec(cond, film=True)
     n, c = 6, 5
-    assert spec.knobs == 2 and spec.n_layers == n and spec.film.wa.shape == (FILM_HIDDEN[1], n * 4 * c)
+    assert spec.knobs == 2 and spec.n_layers == n
+    assert spec.film.wa.shape == (FILM_HIDDEN[1], n * 4 * c)
     # the parameters the module docstring states: 16 K + 560 + 4 L (32 C + C)
     big = build_model("tcn", seed=0, channels=16, layers=10, knobs=1)
     plain = build_model("tcn", seed=0, channels=16, layers=10)
@@ -127,7 +128,8 @@ def test_numba_equals_keras_with_knob_values_per_sample(cond, signal):
     for engine in ("numba", "keras"):
         proc = runtime.make_processor(cond, engine=engine)
         assert proc.engine_name == engine
-        y = np.concatenate([proc.process_inputs(rows[i : i + 64]) for i in range(0, signal.size, 64)])
+        y = np.concatenate([proc.process_inputs(rows[i : i + 64])
+                            for i in range(0, signal.size, 64)])
         assert np.max(np.abs(y - ref)) < 1e-5, engine
 
 

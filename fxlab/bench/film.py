@@ -35,7 +35,8 @@ _BLOCK = 64
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; print its figures, the last line as ``key=value`` pairs."""
-    ap = argparse.ArgumentParser(prog="python -m fxlab.bench film", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m fxlab.bench film",
+                                 description=__doc__.split("\n")[0])
     ap.add_argument("--channels", type=int, default=16)
     ap.add_argument("--layers", type=int, default=10)
     ap.add_argument("--blocks", type=int, default=3000, help="64-sample blocks timed per case")
@@ -55,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         raise ParameterError(f"--blocks={args.blocks}: found a count below 1; expected >= 1. "
                              "Fix: pass --blocks 3000")
     info = latency.machine_info()
-    print(f"machine: {info['machine']['cpu']} ({info['machine']['cores']} cores), pinned to core(s) "
+    machine = info["machine"]
+    print(f"machine: {machine['cpu']} ({machine['cores']} cores), pinned to core(s) "
           f"{cond['cpu_affinity']}, load average {info['load_average']}")
     kw = {"channels": args.channels, "layers": args.layers}
     plain = runtime.make_processor(build_model("tcn", seed=0, **kw), engine="numba")

@@ -25,13 +25,13 @@ its TCN). The input is ``[B, T, 1 + K]`` named ``audio_knobs`` -- the audio, the
 values normalised to [0, 1], one row per sample, as the LSTM/GRU read them
 (:mod:`fxlab.models.recurrent`). Built-in layers cut it into the audio ``[B, T, 1]`` (``audio_t``
 ``Permute``, ``audio_crop`` ``Cropping1D``, ``audio`` ``Permute``; it feeds ``input_proj`` and the
-skip) and the knobs ``[B, T, K]`` (``knob_crop``, ``knobs``). A generator reads the knobs per sample,
-``film_hidden_0`` ``Dense(16, relu)`` -> ``film_hidden_1`` ``Dense(32, relu)`` (micro-TCN's is
-16 -> 32 -> 32), and per layer ``i`` four ``Dense(C)`` adapters give a per-channel scale and
+skip) and the knobs ``[B, T, K]`` (``knob_crop``, ``knobs``). A generator reads the knobs per
+sample, ``film_hidden_0`` ``Dense(16, relu)`` -> ``film_hidden_1`` ``Dense(32, relu)`` (micro-TCN's
+is 16 -> 32 -> 32), and per layer ``i`` four ``Dense(C)`` adapters give a per-channel scale and
 shift for the filter and for the gate: ``film_filter_scale_i``, ``film_filter_shift_i``,
-``film_gate_scale_i``, ``film_gate_shift_i``. They modulate the dilated convolutions' outputs
-before their nonlinearities (where micro-TCN and WaveNet's conditioning act, so a gain knob can
-scale the drive into the tanh): ``filter_i`` and ``gate_i`` are then linear and
+``film_gate_scale_i``, ``film_gate_shift_i``. They modulate the dilated convolutions' outputs before
+their nonlinearities (where micro-TCN and WaveNet's conditioning act, so a gain knob can scale the
+drive into the tanh): ``filter_i`` and ``gate_i`` are then linear and
 
     z_i = tanh(gamma_f * filter_i(h) + beta_f) * sigmoid(gamma_g * gate_i(h) + beta_g)
 
@@ -40,14 +40,16 @@ scale the drive into the tanh): ``filter_i`` and ``gate_i`` are then linear and
 kernels, their scales with biases of one and their shifts with zeros, so a freshly built
 conditioned TCN is the unconditioned one at every knob value, and training learns how the knobs
 move it. Parameters: the unconditioned TCN's plus ``16 K + 560 + 4 L (32 C + C)`` (21,696 for
-C=16, 10 layers, one knob, beside the TCN's own 20,897: the adapters are most of it). Everything is a built-in Keras layer,
-so a saved model loads without fxlab's code, on TensorFlow and JAX.
+C=16, 10 layers, one knob, beside the TCN's own 20,897: the adapters are most of it). Every
+layer is a built-in Keras layer, so a saved model loads without fxlab's code, on TensorFlow and
+JAX.
 
 This file is the only one that knows those names.
 
 - :func:`build`              the Keras model from a full config
 - :func:`receptive_field`    ``1 + (kernel - 1) * stacks * (2**layers - 1)`` samples
-- :func:`config_from_keras`  the model parameters of a built model (channels, kernel, layers, stacks)
+- :func:`config_from_keras`  the model parameters of a built model (channels, kernel, layers,
+  stacks, knobs)
 - :class:`TcnSpec`, :func:`tcn_spec`   the trained weights, read by layer name and checked, for the
   compiled kernel (:mod:`fxlab.runtime.tcn_kernel`) or an exporter
 - :class:`FilmSpec`          a conditioned TCN's FiLM generator (``TcnSpec.film``)
@@ -90,9 +92,10 @@ def build(cfg: dict[str, Any]):
     if n_knobs:
         inp = keras.Input(shape=(None, 1 + n_knobs), name="audio_knobs")
         t = layers.Permute((2, 1), name="audio_t")(inp)
-        x = layers.Permute((2, 1), name="audio")(layers.Cropping1D((0, n_knobs), name="audio_crop")(t))
-        knobs = layers.Permute((2, 1), name="knobs")(layers.Cropping1D((1, 0), name="knob_crop")(t))
-        cond = knobs
+        x = layers.Cropping1D((0, n_knobs), name="audio_crop")(t)
+        x = layers.Permute((2, 1), name="audio")(x)
+        cond = layers.Cropping1D((1, 0), name="knob_crop")(t)
+        cond = layers.Permute((2, 1), name="knobs")(cond)
         for j, width in enumerate(FILM_HIDDEN):
             cond = layers.Dense(width, activation="relu", name=f"film_hidden_{j}")(cond)
     else:
@@ -123,7 +126,7 @@ def build(cfg: dict[str, Any]):
 
 
 def _film(layers, cond, h, c, k, d, i, part, activation):
-    """``activation(scale(cond) * conv(h) + shift(cond))``: one FiLM-modulated dilated convolution."""
+    """``activation(scale(cond) * conv(h) + shift(cond))``: a FiLM-modulated convolution."""
     conv = layers.Conv1D(c, k, dilation_rate=d, padding="causal", name=f"{part}_{i}")(h)
     scale = layers.Dense(c, kernel_initializer="zeros", bias_initializer="ones",
                          name=f"film_{part}_scale_{i}")(cond)
@@ -135,7 +138,7 @@ def _film(layers, cond, h, c, k, d, i, part, activation):
 
 
 def config_from_keras(km) -> dict[str, Any]:
-    """``channels``, ``kernel``, ``layers``, ``stacks`` and ``knobs`` of a TCN built by :func:`build`."""
+    """``channels``, ``kernel``, ``layers``, ``stacks``, ``knobs`` of a TCN :func:`build` made."""
     filters = [layer for layer in km.layers if _FILTER.fullmatch(layer.name)]
     dil = [int(np.atleast_1d(layer.get_config()["dilation_rate"])[0]) for layer in filters]
     per_stack = 1 + max(int(np.log2(d)) for d in dil)
@@ -260,7 +263,8 @@ class TcnSpec:
     @property
     def macs_per_sample(self) -> int:
         """Multiply-adds per output sample (input projection, dilated, skip, residual, head; with
-        FiLM its scale-and-shift of every pre-activation, not the generator: :attr:`FilmSpec.macs`)."""
+        FiLM its scale and shift of every pre-activation, not the generator's
+        :attr:`FilmSpec.macs`)."""
         c, k, n = self.channels, self.kernel, self.n_layers
         return c + n * (k * c * 2 * c + c * c) + (n - 1) * c * c + c + (
             0 if self.film is None else n * 2 * c)

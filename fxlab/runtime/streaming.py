@@ -27,9 +27,10 @@ No algorithmic latency is added beyond the block itself: output sample ``n`` is 
 same call that delivers input sample ``n``.
 
 Knobs. A knob-conditioned LSTM/GRU or TCN (``knobs=K``, :mod:`fxlab.models.recurrent`,
-:mod:`fxlab.models.tcn`) reads ``K`` knob values beside every sample. ``processor.set_knobs(gain_db=30)`` sets a knob's target, in the
-knob's own units, checked against its range; ``process(block)`` feeds the network the values
-smoothed sample by sample by a one-pole low-pass of time constant :data:`KNOB_SMOOTHING_S`
+:mod:`fxlab.models.tcn`) reads ``K`` knob values beside every sample.
+``processor.set_knobs(gain_db=30)`` sets a knob's target, in the knob's own units, checked
+against its range; ``process(block)`` feeds the network the values smoothed sample by sample by
+a one-pole low-pass of time constant :data:`KNOB_SMOOTHING_S`
 (10 ms: 63 % of a step in 10 ms, 99 % in 46 ms), on the normalised [0, 1] scale, so a knob moved
 mid-stream glides instead of stepping (no click). Before the first block after a reset the
 values jump to their targets (there is nothing to glide from). :func:`smooth_knobs` is that
@@ -540,7 +541,7 @@ def make_processor(model, *, engine: str = "auto", sr: int = STUDY_SR, knobs=Non
     sr : int > 0 [Hz]
         The sample rate the model was trained at.
     knobs : sequence of fxlab.effects.Knob (or their dicts), optional
-        A knob-conditioned LSTM/GRU/TCN's knobs in its input order (``effect.knobs`` of the effect it
+        A knob-conditioned network's knobs in its input order (``effect.knobs`` of the effect it
         learnt); default: the model's ``config["knobs"]``, else ``knob_0`` ... in [0, 1].
 
     Raises
@@ -637,7 +638,8 @@ def _forward_fn(km, window: int | None):
             return np.asarray(call(frames[..., None])).reshape(frames.shape[0], -1)[:, -1]
     else:
         def fn(x):
-            return np.asarray(call(np.ascontiguousarray(x, np.float32).reshape(1, -1, width))).reshape(-1)
+            a = np.ascontiguousarray(x, np.float32).reshape(1, -1, width)
+            return np.asarray(call(a)).reshape(-1)
 
     _FORWARD_CACHE[key] = (km, fn)
     return fn

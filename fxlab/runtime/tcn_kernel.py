@@ -16,15 +16,15 @@ sigmoid is ``0.5 * tanh(x / 2) + 0.5``.
 
 Knob-conditioned TCNs (FiLM, :mod:`fxlab.models.tcn`) run on a second kernel that reads a row of
 ``K`` normalised knob values beside every sample: ``process(block, knobs)``. Their generator (a
-per-sample MLP, :attr:`fxlab.models.tcn.FilmSpec.macs` multiply-adds: 21,008 for C=16, 10
-layers, as many as the TCN's own 20,256 per sample) runs only when the knob row differs from the previous
-sample's; otherwise the scales and shifts it computed last are reused. That is exact (the same
-row gives the same scales) and costs nothing while a knob is held; while a knob glides
-(:func:`fxlab.runtime.smooth_knobs`, every sample's row differs) or when training data gives
-every sample its own value, it runs every sample: measured (``python -m fxlab.bench film``, C=16,
-10 layers, 64-sample blocks) about 25 % more time per sample than the unconditioned kernel, not
-twice, as its loops over contiguous outputs vectorise well (held: +3 to +12 %). The
-unconditioned kernel is untouched, so unconditioned outputs are bit-identical to before.
+per-sample MLP, :attr:`fxlab.models.tcn.FilmSpec.macs` multiply-adds: 21,008 for C=16, 10 layers, as
+many as the TCN's own 20,256 per sample) runs only when the knob row differs from the previous
+sample's; otherwise the scales and shifts it computed last are reused. That is exact (the same row
+gives the same scales) and costs nothing while a knob is held; while a knob glides
+(:func:`fxlab.runtime.smooth_knobs`, every sample's row differs) or when training data gives every
+sample its own value, it runs every sample: measured (``python -m fxlab.bench film``, C=16, 10
+layers, 64-sample blocks) about 25 % more time per sample than the unconditioned kernel, not twice,
+as its loops over contiguous outputs vectorise well (held: +3 to +12 %). The unconditioned kernel is
+untouched, so unconditioned outputs are bit-identical to before.
 
 Functions and classes
 ---------------------
@@ -234,7 +234,7 @@ class TcnKernel:
     >>> k = TcnKernel(tcn_spec(model))   # doctest: +SKIP
     >>> y1 = k.process(x[:64]); y2 = k.process(x[64:128])   # doctest: +SKIP
     >>> kc = TcnKernel(tcn_spec(conditioned, film=True))   # doctest: +SKIP
-    >>> y = kc.process(x[:64], np.full(1, 0.3))             # one knob held at 0.3   # doctest: +SKIP
+    >>> y = kc.process(x[:64], np.full(1, 0.3))   # one knob held at 0.3   # doctest: +SKIP
     """
 
     def __init__(self, weights: TcnSpec):
