@@ -170,4 +170,4 @@ def test_knob_errors(cond, signal):
     with pytest.raises(ParameterError, match=r"\[0, 8\]"):
         model_config("lstm", knobs=9)
     with pytest.raises(UnknownNameError, match="channels"):
-        model_config("tcn", knobs=1)
+        model_config("tcn", units=1)

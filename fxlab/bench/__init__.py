@@ -9,6 +9,8 @@
 - ``python -m fxlab.bench latency ...``          :mod:`fxlab.bench.latency`: streaming latency
 - ``python -m fxlab.bench windowed ...``         :mod:`fxlab.bench.windowed`: offline throughput of
   the thesis's windowed networks (windows/s; whole validation clips)
+- ``python -m fxlab.bench film``                 :mod:`fxlab.bench.film`: the numba TCN's cost per
+  sample unconditioned and conditioned by FiLM (knob held, gliding, new every sample)
 - ``python -m fxlab.bench sweep [--workers 2]``  :mod:`fxlab.bench.sweep`: a 4-point tiny sweep on
   Dask workers against the same points run one after another (wall-time ratio)
 """

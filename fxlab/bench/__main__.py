@@ -1,4 +1,4 @@
-"""``python -m fxlab.bench capture|train|latency|pedal|windowed|sweep [options]``: dispatch to a benchmark's ``main(argv)``."""
+"""``python -m fxlab.bench capture|train|latency|pedal|film|windowed|sweep [options]``: dispatch to a benchmark's ``main(argv)``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import sys
 
 __all__ = ["main"]
 
-_BENCHES = ("capture", "latency", "pedal", "sweep", "train", "windowed")
+_BENCHES = ("capture", "film", "latency", "pedal", "sweep", "train", "windowed")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
         from fxlab.bench.sweep import main as run
     elif name == "windowed":
         from fxlab.bench.windowed import main as run
+    elif name == "film":
+        from fxlab.bench.film import main as run
     else:
         from fxlab.errors import unknown_name
 

@@ -23,6 +23,9 @@ between the effect and a wire.
 - ``tcn``   a causal dilated convolutional network, WaveNet-style (gated tanh x sigmoid units,
   residual and skip 1x1 convolutions, the skip sum into a linear ``head``); its receptive field in
   samples is :func:`receptive_field` and is stored in its config. Default 7 layers (255 samples).
+  ``knobs=K`` (default 0) conditions it on ``K`` knob values by FiLM: the same ``[B, T, 1 + K]``
+  input as the LSTM/GRU; a small per-sample MLP of the knobs scales and shifts every dilated
+  layer's filter and gate pre-activations, per channel (:mod:`fxlab.models.tcn`).
 
 Each family has one module holding its builder, its receptive field and the contract the runtime
 and exporters rely on (layer names, weight layouts); callers ask the model, they do not inspect it:
@@ -76,7 +79,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "thesis_cnn": {"window": 1024, "filters": 128, "kernel": 128, "groups": 4},
     "lstm": {"cell": "lstm", "units": 32, "layers": 1, "knobs": 0},
     "gru": {"cell": "gru", "units": 32, "layers": 1, "knobs": 0},
-    "tcn": {"channels": 16, "kernel": 3, "layers": 7, "stacks": 1},
+    "tcn": {"channels": 16, "kernel": 3, "layers": 7, "stacks": 1, "knobs": 0},
 }
 WINDOWED_MODELS = ("thesis_lstm", "thesis_lstm_reduced", "thesis_gru", "thesis_cnn")
 SAMPLE_MODELS = ("lstm", "gru", "tcn")
@@ -157,13 +160,13 @@ def build_model(name: str, *, seed: int | None = None, **overrides):
     **overrides
         ``units``/``window`` (thesis RNNs), ``window``/``filters``/``kernel``/``groups``
         (``thesis_cnn``), ``units``/``layers``/``knobs`` (``lstm``, ``gru``),
-        ``channels``/``kernel``/``layers``/``stacks`` (``tcn``).
+        ``channels``/``kernel``/``layers``/``stacks``/``knobs`` (``tcn``).
 
     Returns
     -------
     keras.Model
         Windowed: ``[B, window, 1] -> [B, 1]``; sample-level: ``[B, T, 1] -> [B, T, 1]`` (any T;
-        ``[B, T, 1 + K]`` in for an LSTM/GRU with ``knobs=K``).
+        ``[B, T, 1 + K]`` in for an LSTM, GRU or TCN with ``knobs=K``).
         Uncompiled. ``model_config(name, **overrides)`` describes it.
     """
     cfg = model_config(name, **overrides)

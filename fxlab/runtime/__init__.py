@@ -9,7 +9,8 @@ signal, offline, exact and fast) or :func:`make_processor` (block by block, stat
 - :mod:`fxlab.runtime.engines`     the engines that run an LSTM/GRU (numba, TFLite, XLA,
   ``tf.function``, Keras), each within 1e-5 of Keras
 - :mod:`fxlab.runtime.kernels`     the compiled (numba) per-sample LSTM/GRU kernels
-- :mod:`fxlab.runtime.tcn_kernel`  the compiled (numba) TCN kernel with per-layer buffers
+- :mod:`fxlab.runtime.tcn_kernel`  the compiled (numba) TCN kernel with per-layer buffers (and FiLM,
+  for a knob-conditioned TCN)
 
 The weights an engine runs come from the model's own module in :mod:`fxlab.models` (its layer
 names live there, beside its builder).

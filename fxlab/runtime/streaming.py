@@ -26,10 +26,11 @@ class                     ``kind``  how the past is carried
 No algorithmic latency is added beyond the block itself: output sample ``n`` is returned in the
 same call that delivers input sample ``n``.
 
-Knobs. A knob-conditioned LSTM/GRU (``knobs=K``, :mod:`fxlab.models.recurrent`) reads ``K`` knob
-values beside every sample. ``processor.set_knobs(gain_db=30)`` sets a knob's target, in the
-knob's own units, checked against its range; ``process(block)`` feeds the network the values
-smoothed sample by sample by a one-pole low-pass of time constant :data:`KNOB_SMOOTHING_S`
+Knobs. A knob-conditioned LSTM/GRU or TCN (``knobs=K``, :mod:`fxlab.models.recurrent`,
+:mod:`fxlab.models.tcn`) reads ``K`` knob values beside every sample.
+``processor.set_knobs(gain_db=30)`` sets a knob's target, in the knob's own units, checked
+against its range; ``process(block)`` feeds the network the values smoothed sample by sample by
+a one-pole low-pass of time constant :data:`KNOB_SMOOTHING_S`
 (10 ms: 63 % of a step in 10 ms, 99 % in 46 ms), on the normalised [0, 1] scale, so a knob moved
 mid-stream glides instead of stepping (no click). Before the first block after a reset the
 values jump to their targets (there is nothing to glide from). :func:`smooth_knobs` is that
@@ -187,17 +188,68 @@ class Processor:
         self.engine_name = "keras"
         #: The knobs the network reads beside the audio (empty: not conditioned).
         self.knobs: tuple[Knob, ...] = ()
+        self._target = self._now = np.zeros(0, np.float64)
+        self._fresh = True
+
+    def _setup_knobs(self, model, n_knobs: int, knobs) -> None:
+        """Take the knob declarations of a network with ``n_knobs`` knob inputs (see the module
+        text); the targets start at the knobs' defaults."""
+        if n_knobs == 0 and knobs:
+            raise ParameterError(problem(
+                f"model {self.name!r}", found=f"{len(knobs)} knobs given",
+                expected="no knobs (the network has no knob inputs)", fix="leave knobs out"))
+        self.knobs = _knobs_of(model, n_knobs, knobs) if n_knobs else ()
+        self._target = np.array([k.normalise(k.default) for k in self.knobs], np.float64)
+        self._now = self._target.copy()
+        self._fresh = True
+
+    def _reset_knobs(self) -> None:
+        """After a reset the values jump to their targets before the first block."""
+        self._now = self._target.copy()
+        self._fresh = True
+
+    def _knob_trajectory(self, n: int) -> np.ndarray:
+        """The smoothed knob rows ``[n, K]`` (float32) fed with the next ``n`` samples."""
+        self._fresh = False
+        traj = smooth_knobs(self._now, self._target, n, sr=self.sr)
+        self._now = traj[-1].copy()
+        return traj.astype(np.float32)
 
     def reset(self) -> None:
         """Forget everything heard so far (call between files)."""
         raise NotImplementedError
 
     def set_knobs(self, **values: float) -> None:
-        """Set knob targets (knob units); only knob-conditioned LSTM/GRU networks have knobs."""
-        raise ParameterError(problem(
-            f"{self.kind} network {self.name!r}", found=f"set_knobs({', '.join(values)})",
-            expected="a network built with knobs=K > 0 (lstm or gru)",
-            fix="build and train the model with knobs=K to condition it on knob values"))
+        """Set knob targets, in each knob's units (e.g. ``set_knobs(gain_db=30.0)``).
+
+        The network is fed the values gliding towards them (one-pole, :data:`KNOB_SMOOTHING_S`),
+        except before the first block after a reset, when they jump.
+
+        Raises
+        ------
+        UnknownNameError
+            A name that is not one of :attr:`knobs`.
+        ParameterError
+            A value outside its knob's range, or a network without knobs.
+        """
+        if not self.knobs:
+            raise ParameterError(problem(
+                f"{self.kind} network {self.name!r}", found=f"set_knobs({', '.join(values)})",
+                expected="a network built with knobs=K > 0 (lstm, gru or tcn)",
+                fix="build and train the model with knobs=K to condition it on knob values"))
+        by_name = {k.name: i for i, k in enumerate(self.knobs)}
+        for name, value in values.items():
+            if name not in by_name:
+                raise unknown_name(f"knob of model {self.name!r}", name, list(by_name))
+            knob = self.knobs[by_name[name]]
+            self._target[by_name[name]] = knob.normalise(knob.check(value, f"model {self.name!r}"))
+        if self._fresh:
+            self._now = self._target.copy()
+
+    @property
+    def knob_values(self) -> dict[str, float]:
+        """The smoothed knob values after the last sample processed, in knob units."""
+        return {k.name: float(k.denormalise(u)) for k, u in zip(self.knobs, self._now, strict=True)}
 
     def process(self, block: np.ndarray) -> np.ndarray:
         """Process the next block.
@@ -318,56 +370,18 @@ class RecurrentProcessor(Processor):
         super().__init__(model, config, sr=sr)
         self._engine = make_engine(model, engine)
         self.engine_name = self._engine.name
-        n_knobs = self._engine.spec.knobs
-        if n_knobs == 0 and knobs:
-            raise ParameterError(problem(
-                f"model {self.name!r}", found=f"{len(knobs)} knobs given",
-                expected="no knobs (the network has no knob inputs)", fix="leave knobs out"))
-        self.knobs = _knobs_of(model, n_knobs, knobs) if n_knobs else ()
-        self._target = np.array([k.normalise(k.default) for k in self.knobs], np.float64)
+        self._setup_knobs(model, self._engine.spec.knobs, knobs)
         self.reset()
 
     def reset(self) -> None:
         self._engine.reset()
-        self._now = self._target.copy()
-        self._fresh = True
-
-    def set_knobs(self, **values: float) -> None:
-        """Set knob targets, in each knob's units (e.g. ``set_knobs(gain_db=30.0)``).
-
-        The network is fed the values gliding towards them (one-pole, :data:`KNOB_SMOOTHING_S`),
-        except before the first block after a reset, when they jump.
-
-        Raises
-        ------
-        UnknownNameError
-            A name that is not one of :attr:`knobs`.
-        ParameterError
-            A value outside its knob's range, or a network without knobs.
-        """
-        if not self.knobs:
-            super().set_knobs(**values)
-        by_name = {k.name: i for i, k in enumerate(self.knobs)}
-        for name, value in values.items():
-            if name not in by_name:
-                raise unknown_name(f"knob of model {self.name!r}", name, list(by_name))
-            knob = self.knobs[by_name[name]]
-            self._target[by_name[name]] = knob.normalise(knob.check(value, f"model {self.name!r}"))
-        if self._fresh:
-            self._now = self._target.copy()
-
-    @property
-    def knob_values(self) -> dict[str, float]:
-        """The smoothed knob values after the last sample processed, in knob units."""
-        return {k.name: float(k.denormalise(u)) for k, u in zip(self.knobs, self._now, strict=True)}
+        self._reset_knobs()
 
     def _process(self, x):
-        self._fresh = False
         if not self.knobs:
+            self._fresh = False
             return self._engine.process(x)
-        traj = smooth_knobs(self._now, self._target, x.size, sr=self.sr)
-        self._now = traj[-1].copy()
-        return self._engine.process(x, traj.astype(np.float32))
+        return self._engine.process(x, self._knob_trajectory(x.size))
 
     def _process_knobs(self, x, knobs):
         self._fresh = False
@@ -382,19 +396,27 @@ class ConvProcessor(Processor):
     ``engine="keras"``: the Keras network re-run over the last ``receptive_field - 1`` input
     samples and the block. While fewer samples than that have arrived the buffer holds the whole
     signal so far, so the network's causal zero padding sits where it sits offline.
+
+    A knob-conditioned TCN (FiLM) carries its knob values as :class:`RecurrentProcessor` does
+    (:meth:`set_knobs`, :attr:`knob_values`, the same smoothing); the Keras engine's buffer then
+    holds the past input rows, audio and the knob values they were fed with.
     """
 
     kind = "tcn"
     engines = ("numba", "keras")
 
-    def __init__(self, model, config: dict, *, engine: str = "auto", sr: int = STUDY_SR):
+    def __init__(self, model, config: dict, *, engine: str = "auto", sr: int = STUDY_SR,
+                 knobs=None):
         super().__init__(model, config, sr=sr)
         self.receptive_field = int(config["receptive_field"])
         self._check_engine(engine)
+        km = fx_models.keras_of(model)
+        self._width = int(km.inputs[0].shape[-1])
+        self._setup_knobs(model, self._width - 1, knobs)
         self._kernel = None
         if engine in ("auto", "numba"):
             try:
-                spec = tcn.tcn_spec(fx_models.keras_of(model))
+                spec = tcn.tcn_spec(km, film=True)
                 self._kernel = tcn_kernel.TcnKernel(spec)
                 self.engine_name = "numba"
             except EngineUnavailableError:
@@ -402,22 +424,37 @@ class ConvProcessor(Processor):
                     raise
         if self._kernel is None:
             self.buffer_samples = self.receptive_field - 1
-            self._fn = _forward_fn(fx_models.keras_of(model), None)
+            self._fn = _forward_fn(km, None)
         self.reset()
 
     def reset(self) -> None:
         if self._kernel is not None:
             self._kernel.reset()
+        elif self.knobs:
+            self._hist = np.zeros((0, self._width), np.float32)
         else:
             self._hist = np.zeros(0, np.float32)
+        self._reset_knobs()
 
     def _process(self, x):
+        if not self.knobs:
+            self._fresh = False
+            return self._run(x, None)
+        return self._run(x, self._knob_trajectory(x.size))
+
+    def _process_knobs(self, x, knobs):
+        self._fresh = False
+        return self._run(x, knobs)
+
+    def _run(self, x, knobs):
+        """The network on the block ``x`` (with knob rows ``knobs [n, K]``, or None)."""
         if self._kernel is not None:
-            return self._kernel.process(x)
-        ext = np.concatenate([self._hist, x])
+            return self._kernel.process(x, knobs)
+        rows = x if knobs is None else np.concatenate([x[:, None], knobs], axis=1)
+        ext = np.concatenate([self._hist, rows])
         y = self._fn(ext)[-x.size:]
         keep = self.buffer_samples
-        self._hist = ext[-keep:] if keep else np.zeros(0, np.float32)
+        self._hist = ext[-keep:] if keep else ext[:0]
         return np.ascontiguousarray(y, np.float32)
 
 
@@ -504,7 +541,7 @@ def make_processor(model, *, engine: str = "auto", sr: int = STUDY_SR, knobs=Non
     sr : int > 0 [Hz]
         The sample rate the model was trained at.
     knobs : sequence of fxlab.effects.Knob (or their dicts), optional
-        A knob-conditioned LSTM/GRU's knobs in its input order (``effect.knobs`` of the effect it
+        A knob-conditioned network's knobs in its input order (``effect.knobs`` of the effect it
         learnt); default: the model's ``config["knobs"]``, else ``knob_0`` ... in [0, 1].
 
     Raises
@@ -515,7 +552,7 @@ def make_processor(model, *, engine: str = "auto", sr: int = STUDY_SR, knobs=Non
         The engine does not exist or cannot run this model (the message says why).
     """
     cls = processor_class(model)
-    if cls is RecurrentProcessor:
+    if cls is not WindowedProcessor:
         return cls(model, fx_models.config_of(model), engine=engine, sr=sr, knobs=knobs)
     if knobs:
         raise ParameterError(problem(
@@ -562,12 +599,15 @@ _FORWARD_CACHE: dict[int, object] = {}
 
 
 def _forward_fn(km, window: int | None):
-    """``frames [B, W] -> np.ndarray (B,)`` (windowed) or ``x [T] -> y [T]`` (sample-level)."""
+    """``frames [B, W] -> np.ndarray (B,)`` (windowed) or ``x [T] -> y [T]`` (sample-level;
+    ``x [T, 1 + K]`` for a knob-conditioned network: the audio and knob values of every sample)."""
     key = id(km)
     cached = _FORWARD_CACHE.get(key)
     if cached is not None and cached[0] is km:
         return cached[1]
     import keras
+
+    width = int(km.inputs[0].shape[-1])
 
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
@@ -575,7 +615,7 @@ def _forward_fn(km, window: int | None):
         if window is not None:
             sig = [tf.TensorSpec([None, window, 1], tf.float32)]
         else:
-            sig = [tf.TensorSpec([1, None, 1], tf.float32)]
+            sig = [tf.TensorSpec([1, None, width], tf.float32)]
         call = tf.function(lambda a: km(a, training=False), input_signature=sig, reduce_retracing=True)
     elif keras.backend.backend() == "jax":
         import jax
@@ -598,7 +638,8 @@ def _forward_fn(km, window: int | None):
             return np.asarray(call(frames[..., None])).reshape(frames.shape[0], -1)[:, -1]
     else:
         def fn(x):
-            return np.asarray(call(np.ascontiguousarray(x, np.float32).reshape(1, -1, 1))).reshape(-1)
+            a = np.ascontiguousarray(x, np.float32).reshape(1, -1, width)
+            return np.asarray(call(a)).reshape(-1)
 
     _FORWARD_CACHE[key] = (km, fn)
     return fn
