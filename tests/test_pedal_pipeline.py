@@ -24,7 +24,7 @@ def test_pedal_profile_is_the_drive_conditioned_on_its_gain():
     steps = dict(pipeline.plan("pedal"))
     assert steps["01_synthesize_data"]["effect"] == "drive"
     assert steps["01_synthesize_data"]["knobs"] == "gain_db"
-    assert steps["02_train"]["models"] == "lstm,gru"
+    assert steps["02_train"]["models"] == "lstm,gru,tcn"
 
 
 def test_pedal_run_trains_conditioned_models_and_reports_them(pedal_run):
@@ -32,10 +32,10 @@ def test_pedal_run_trains_conditioned_models_and_reports_them(pedal_run):
     run = pedal_run.run_dir
     manifest = json.loads((run / "data" / "manifest.json").read_text())
     assert [s["gain_db"] for s in manifest["conditioning"]["val_settings"]] == [15.0, 35.0]
-    for name in ("lstm", "gru"):
+    for name in ("lstm", "gru", "tcn"):
         cfg = json.loads((run / "models" / name / "config.json").read_text())
         assert cfg["model"]["knobs"] == 1 and cfg["knobs"][0]["name"] == "gain_db"
     metrics = json.loads((run / "metrics.json").read_text())
-    assert set(metrics["models"]) == {"lstm", "gru"}
+    assert set(metrics["models"]) == {"lstm", "gru", "tcn"}
     report = pedal_run.report.read_text()
     assert "knob grid" in report and "Harmonics at gain_db = 20" in report

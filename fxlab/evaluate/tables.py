@@ -277,6 +277,12 @@ def results_table_html(run_dir: str | os.PathLike) -> str:
     3. Per thesis network, three rows on the thesis's measure (:func:`thesis_networks_html`).
     4. One sentence per question (:func:`answers`).
 
+    A run on another effect than the thesis's (the ``pedal`` profile, a user's own) gets 1, 2 and
+    the questions that do not compare with the thesis: the thesis's figures and fxlab's
+    reference run were taken on the 440 Hz high-pass and say nothing about another effect. The
+    response column is left out where no model was measured (a nonlinear effect has no single
+    magnitude response).
+
     Raises
     ------
     PipelineError
@@ -292,9 +298,16 @@ def results_table_html(run_dir: str | os.PathLike) -> str:
     splits = [s for s in ("val1", "val2") if any(s in e["splits"] for e in models.values())]
     head = ["model", "family", "parameters", "MSE V2+V1 (the thesis's measure)", "ESR V2+V1"]
     head += [f"MSE {SPLIT_LABELS[s]}" for s in splits] + [f"ESR {SPLIT_LABELS[s]}" for s in splits]
-    head += ["12-bit accuracy", "log-spectral distance (dB)", "response deviation below / above "
-             f"{result.get('config', {}).get('cutoff_hz', 440):g} Hz (dB)",
-             "real-time factor (64-sample blocks)", "evaluated on"]
+    from fxlab.effects import STUDY_EFFECT, effect_from_spec
+
+    thesis_task = result.get("effect") is None or (
+        effect_from_spec(result["effect"]).spec == effect_from_spec(STUDY_EFFECT).spec)
+    has_response = any(e.get("response") for e in models.values())
+    head += ["12-bit accuracy", "log-spectral distance (dB)"]
+    if has_response:
+        head.append("response deviation below / above "
+                    f"{result.get('config', {}).get('cutoff_hz', 440):g} Hz (dB)")
+    head += ["real-time factor (64-sample blocks)", "evaluated on"]
     rows = []
     for name, e in models.items():
         sp = e["splits"]
@@ -310,7 +323,7 @@ def results_table_html(run_dir: str | os.PathLike) -> str:
                      c.get("mse"), c.get("esr"),
                      *[sp[s]["mse"] if s in sp else None for s in splits],
                      *[sp[s]["esr"] if s in sp else None for s in splits],
-                     acc, lsd, dev, rtf.get(name), where])
+                     acc, lsd, *([dev] if has_response else []), rtf.get(name), where])
     reference = load_reference()
     training = training_info(run)
     ans = answers(result, training=training, reference=reference, rtf=rtf)
@@ -322,12 +335,19 @@ def results_table_html(run_dir: str | os.PathLike) -> str:
                "latency.json (processing time / audio time, below 1 is faster than real time).")
     out = [_RESULTS_STYLE,
            html_table(head, rows, caption=caption, css_class="fxlab-table fxlab-results"),
-           recordings_html(result),
-           thesis_networks_html(result, training=training, reference=reference)]
-    for key, question in (("spectrum", "Does the network preserve the frequency spectrum?"),
-                          ("reproduction", "Does fxlab reproduce the thesis's networks?"),
-                          ("best", "Which architecture does best?"),
-                          ("modern", "The thesis's networks against the modern ones")):
+           recordings_html(result)]
+    questions = [("spectrum", "Does the network preserve the frequency spectrum?"),
+                 ("best", "Which architecture does best?")]
+    if thesis_task:
+        out.append(thesis_networks_html(result, training=training, reference=reference))
+        questions[1:1] = [("reproduction", "Does fxlab reproduce the thesis's networks?")]
+        questions.append(("modern", "The thesis's networks against the modern ones"))
+    else:
+        fx = html.escape(effect_from_spec(result["effect"]).describe())
+        out.append(f"<p>This run's effect is <b>{fx}</b>, not the thesis's 440 Hz high-pass: the "
+                   "thesis's figures and fxlab's reference reproduction were taken on that filter "
+                   "and are not compared here.</p>")
+    for key, question in questions:
         out.append(f'<p class="fxlab-answer"><b>{question}</b> {html.escape(ans[key])}</p>')
     return "\n".join(out)
 
