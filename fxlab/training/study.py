@@ -54,6 +54,7 @@ class StudyConfig(NotebookConfig):
     warmup: int
     sample_batch: int
     sample_lr: float
+    sample_clipnorm: float
     sample_patience: int
     thesis_units: int
     thesis_window: int
@@ -106,7 +107,7 @@ class StudyConfig(NotebookConfig):
                     batch_size=self.sample_batch, learning_rate=self.sample_lr,
                     # a budget: the cosine spans it (else a 1000-epoch cosine never decays)
                     lr_schedule="cosine_budget" if self.sample_minutes else "cosine",
-                    patience=self.sample_patience, segment=seg, warmup=wu,
+                    clipnorm=self.sample_clipnorm, patience=self.sample_patience, segment=seg, warmup=wu,
                     max_minutes=self.sample_minutes, val_max_samples=self.val_max_samples, seed=self.seed)
             else:
                 params = {}
