@@ -13,6 +13,11 @@
   sample unconditioned and conditioned by FiLM (knob held, gliding, new every sample)
 - ``python -m fxlab.bench sweep [--workers 2]``  :mod:`fxlab.bench.sweep`: a 4-point tiny sweep on
   Dask workers against the same points run one after another (wall-time ratio)
+- ``python -m fxlab.bench pedal [--minutes N]``  :mod:`fxlab.bench.pedal`: the ``pedal`` profile's
+  knob-conditioned LSTM trained to a budget; ESR on real recordings at gains seen and never seen,
+  streamed real-time factor
+
+:mod:`fxlab.bench.backend` reruns a training benchmark under the Keras backend asked for.
 """
 
 __all__: list[str] = []

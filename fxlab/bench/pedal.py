@@ -24,29 +24,20 @@ installed: it trains this model ~3x faster on a CPU). Timings depend on the mach
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from fxlab.bench.backend import run_on_backend
 
 __all__ = ["main"]
 
 PROFILE = "pedal"
 MODEL = "lstm"
 
-
-def _default_backend() -> str:
-    return "jax" if importlib.util.find_spec("jax") is not None else "tensorflow"
-
-
-def _current_backend() -> str:
-    if "keras" in sys.modules:
-        return sys.modules["keras"].backend.backend()
-    return os.environ.get("KERAS_BACKEND", "tensorflow")
 
 
 def profile_configs(work: Path, *, minutes: float):
@@ -84,13 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--segment", type=int, default=None, help="segment length instead of the profile's")
     ap.add_argument("--verbose", type=int, default=2)
     args = ap.parse_args(argv)
-    backend = args.backend or _default_backend()
-    if backend != _current_backend():  # the backend is fixed when Keras is first imported
-        env = dict(os.environ, KERAS_BACKEND=backend)
-        rest = [a for i, a in enumerate(argv) if not (a.startswith("--backend") or
-                                                      (i and argv[i - 1] == "--backend"))]
-        cmd = [sys.executable, "-m", "fxlab.bench", "pedal", "--backend", backend, *rest]
-        return subprocess.run(cmd, env=env, check=False).returncode
+    rerun = run_on_backend("pedal", argv, args.backend)
+    if rerun is not None:  # the backend is fixed when Keras is first imported
+        return rerun
 
     import keras
 

@@ -27,10 +27,8 @@ Timings depend on the machine and its load; the benchmark prints them, it does n
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fxlab.bench.backend import run_on_backend
 from fxlab.training import TrainConfig, train
 
 __all__ = ["RECOMMENDED", "THESIS_QUICK", "main"]
@@ -86,15 +85,6 @@ def _data(args):
     return build_dataset(out, train_set="miniaudio", effect=spec, sr=44100, seed=0)
 
 
-def _default_backend() -> str:
-    return "jax" if importlib.util.find_spec("jax") is not None else "tensorflow"
-
-
-def _current_backend() -> str:
-    if "keras" in sys.modules:
-        return sys.modules["keras"].backend.backend()
-    return os.environ.get("KERAS_BACKEND", "tensorflow")
-
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; returns its status (0)."""
@@ -114,13 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", default=None, help="folder for the data and models (default: a temporary one)")
     ap.add_argument("--verbose", type=int, default=2)
     args = ap.parse_args(argv)
-    backend = args.backend or _default_backend()
-    if backend != _current_backend():  # the backend is fixed when Keras is first imported
-        env = dict(os.environ, KERAS_BACKEND=backend)
-        rest = [a for i, a in enumerate(argv) if not (a.startswith("--backend") or
-                                                      (i and argv[i - 1] == "--backend"))]
-        cmd = [sys.executable, "-m", "fxlab.bench", "train", "--backend", backend, *rest]
-        return subprocess.run(cmd, env=env, check=False).returncode
+    rerun = run_on_backend("train", argv, args.backend)
+    if rerun is not None:  # the backend is fixed when Keras is first imported
+        return rerun
     if args.compare:
         from fxlab.bench.reference import _torch
         from fxlab.errors import FxlabError
