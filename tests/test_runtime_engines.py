@@ -240,3 +240,31 @@ def test_latency_config_fields_are_the_notebook_parameters():
     assert config.block_sizes == (1, 16, 64, 256, 1024, 4096)
     with pytest.raises(ParameterError, match="demo_block_size"):
         latency.LatencyConfig(demo_block_size=0)
+
+
+@pytest.mark.slow
+def test_notebook_05_times_a_conditioned_model_and_moves_its_knob(tmp_path):
+    """Notebook 05 under papermill on a run whose lstm is conditioned on the drive's gain."""
+    import json
+    from pathlib import Path
+
+    import papermill
+    from browser_support import make_run_dir
+    from knob_support import add_conditioned_run
+
+    notebook = Path(__file__).resolve().parents[1] / "notebooks" / "05_latency.ipynb"
+    run = add_conditioned_run(make_run_dir(tmp_path / "reports" / "r1", seconds=0.5, models=()))
+    out = tmp_path / "out.ipynb"
+    papermill.execute_notebook(
+        str(notebook), str(out), cwd=str(notebook.parent), progress_bar=False,
+        parameters={"run_dir": str(run), "engines": "numba", "block_sizes": "16,64",
+                    "n_blocks": 20, "seconds_per_config": 0.1})
+    result = json.loads((run / "latency.json").read_text())
+    assert result["models"]["lstm"]["knobs"] == ["gain_db"]
+    assert {r["knobs"] for r in result["measurements"]} == {"fixed", "moved every block"}
+    assert result["models"]["lstm"]["summary"]["rtf_moved_64"] > 0
+    text = out.read_text()
+    assert "extra µs per block" in text or "extra \\u00b5s per block" in text
+    assert "The knob moved while it played: `gain_db` from 0 to 40" in text
+    assert (run / "latency" / "stream_lstm_val2.wav").is_file()
+    assert "Traceback" not in text

@@ -82,6 +82,8 @@ Functions
 - :func:`rtf_figure`, :func:`live_table_html`, :func:`thesis_table_html`, :func:`measurements_html`,
   :func:`knobs_table_html`, :func:`answer_markdown`   what the notebook and the report show
 - :func:`pick_demo_model`    the model the live-style demo streams
+- :func:`demo_knob_sweep`, :func:`sweep_note`   a conditioned demo model's knob moved mid-stream,
+  and the sentence saying so
 
 Modules: ``config`` (:class:`LatencyConfig`, :data:`KIND_ENGINES`, the thesis's figures),
 ``measure`` (pinning, timing, ``latency.json``), ``display`` (figure, tables, answer).
@@ -103,11 +105,13 @@ from fxlab.latency.display import (
     live_table_html,
     measurements_html,
     rtf_figure,
+    sweep_note,
     thesis_table_html,
 )
 from fxlab.latency.measure import (
     KNOBS_FIXED,
     KNOBS_MOVED,
+    demo_knob_sweep,
     live_answer,
     load_models,
     machine_info,
@@ -129,6 +133,7 @@ __all__ = [
     "THESIS_MS_PER_SAMPLE",
     "THESIS_RTF",
     "answer_markdown",
+    "demo_knob_sweep",
     "knobs_table_html",
     "live_answer",
     "live_table_html",
@@ -141,6 +146,7 @@ __all__ = [
     "pick_demo_model",
     "pin_one_core",
     "rtf_figure",
+    "sweep_note",
     "thesis_table_html",
     "time_blocks",
 ]

@@ -12,7 +12,7 @@ from fxlab.latency.config import (
 from fxlab.latency.measure import KNOBS_MOVED as _MOVED
 from fxlab.util import fmt, html_table
 
-__all__ = ["answer_markdown", "knobs_table_html", "live_table_html", "measurements_html",
+__all__ = ["answer_markdown", "knobs_table_html", "sweep_note", "live_table_html", "measurements_html",
            "rtf_figure", "thesis_table_html"]
 
 
@@ -189,3 +189,13 @@ def answer_markdown(result: dict) -> str:
               f"{c.get('tf_threads_pinned')}, load average {c.get('load_average')} (other work on "
               "the machine inflates the times, the 99th percentile most)."]
     return "\n".join(lines)
+
+
+def sweep_note(demo: dict) -> str:
+    """A sentence on the knob moved during a :func:`fxlab.runtime.stream_file` demo, or ``""``."""
+    sweep = demo.get("knob_sweep")
+    if not sweep:
+        return ""
+    moves = " and ".join(f"`{name}` from {a:g} to {b:g}" for name, (a, b) in sweep.items())
+    return (f" The knob moved while it played: {moves}, a little at every block (each move "
+            "glides over 10 ms, so the sound changes without a click).")

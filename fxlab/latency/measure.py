@@ -28,7 +28,7 @@ from fxlab.latency.config import (
 from fxlab.runtime import Processor, check_block_size, make_processor
 from fxlab.util import write_json
 
-__all__ = ["KNOBS_FIXED", "KNOBS_MOVED", "live_answer", "load_models", "machine_info", "measure_model", "measure_run",
+__all__ = ["KNOBS_FIXED", "KNOBS_MOVED", "demo_knob_sweep", "live_answer", "load_models", "machine_info", "measure_model", "measure_run",
            "pick_demo_model", "pin_one_core", "time_blocks"]
 
 _CONDITIONS: dict = {}
@@ -458,3 +458,18 @@ def pick_demo_model(models: dict, name: str = "auto") -> str:
         raise ParameterError(problem("models", found="none", expected="at least one trained model",
                                      fix="run notebook 02_train first"))
     return next(iter(models))
+
+
+def demo_knob_sweep(processor: Processor) -> dict | None:
+    """The knob move of the live-style demo: the first knob from its low end to its high end.
+
+    Returns
+    -------
+    dict or None
+        ``{knob name: (low, high)}`` for :func:`fxlab.runtime.stream_file`'s ``knob_sweep``;
+        None for a network without knobs (nothing to move).
+    """
+    if not processor.knobs:
+        return None
+    k = processor.knobs[0]
+    return {k.name: (k.low, k.high)}
