@@ -212,3 +212,23 @@ def test_stream_file_moves_a_knob_mid_stream(tmp_path):
     with pytest.raises(ParameterError, match="knobs=K"):
         runtime.stream_file(tmp_path / "in.wav", tmp_path / "o.wav", plain, 64, progress=False,
                             knob_sweep={"gain_db": (0, 40)})
+
+
+def test_after_the_glide_the_knobs_rest_and_the_stream_still_equals_the_glide_fed_in(cond):
+    """A move glides, arrives (within 1e-12), then the held values run the fast path: the whole
+    stream equals the same network fed the glide and then the held values as input columns
+    (``process_inputs``, the engine's checked path; Keras equals it, above)."""
+    x = (0.3 * np.random.default_rng(6).standard_normal(16384)).astype(np.float32)
+    proc = runtime.make_processor(cond, knobs=DRIVE_KNOBS)
+    proc.set_knobs(gain_db=10.0)
+    y = [proc.process(x[:64])]
+    proc.set_knobs(gain_db=30.0, tone=0.8)
+    y += [proc.process(x[i : i + 256]) for i in range(64, x.size, 256)]
+    assert proc.knob_values == {"gain_db": 30.0, "tone": 0.8}  # arrived exactly
+    start = np.array([DRIVE_KNOBS[0].normalise(10.0), DRIVE_KNOBS[1].normalise(0.5)])
+    target = np.array([DRIVE_KNOBS[0].normalise(30.0), DRIVE_KNOBS[1].normalise(0.8)])
+    traj = np.concatenate([np.tile(start, (64, 1)),
+                           smooth_knobs(start, target, x.size - 64, sr=SR)])
+    twin = runtime.make_processor(cond, knobs=DRIVE_KNOBS)
+    ref = twin.process_inputs(np.concatenate([x[:, None], traj], axis=1))
+    assert np.max(np.abs(np.concatenate(y) - ref)) < 1e-6
