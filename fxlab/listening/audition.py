@@ -82,7 +82,7 @@ def _cut(x: np.ndarray, n: int, sr: int) -> np.ndarray:
 
 
 def audition_clips(run_dir: str | os.PathLike | None = None, *, sr: int = STUDY_SR,
-                   seconds: float = 3.0) -> dict[str, np.ndarray]:
+                   seconds: float = 3.0, peak_dbfs: float | None = -12.0) -> dict[str, np.ndarray]:
     """The clips to audition on: the shipped instrument recordings and the study's speech.
 
     Parameters
@@ -95,6 +95,10 @@ def audition_clips(run_dir: str | os.PathLike | None = None, *, sr: int = STUDY_
         The model's sample rate; recordings at another rate are resampled.
     seconds : float > 0 [s]
         Length of each clip: the loudest stretch of the recording (whole when shorter).
+    peak_dbfs : float or None
+        Each recording scaled so its peak sits here before it is cut (the level the evaluation
+        scores conditioned models at: :func:`fxlab.evaluate.score_over_knobs`, -12 dBFS); None
+        keeps the files' levels. A drive's sound depends on the level it is fed.
 
     Returns
     -------
@@ -115,9 +119,12 @@ def audition_clips(run_dir: str | os.PathLike | None = None, *, sr: int = STUDY_
             speech = resample(speech, file_sr, sr)
     else:
         speech = recordings.load_recording("speech", sr=sr)
+    peak = float(np.max(np.abs(speech))) if speech.size else 0.0
+    if peak_dbfs is not None and peak > 0:
+        speech = np.asarray(speech * (10.0 ** (float(peak_dbfs) / 20.0) / peak), np.float32)
     clips = {"speech": _cut(speech, n, sr)}
     for name in recordings.list_recordings("instrument"):
-        clips[name] = _cut(recordings.load_recording(name, sr=sr), n, sr)
+        clips[name] = _cut(recordings.load_recording(name, sr=sr, peak_dbfs=peak_dbfs), n, sr)
     return clips
 
 
@@ -568,7 +575,10 @@ def knob_audition(config: ListeningConfig):
     KnobAudition, IPython.display.HTML or IPython.display.Markdown
         The widget when someone is at the keyboard (``interactive``); under papermill the
         :func:`summary_html` table of the ESR at a few settings per clip; when no model of the run
-        is conditioned on knobs, a note saying so.
+        is conditioned on knobs, a note saying so. The table's settings are those notebook 03
+        scores (:func:`fxlab.evaluate.evaluation_settings`: the training grid, the held-out
+        settings and, for one knob, the midpoints between training values) when the data set
+        records them, else :func:`audition_settings`.
     """
     from IPython.display import HTML, Markdown
 
@@ -587,7 +597,12 @@ def knob_audition(config: ListeningConfig):
     if config.interactive:
         return KnobAudition(model, effect, clips, sr=model.sr,
                             loudness_lufs=config.loudness_lufs, **settings)
-    records = audition_summary(model, effect, clips, sr=model.sr, **settings)
+    chosen = None
+    if cond["knobs"] and cond["train_settings"]:  # the settings notebook 03 scores
+        from fxlab.evaluate import evaluation_settings
+
+        chosen = [e["setting"] for e in evaluation_settings(cond)]
+    records = audition_summary(model, effect, clips, sr=model.sr, settings=chosen, **settings)
     return HTML(
         f"<p><i>The knob audition widget is shown when this notebook is opened in JupyterLab</i> "
         f"(<code>interactive = True</code>). Here, model <code>{html.escape(name)}</code> against "
