@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from browser_support import CHROMIUM, chromium, jupyterlab, make_run_dir
+from knob_support import add_conditioned_run
 
 from fxlab import listening
 
@@ -146,3 +147,36 @@ def test_listening_widget_in_jupyterlab(tmp_path):
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOT))
     assert SCREENSHOT.stat().st_size > 10_000
+
+
+def test_knob_audition_in_jupyterlab(tmp_path):
+    """Notebook 04 on a run with a knob-conditioned model: the audition's slider moved in the page
+    renders that setting (the readout says so) and the three players hold audio."""
+    root = tmp_path / "lab"
+    (root / "notebooks").mkdir(parents=True)
+    shutil.copy(NOTEBOOK, root / "notebooks" / NOTEBOOK.name)
+    add_conditioned_run(make_run_dir(root / "reports" / "lab", seconds=1.0))
+    shot = tmp_path / "screenshots" / "knob_audition.png"
+
+    with jupyterlab(root) as (base, token), chromium() as page:
+        _open_notebook(page, base, token)
+        _run_all(page, restart=False)
+        slider = page.locator(".fxlab-knob-gain_db").last
+        slider.wait_for(timeout=120_000)
+        _wait_text(page, ".fxlab-audition-esr", "gain_db=20 dB")
+        assert "held out for validation" in page.locator(".fxlab-audition-esr").last.inner_text()
+        # type a value into the slider's readout, as a listener can, and press Enter
+        readout = slider.locator(".widget-readout")
+        readout.click()
+        page.keyboard.press("Control+A")
+        page.keyboard.type("30")
+        page.keyboard.press("Enter")
+        _wait_text(page, ".fxlab-audition-esr", "gain_db=30 dB")
+        assert "seen in training" in page.locator(".fxlab-audition-esr").last.inner_text()
+        for v in ("effect", "model", "dry"):
+            src = page.locator(f".fxlab-audition-{v}").last.get_attribute("src")
+            assert src and src.startswith("blob:")
+        page.locator(".fxlab-audition").last.scroll_into_view_if_needed()
+        shot.parent.mkdir(parents=True)
+        page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 10_000

@@ -19,6 +19,7 @@ import pytest
 import soundfile as sf
 import yaml
 from browser_support import make_run_dir
+from knob_support import add_conditioned_run
 from scipy.stats import binomtest
 
 from fxlab import errors, listening, pipeline
@@ -568,6 +569,7 @@ def test_notebook_runs_under_papermill(tmp_path):
     store = RatingsStore(ratings)
     for r in _session("R1", [4, 4], [1, 1], {"lstm": [2, 3]}, session=ts.session):
         store.append(r)
+    add_conditioned_run(run)  # a knob-conditioned lstm in models/ and the drive data set's record
     out = tmp_path / "out.ipynb"
     papermill.execute_notebook(
         str(NOTEBOOK), str(out), cwd=str(NOTEBOOK.parent), progress_bar=False,
@@ -579,6 +581,9 @@ def test_notebook_runs_under_papermill(tmp_path):
     assert (run / "figures" / "listening_ratings.png").is_file()
     text = out.read_text()
     assert "rating widget is shown when this notebook is opened in JupyterLab" in text
+    # the knob audition, without a listener: the ESR table of the conditioned lstm
+    assert "knob audition widget is shown when this notebook is opened" in text
+    assert "ESR of lstm against the effect" in text and "held out for validation" in text
     assert "Traceback" not in text
 
 
@@ -598,3 +603,6 @@ def test_tiny_run_listening_artifacts(tiny_run):
     assert agg["current_session"] == ts.session
     assert (tiny_run / "figures" / "listening_ratings.png").is_file()
     assert set(ANSWERS) == {1, 2, 3, 4}
+    # no model of the tiny profile is conditioned on knobs: the audition says so
+    executed = (tiny_run / "notebooks" / "04_listening_test.ipynb").read_text()
+    assert "No model of this run is conditioned on knobs" in executed

@@ -39,3 +39,25 @@ def test_pedal_run_trains_conditioned_models_and_reports_them(pedal_run):
     assert set(metrics["models"]) == {"lstm", "gru", "tcn"}
     report = pedal_run.report.read_text()
     assert "knob grid" in report and "Harmonics at gain_db = 20" in report
+
+
+@pytest.mark.slow
+def test_pedal_run_auditions_and_times_its_knobs(pedal_run, reports_dir):
+    """Notebooks 04 and 05 on the pedal run: the knob audition's table (no listener under
+    papermill) and the conditioned models timed with the gain at rest and moved every block."""
+    assert pedal_run.ok, pedal_run.failed_step
+    more = {"clip_seconds": 0.5, "engines": "numba", "block_sizes": "16,64", "n_blocks": 20,
+            "seconds_per_config": 0.1, "max_block_seconds": 0.2}
+    res = pipeline.run("pedal", run_id="pedal-tiny", overrides=more, steps=["04", "05"],
+                       reports_dir=reports_dir, log=lambda m: None, link_latest=False)
+    assert res.ok, res.failed_step
+    run = res.run_dir
+    audition = (run / "notebooks" / "04_listening_test.ipynb").read_text()
+    assert "ESR of gru against the effect" in audition  # the first conditioned model, by name
+    assert "held out for validation" in audition and "seen in training" in audition
+    result = json.loads((run / "latency.json").read_text())
+    for name in ("lstm", "gru", "tcn"):
+        assert result["models"][name]["knobs"] == ["gain_db"]
+        assert result["models"][name]["summary"]["rtf_moved_64"] > 0
+    latency_nb = (run / "notebooks" / "05_latency.ipynb").read_text()
+    assert "The knob moved while it played: `gain_db` from 0 to 40" in latency_nb

@@ -162,6 +162,50 @@ def test_measure_model_records_engines_and_summary():
     assert entry["summary"]["best_rtf_64"] <= rtf64
 
 
+def test_a_conditioned_model_is_timed_with_knobs_at_rest_and_moved_every_block(tmp_path):
+    from knob_support import write_conditioned_model
+
+    from fxlab.training import load_trained
+
+    model = load_trained(write_conditioned_model(tmp_path / "lstm", units=4))
+    entry, rows = latency.measure_model("lstm", model, engines="numba,tf_function",
+                                        block_sizes=[16, 64], n_blocks=20, log=None)
+    assert entry["knobs"] == ["gain_db"] and entry["default_engine"] == "numba"
+    # at rest on every engine; moved before every block on the first (the default) engine
+    assert sorted((r["engine"], r["knobs"], r["block_size"]) for r in rows) == [
+        ("numba", "fixed", 16), ("numba", "fixed", 64), ("numba", "moved every block", 16),
+        ("numba", "moved every block", 64), ("tf_function", "fixed", 16),
+        ("tf_function", "fixed", 64)]
+    s = entry["summary"]
+    at = {(r["engine"], r["knobs"], r["block_size"]): r for r in rows}
+    assert s["rtf"] == at["numba", "fixed", 64]["rtf"]
+    assert s["rtf_moved_64"] == at["numba", "moved every block", 64]["rtf"]
+    assert s["p99_ms_moved_64"] == at["numba", "moved every block", 64]["p99_ms"]
+    result = {"sr": 44100, "block_sizes": [16, 64], "models": {"lstm": entry},
+              "measurements": rows, "conditions": {}}
+    table = latency.knobs_table_html(result)
+    assert table.count("<tr>") == 3 and "extra µs per block" in table
+    assert "knob moved every block" in latency.live_table_html(result)
+    assert "moved every block" in latency.measurements_html(result)
+    assert "with a knob moved every block" in latency.answer_markdown(result)
+
+    # the moves are real: every knob lands somewhere new, seeded, within range
+    proc = model.processor()
+    latency.time_blocks(proc, block_size=64, n_blocks=10, warmup=2, move_knobs=True, seed=3)
+    after = proc.knob_values["gain_db"]
+    latency.time_blocks(proc, block_size=64, n_blocks=10, warmup=2, move_knobs=True, seed=3)
+    assert proc.knob_values["gain_db"] == after and 0 <= after <= 40 and after != 20.0
+    # an unconditioned network: no knob to move, no knob column
+    from fxlab.models import build_model
+
+    plain = runtime.make_processor(build_model("lstm", seed=0, units=4))
+    with pytest.raises(ParameterError, match="move_knobs"):
+        latency.time_blocks(plain, block_size=16, n_blocks=5, move_knobs=True)
+    assert latency.time_blocks(plain, block_size=16, n_blocks=5)["knobs"] is None
+    assert "No model of this run is conditioned" in latency.knobs_table_html(
+        {"models": {"lstm": {"knobs": []}}, "measurements": []})
+
+
 @pytest.mark.slow
 def test_tiny_run_latency_json(tiny_run):
     import json
@@ -196,3 +240,31 @@ def test_latency_config_fields_are_the_notebook_parameters():
     assert config.block_sizes == (1, 16, 64, 256, 1024, 4096)
     with pytest.raises(ParameterError, match="demo_block_size"):
         latency.LatencyConfig(demo_block_size=0)
+
+
+@pytest.mark.slow
+def test_notebook_05_times_a_conditioned_model_and_moves_its_knob(tmp_path):
+    """Notebook 05 under papermill on a run whose lstm is conditioned on the drive's gain."""
+    import json
+    from pathlib import Path
+
+    import papermill
+    from browser_support import make_run_dir
+    from knob_support import add_conditioned_run
+
+    notebook = Path(__file__).resolve().parents[1] / "notebooks" / "05_latency.ipynb"
+    run = add_conditioned_run(make_run_dir(tmp_path / "reports" / "r1", seconds=0.5, models=()))
+    out = tmp_path / "out.ipynb"
+    papermill.execute_notebook(
+        str(notebook), str(out), cwd=str(notebook.parent), progress_bar=False,
+        parameters={"run_dir": str(run), "engines": "numba", "block_sizes": "16,64",
+                    "n_blocks": 20, "seconds_per_config": 0.1})
+    result = json.loads((run / "latency.json").read_text())
+    assert result["models"]["lstm"]["knobs"] == ["gain_db"]
+    assert {r["knobs"] for r in result["measurements"]} == {"fixed", "moved every block"}
+    assert result["models"]["lstm"]["summary"]["rtf_moved_64"] > 0
+    text = out.read_text()
+    assert "extra µs per block" in text or "extra \\u00b5s per block" in text
+    assert "The knob moved while it played: `gain_db` from 0 to 40" in text
+    assert (run / "latency" / "stream_lstm_val2.wav").is_file()
+    assert "Traceback" not in text

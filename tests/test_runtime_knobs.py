@@ -171,3 +171,64 @@ def test_knob_errors(cond, signal):
         model_config("lstm", knobs=9)
     with pytest.raises(UnknownNameError, match="channels"):
         model_config("tcn", units=1)
+
+
+def test_stream_file_moves_a_knob_mid_stream(tmp_path):
+    import soundfile as sf
+    from knob_support import write_conditioned_model
+
+    from fxlab import latency
+    from fxlab.training import load_trained
+
+    model = load_trained(write_conditioned_model(tmp_path / "lstm", units=4))
+    x = (0.3 * np.random.default_rng(5).standard_normal(1000)).astype(np.float32)
+    sf.write(tmp_path / "in.wav", x, SR, subtype="FLOAT")
+    proc = model.processor()
+    sweep = latency.demo_knob_sweep(proc)
+    assert sweep == {"gain_db": (0.0, 40.0)}
+    info = runtime.stream_file(tmp_path / "in.wav", tmp_path / "out.wav", proc, 64,
+                               progress=False, knob_sweep=sweep)
+    assert info["knob_sweep"] == {"gain_db": [0.0, 40.0]} and info["n_blocks"] == 16
+    assert "`gain_db` from 0 to 40" in latency.sweep_note(info)
+    # the same as setting the knob by hand before every block: linear from 0 to 40 dB over the file
+    proc.reset()
+    want = []
+    for i in range(0, x.size, 64):
+        proc.set_knobs(gain_db=40.0 * i / (x.size - 1))
+        want.append(proc.process(x[i : i + 64]))
+    y, _ = sf.read(tmp_path / "out.wav", dtype="float32")
+    np.testing.assert_array_equal(y, np.concatenate(want))
+    held = runtime.stream_file(tmp_path / "in.wav", tmp_path / "held.wav", proc, 64, progress=False)
+    assert held["knob_sweep"] is None and latency.sweep_note(held) == ""
+    assert np.max(np.abs(sf.read(tmp_path / "held.wav", dtype="float32")[0] - y)) > 1e-3
+    with pytest.raises(UnknownNameError, match="gain_db"):
+        runtime.stream_file(tmp_path / "in.wav", tmp_path / "o.wav", proc, 64, progress=False,
+                            knob_sweep={"drive": (0, 1)})
+    with pytest.raises(ParameterError, match=r"\[0, 40\]"):
+        runtime.stream_file(tmp_path / "in.wav", tmp_path / "o.wav", proc, 64, progress=False,
+                            knob_sweep={"gain_db": (0, 90)})
+    plain = runtime.make_processor(build_model("lstm", seed=0, units=4))
+    assert latency.demo_knob_sweep(plain) is None
+    with pytest.raises(ParameterError, match="knobs=K"):
+        runtime.stream_file(tmp_path / "in.wav", tmp_path / "o.wav", plain, 64, progress=False,
+                            knob_sweep={"gain_db": (0, 40)})
+
+
+def test_after_the_glide_the_knobs_rest_and_the_stream_still_equals_the_glide_fed_in(cond):
+    """A move glides, arrives (within 1e-12), then the held values run the fast path: the whole
+    stream equals the same network fed the glide and then the held values as input columns
+    (``process_inputs``, the engine's checked path; Keras equals it, above)."""
+    x = (0.3 * np.random.default_rng(6).standard_normal(16384)).astype(np.float32)
+    proc = runtime.make_processor(cond, knobs=DRIVE_KNOBS)
+    proc.set_knobs(gain_db=10.0)
+    y = [proc.process(x[:64])]
+    proc.set_knobs(gain_db=30.0, tone=0.8)
+    y += [proc.process(x[i : i + 256]) for i in range(64, x.size, 256)]
+    assert proc.knob_values == {"gain_db": 30.0, "tone": 0.8}  # arrived exactly
+    start = np.array([DRIVE_KNOBS[0].normalise(10.0), DRIVE_KNOBS[1].normalise(0.5)])
+    target = np.array([DRIVE_KNOBS[0].normalise(30.0), DRIVE_KNOBS[1].normalise(0.8)])
+    traj = np.concatenate([np.tile(start, (64, 1)),
+                           smooth_knobs(start, target, x.size - 64, sr=SR)])
+    twin = runtime.make_processor(cond, knobs=DRIVE_KNOBS)
+    ref = twin.process_inputs(np.concatenate([x[:, None], traj], axis=1))
+    assert np.max(np.abs(np.concatenate(y) - ref)) < 1e-6

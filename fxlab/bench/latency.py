@@ -8,12 +8,18 @@ each block after a warm-up: median and 99th percentile, real-time factor (target
 with the recommended configuration: the time per block does not depend on the weights' values
 (the same operations run whatever they are).
 
+For a recurrent model, its knob-conditioned twin (the same size, built with one knob input, the
+drive's ``gain_db``) is timed the same way twice: the knob at rest, and the knob moved to a new
+seeded value before every block (``set_knobs`` inside the timed call, then the 10 ms glide the
+network is fed): what conditioning, and turning a knob, cost a plugin's block.
+
 Then the thesis's LSTM (384 units, 1024-sample window, section 4.1.1), freshly built, one forward
 pass per output sample at batch 1, as the thesis measured its 0.8 ms per sample.
 
 The last line printed is ``key=value`` pairs::
 
-    model=lstm engine=numba rtf_64=0.03 p99_ms_64=0.05 paper_lstm_ms_per_sample=12.3 ...
+    model=lstm engine=numba rtf_64=0.03 p99_ms_64=0.05 rtf_64_knob_fixed=0.03
+    rtf_64_knob_moved=0.03 paper_lstm_ms_per_sample=12.3 ...
 
 Functions
 ---------
@@ -82,6 +88,24 @@ def main(argv: list[str] | None = None) -> int:
           f"{e['median_ms'] * 1e3:.1f} us, p99 {e['p99_ms'] * 1e3:.1f} us, RTF {e['rtf']:.4f} "
           f"(p99 {e['rtf_p99']:.4f}); target <= 0.05 {verdict}, goal 0.02 "
           f"{'met' if e['rtf'] <= 0.02 else 'not met'}; {e['ms_per_sample'] * 1e3:.3f} us/sample")
+    knob_keys = ""
+    if proc.kind == "rnn":
+        from fxlab.effects import get_effect
+
+        twin = _conditioned_twin(model, name)
+        cproc = runtime.make_processor(twin, engine=args.engine,
+                                       knobs=[get_effect("drive").knob("gain_db")])
+        ce = {}
+        for move in (False, True):
+            ce[move] = latency.time_blocks(cproc, block_size=64, n_blocks=args.blocks, warmup=50,
+                                           seconds=120.0, move_knobs=move)
+            print(f"conditioned twin (knob gain_db), knob {ce[move]['knobs']}: median "
+                  f"{ce[move]['median_ms'] * 1e3:.1f} us, p99 {ce[move]['p99_ms'] * 1e3:.1f} us, "
+                  f"RTF {ce[move]['rtf']:.4f}; {ce[move]['ms_per_sample'] * 1e3:.3f} us/sample")
+        knob_keys = (f" rtf_64_knob_fixed={ce[False]['rtf']:.4f} rtf_64_knob_moved={ce[True]['rtf']:.4f}"
+                     f" us_per_sample_64={e['ms_per_sample'] * 1e3:.4f}"
+                     f" us_per_sample_64_knob_fixed={ce[False]['ms_per_sample'] * 1e3:.4f}"
+                     f" us_per_sample_64_knob_moved={ce[True]['ms_per_sample'] * 1e3:.4f}")
     x30 = (0.25 * np.random.default_rng(0).standard_normal(30 * 44100)).astype(np.float32)
     # the offline path: TrainedModel.predict (a trained model) or runtime.render (a built one)
     offline = model.predict if hasattr(model, "processor") else (lambda x: runtime.render(model, x))
@@ -116,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
               f"sample = RTF {paper_ms * 1e-3 * 44100:.0f} (thesis: {latency.THESIS_MS_PER_SAMPLE} ms, "
               f"RTF {latency.THESIS_RTF:.1f})")
     print(f"model={name} engine={proc.engine_name} rtf_64={e['rtf']:.4f} p99_ms_64={e['p99_ms']:.4f} "
-          f"median_ms_64={e['median_ms']:.4f} paper_lstm_ms_per_sample={paper_ms:.3f} "
+          f"median_ms_64={e['median_ms']:.4f}{knob_keys} paper_lstm_ms_per_sample={paper_ms:.3f} "
           f"blocks={e['n_blocks']} predict_30s_s={cold:.3f} cores=1")
     return 0
 
@@ -127,3 +151,12 @@ def _timed(fn) -> float:
     t0 = time.perf_counter()
     fn()
     return time.perf_counter() - t0
+
+
+def _conditioned_twin(model, name: str):
+    """A freshly built network of ``model``'s size with one knob input (seed 0)."""
+    from fxlab.models import build_model, config_of
+
+    cfg = config_of(model)
+    return build_model(name, seed=0, units=int(cfg["units"]), layers=int(cfg.get("layers", 1)),
+                       knobs=1)

@@ -10,6 +10,13 @@ percentile time per block, the real-time factor ``RTF = median time / block dura
 than real time), ``rtf_p99``, and the algorithmic latency ``block / sr`` in ms (a block must be
 complete before it is processed; no model here adds look-ahead).
 
+Knob-conditioned networks (LSTM/GRU reading knob values beside the audio) are timed twice: with
+their knobs at rest at the defaults (``knobs: "fixed"``; every engine) and with every knob moved to
+a new seeded value before every block (``knobs: "moved every block"``: ``set_knobs`` inside the
+timed call, then the 10 ms glide the network is fed; the first engine that runs the model). The
+difference is what moving a knob costs a plugin's block. Networks without knobs have
+``knobs: null``.
+
 The live question (the thesis, section 5): a model can run live at a block size when the 99th
 percentile of its block time stays under the block's duration. Its *smallest live block* is the
 smallest measured block size where that holds (with its best engine); it runs live for voice if that
@@ -41,18 +48,21 @@ running, the record says so (``tf_threads_pinned: false``); the affinity still h
         "<model>": {
           "kind": "rnn" | "tcn" | "windowed", "family": "sample" | "windowed", "param_count": int,
           "engines": {"<engine>": null | "<why it is unavailable>"},
-          "default_engine": "numba",
+          "default_engine": "numba", "knobs": [knob names; empty when not conditioned],
           "summary": {"engine": ..., "rtf": <RTF at 64-sample blocks, default engine>,
                       "p99_ms_64": ..., "ms_per_sample": <median per output sample, block 1 or
                       the smallest measured>, "smallest_live_block": int | null,
                       "smallest_live_ms": float | null, "live_voice": bool, "live_guitar": bool,
-                      "best_engine_64": ..., "best_rtf_64": ...}
+                      "best_engine_64": ..., "best_rtf_64": ...,
+                      "rtf_moved_64": <RTF at 64 with a knob moved every block> | null,
+                      "p99_ms_moved_64": ... | null}
         }
       },
       "measurements": [
         {"model": ..., "engine": ..., "block_size": 64, "latency_ms": 1.451,
          "n_blocks": 1000, "warmup": 20, "median_ms": ..., "p99_ms": ..., "mean_ms": ...,
-         "rtf": ..., "rtf_p99": ..., "ms_per_sample": ..., "note": "" , "skipped": null}
+         "rtf": ..., "rtf_p99": ..., "ms_per_sample": ..., "note": "" , "skipped": null,
+         "knobs": null | "fixed" | "moved every block"}
       ]
     }
 
@@ -68,9 +78,12 @@ Functions
 - :func:`live_answer`        the smallest live block and the voice/guitar verdicts
 - :func:`load_models`        trained models of a run folder
 - :func:`measure_run`        everything, written to ``run_dir/latency.json``
+- :data:`KNOBS_FIXED`, :data:`KNOBS_MOVED`   a conditioned network's two knob modes
 - :func:`rtf_figure`, :func:`live_table_html`, :func:`thesis_table_html`, :func:`measurements_html`,
-  :func:`answer_markdown`   what the notebook and the report show
+  :func:`knobs_table_html`, :func:`answer_markdown`   what the notebook and the report show
 - :func:`pick_demo_model`    the model the live-style demo streams
+- :func:`demo_knob_sweep`, :func:`sweep_note`   a conditioned demo model's knob moved mid-stream,
+  and the sentence saying so
 
 Modules: ``config`` (:class:`LatencyConfig`, :data:`KIND_ENGINES`, the thesis's figures),
 ``measure`` (pinning, timing, ``latency.json``), ``display`` (figure, tables, answer).
@@ -88,12 +101,17 @@ from fxlab.latency.config import (
 )
 from fxlab.latency.display import (
     answer_markdown,
+    knobs_table_html,
     live_table_html,
     measurements_html,
     rtf_figure,
+    sweep_note,
     thesis_table_html,
 )
 from fxlab.latency.measure import (
+    KNOBS_FIXED,
+    KNOBS_MOVED,
+    demo_knob_sweep,
     live_answer,
     load_models,
     machine_info,
@@ -108,11 +126,15 @@ __all__ = [
     "BLOCK_SIZES",
     "BOUNDS_MS",
     "KIND_ENGINES",
+    "KNOBS_FIXED",
+    "KNOBS_MOVED",
     "LatencyConfig",
     "RECOMMENDED_MODEL",
     "THESIS_MS_PER_SAMPLE",
     "THESIS_RTF",
     "answer_markdown",
+    "demo_knob_sweep",
+    "knobs_table_html",
     "live_answer",
     "live_table_html",
     "load_models",
@@ -124,6 +146,7 @@ __all__ = [
     "pick_demo_model",
     "pin_one_core",
     "rtf_figure",
+    "sweep_note",
     "thesis_table_html",
     "time_blocks",
 ]

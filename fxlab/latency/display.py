@@ -9,10 +9,13 @@ from fxlab.latency.config import (
     THESIS_MS_PER_SAMPLE,
     THESIS_RTF,
 )
+from fxlab.latency.measure import KNOBS_MOVED as _MOVED
 from fxlab.util import fmt, html_table
 
-__all__ = ["answer_markdown", "live_table_html", "measurements_html", "rtf_figure",
-           "thesis_table_html"]
+__all__ = ["answer_markdown", "knobs_table_html", "sweep_note", "live_table_html", "measurements_html",
+           "rtf_figure", "thesis_table_html"]
+
+
 
 
 
@@ -36,13 +39,16 @@ def rtf_figure(result: dict, *, save_to=None):
     for ax, name in zip(axes.ravel(), names, strict=False):
         entry = result["models"][name]
         for eng in [e for e, why in entry["engines"].items() if why is None]:
-            rs = [r for r in result["measurements"]
-                  if r["model"] == name and r["engine"] == eng and not r.get("skipped")]
-            if not rs:
-                continue
-            b = [r["block_size"] for r in rs]
-            ax.plot(b, [r["rtf"] for r in rs], "o-", label=eng, lw=1.5, ms=4)
-            ax.fill_between(b, [r["rtf"] for r in rs], [r["rtf_p99"] for r in rs], alpha=0.15)
+            for moved in (False, True):
+                rs = [r for r in result["measurements"]
+                      if r["model"] == name and r["engine"] == eng and not r.get("skipped")
+                      and (r.get("knobs") == _MOVED) == moved]
+                if not rs:
+                    continue
+                b = [r["block_size"] for r in rs]
+                ax.plot(b, [r["rtf"] for r in rs], "s--" if moved else "o-", lw=1.5, ms=4,
+                        label=f"{eng}, knob moved every block" if moved else eng)
+                ax.fill_between(b, [r["rtf"] for r in rs], [r["rtf_p99"] for r in rs], alpha=0.15)
         ax.axhline(1.0, color="k", lw=1)
         ax.text(1.05, 1.0, " real time", va="bottom", fontsize=8)
         for label, ms in BOUNDS_MS.items():
@@ -72,18 +78,55 @@ def rtf_figure(result: dict, *, save_to=None):
 
 def live_table_html(result: dict) -> str:
     """HTML table: per model, its smallest live block and whether it runs live for voice/guitar."""
+    conditioned = any(e.get("knobs") for e in result["models"].values())
     head = ("model", "kind", "parameters", "default engine", "RTF at 64 (1.45 ms)", "p99 at 64 [ms]",
+            *(("RTF at 64, knob moved every block",) if conditioned else ()),
             "smallest live block", "voice (3 ms)", "guitar (13 ms)")
     rows = []
     for name, e in result["models"].items():
         s = e["summary"]
         live = (f"{s['smallest_live_block']} samples = {s['smallest_live_ms']:.2f} ms ({s['live_engine']})"
                 if s["smallest_live_block"] else "none measured")
-        rows.append((name, e["kind"], int(e["param_count"]), s["engine"], fmt(s["rtf"]),
-                     fmt(s["p99_ms_64"]), live, bool(s["live_voice"]), bool(s["live_guitar"])))
+        knobs = ", ".join(e.get("knobs") or ())
+        moved = (fmt(s.get("rtf_moved_64")),) if conditioned else ()
+        rows.append((f"{name} (knobs: {knobs})" if knobs else name, e["kind"],
+                     int(e["param_count"]), s["engine"], fmt(s["rtf"]), fmt(s["p99_ms_64"]),
+                     *moved, live, bool(s["live_voice"]), bool(s["live_guitar"])))
     return html_table(head, rows, caption="Can it run live? Smallest measured block whose "
                       "99th-percentile processing time stays under the block's duration, one CPU "
-                      "core.")
+                      "core" + ("; a knob-conditioned network with its knobs at rest, and at 64 "
+                                "samples with every knob moved before every block" if conditioned
+                                else "") + ".")
+
+
+def knobs_table_html(result: dict) -> str:
+    """HTML: per knob-conditioned model and block size, knobs at rest against moved every block.
+
+    The time a knob move costs a block (``set_knobs`` and the glide the network is then fed):
+    the difference of the two medians, per block and per sample. A paragraph saying so when no
+    model of the run is conditioned on knobs.
+    """
+    names = [n for n, e in result["models"].items() if e.get("knobs")]
+    if not names:
+        return ("<p>No model of this run is conditioned on knobs: nothing moves between blocks "
+                "(a conditioned run: <code>fxlab run --profile pedal</code>).</p>")
+    rows = []
+    for name in names:
+        ms = [r for r in result["measurements"] if r["model"] == name and not r.get("skipped")]
+        for r in (r for r in ms if r.get("knobs") == _MOVED):
+            fixed = next((f for f in ms if f["engine"] == r["engine"]
+                          and f["block_size"] == r["block_size"] and f.get("knobs") != _MOVED), None)
+            extra = (r["median_ms"] - fixed["median_ms"]) * 1e3 if fixed else None
+            rows.append((name, ", ".join(result["models"][name]["knobs"]), r["engine"],
+                         str(r["block_size"]), fmt(fixed["median_ms"] * 1e3 / r["block_size"] if fixed
+                                                   else None),
+                         fmt(r["median_ms"] * 1e3 / r["block_size"]), fmt(fixed["rtf"] if fixed else None),
+                         fmt(r["rtf"]), fmt(extra), fmt(r["p99_ms"] * 1e3)))
+    return html_table(("model", "knobs", "engine", "block", "µs/sample, knobs at rest",
+                       "µs/sample, moved every block", "RTF at rest", "RTF moved", "extra µs per block",
+                       "p99 moved [µs]"), rows,
+                      caption="A knob moved before every block (set_knobs, then the 10 ms glide "
+                      "the network is fed) against the knobs at rest; one CPU core, medians.")
 
 
 def thesis_table_html(result: dict) -> str:
@@ -106,15 +149,16 @@ def thesis_table_html(result: dict) -> str:
 
 def measurements_html(result: dict) -> str:
     """Every measurement as an HTML table (skipped ones with their reason)."""
-    head = ("model", "engine", "block", "latency [ms]", "blocks", "median [ms]", "p99 [ms]", "RTF",
-            "RTF p99", "note")
+    head = ("model", "engine", "knobs", "block", "latency [ms]", "blocks", "median [ms]", "p99 [ms]",
+            "RTF", "RTF p99", "note")
     rows = []
     for r in result["measurements"]:
+        knobs = r.get("knobs") or ""
         if r.get("skipped"):
-            rows.append((r["model"], r["engine"], str(r["block_size"]), fmt(r["latency_ms"]), None,
-                         None, None, None, None, r["skipped"]))
+            rows.append((r["model"], r["engine"], knobs, str(r["block_size"]), fmt(r["latency_ms"]),
+                         None, None, None, None, None, r["skipped"]))
         else:
-            rows.append((r["model"], r["engine"], str(r["block_size"]), fmt(r["latency_ms"]),
+            rows.append((r["model"], r["engine"], knobs, str(r["block_size"]), fmt(r["latency_ms"]),
                          str(r["n_blocks"]), fmt(r["median_ms"], 4), fmt(r["p99_ms"], 4),
                          fmt(r["rtf"]), fmt(r["rtf_p99"]), r["note"]))
     return html_table(head, rows, caption="All measurements (time per block, one CPU core)")
@@ -137,9 +181,21 @@ def answer_markdown(result: dict) -> str:
         else:
             verdict = "**does not run live** at any measured block size"
         rtf = f"; RTF at 64 samples {s['rtf']:.3g}" if s["rtf"] is not None else ""
+        if s.get("rtf_moved_64") is not None:
+            rtf += f" ({s['rtf_moved_64']:.3g} with a knob moved every block)"
         lines.append(f"- `{name}` ({e['kind']}, {e['param_count']:,} parameters) {verdict}{rtf}.")
     c = result["conditions"]
     lines += ["", f"Conditions: core(s) {c.get('cpu_affinity')}, TensorFlow threads pinned: "
               f"{c.get('tf_threads_pinned')}, load average {c.get('load_average')} (other work on "
               "the machine inflates the times, the 99th percentile most)."]
     return "\n".join(lines)
+
+
+def sweep_note(demo: dict) -> str:
+    """A sentence on the knob moved during a :func:`fxlab.runtime.stream_file` demo, or ``""``."""
+    sweep = demo.get("knob_sweep")
+    if not sweep:
+        return ""
+    moves = " and ".join(f"`{name}` from {a:g} to {b:g}" for name, (a, b) in sweep.items())
+    return (f" The knob moved while it played: {moves}, a little at every block (each move "
+            "glides over 10 ms, so the sound changes without a click).")

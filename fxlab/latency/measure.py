@@ -28,10 +28,15 @@ from fxlab.latency.config import (
 from fxlab.runtime import Processor, check_block_size, make_processor
 from fxlab.util import write_json
 
-__all__ = ["live_answer", "load_models", "machine_info", "measure_model", "measure_run",
+__all__ = ["KNOBS_FIXED", "KNOBS_MOVED", "demo_knob_sweep", "live_answer", "load_models", "machine_info", "measure_model", "measure_run",
            "pick_demo_model", "pin_one_core", "time_blocks"]
 
 _CONDITIONS: dict = {}
+
+#: A measurement's ``knobs`` for a knob-conditioned network: its knobs at rest at their defaults.
+KNOBS_FIXED = "fixed"
+#: ... or every knob moved to a new value before every block (``set_knobs`` in the timed call).
+KNOBS_MOVED = "moved every block"
 
 
 def pin_one_core(cpu: int | None = None) -> dict:
@@ -128,8 +133,19 @@ def machine_info() -> dict:
     }
 
 
+def _knob_moves(processor: Processor, count: int, seed: int) -> list[dict[str, float]]:
+    """``count`` seeded settings of every knob of ``processor``, uniform on each knob's scale."""
+    rng = np.random.default_rng([seed, 7])
+    u = rng.uniform(0.0, 1.0, (count, len(processor.knobs)))
+    values = [k.denormalise(u[:, j]) for j, k in enumerate(processor.knobs)]
+    return [{k.name: min(max(float(v[i]), k.low), k.high) for k, v in zip(processor.knobs, values,
+                                                                           strict=True)}
+            for i in range(count)]
+
+
 def time_blocks(processor: Processor, *, block_size: int, n_blocks: int = 1000,
-                warmup: int = 20, seconds: float = 5.0, min_blocks: int = 5, seed: int = 0) -> dict:
+                warmup: int = 20, seconds: float = 5.0, min_blocks: int = 5, seed: int = 0,
+                move_knobs: bool = False) -> dict:
     """Time ``processor.process`` on consecutive blocks of seeded white noise.
 
     Parameters
@@ -145,30 +161,50 @@ def time_blocks(processor: Processor, *, block_size: int, n_blocks: int = 1000,
         Time budget of the timed part: stop after it once ``min_blocks`` are timed.
     min_blocks : int >= 1
     seed : int
-        Seed of the noise (amplitude 0.5).
+        Seed of the noise (amplitude 0.5) and of the knob moves.
+    move_knobs : bool
+        A knob-conditioned network only: before every block, ``processor.set_knobs(...)`` moves
+        every knob to a new seeded value (uniform on its scale), inside the timed call, so the
+        time includes the move and the glide the network is then fed (the worst case: a knob
+        never at rest). False: the knobs stay at their defaults (at rest: no glide).
 
     Returns
     -------
     entry : dict
         ``block_size``, ``latency_ms``, ``n_blocks``, ``warmup``, ``median_ms``, ``p99_ms``,
-        ``mean_ms``, ``rtf``, ``rtf_p99``, ``ms_per_sample``, ``note``.
+        ``mean_ms``, ``rtf``, ``rtf_p99``, ``ms_per_sample``, ``note``, ``knobs``
+        (:data:`KNOBS_FIXED`, :data:`KNOBS_MOVED`, or None for a network without knobs).
     """
     block_size = check_block_size(block_size)
+    conditioned = bool(processor.knobs)
+    if move_knobs and not conditioned:
+        raise ParameterError(problem(
+            f"move_knobs for {processor.kind} network {processor.name!r}", found="no knob inputs",
+            expected="a knob-conditioned network (processor.knobs)", fix="pass move_knobs=False"))
     sr = processor.sr
     rng = np.random.default_rng(seed)
     span = int(min(max(block_size * 64, sr), 1 << 20))
     noise = (rng.uniform(-0.5, 0.5, span + block_size)).astype(np.float32)
     starts = rng.integers(0, span, size=n_blocks + warmup)
+    moves = _knob_moves(processor, n_blocks + warmup, seed) if move_knobs else None
     processor.reset()
     for i in range(warmup):
+        if moves:
+            processor.set_knobs(**moves[i])
         processor.process(noise[starts[i] : starts[i] + block_size])
     times = []
     clock = time.perf_counter_ns
     deadline = time.perf_counter() + seconds
     for i in range(warmup, warmup + n_blocks):
         block = noise[starts[i] : starts[i] + block_size]
-        t0 = clock()
-        processor.process(block)
+        if moves:
+            move = moves[i]
+            t0 = clock()
+            processor.set_knobs(**move)
+            processor.process(block)
+        else:
+            t0 = clock()
+            processor.process(block)
         times.append(clock() - t0)
         if len(times) >= min_blocks and time.perf_counter() > deadline:
             break
@@ -181,6 +217,7 @@ def time_blocks(processor: Processor, *, block_size: int, n_blocks: int = 1000,
         "warmup": int(warmup), "median_ms": median, "p99_ms": p99, "mean_ms": float(t.mean()),
         "rtf": median / duration_ms, "rtf_p99": p99 / duration_ms,
         "ms_per_sample": median / block_size, "note": note, "skipped": None,
+        "knobs": (KNOBS_MOVED if move_knobs else KNOBS_FIXED) if conditioned else None,
     }
 
 
@@ -209,6 +246,11 @@ def measure_model(name: str, model, *, engines="all", block_sizes=BLOCK_SIZES, s
     log : callable or None
         Progress lines.
 
+    A knob-conditioned network is timed with its knobs at rest (rows with ``knobs`` =
+    :data:`KNOBS_FIXED`) on every engine, and again with every knob moved before every block
+    (:data:`KNOBS_MOVED`, :func:`time_blocks` ``move_knobs``) on the first engine that runs it
+    (the default one when ``engines="all"``).
+
     Returns
     -------
     (model_entry, measurements) : (dict, list of dict)
@@ -218,6 +260,7 @@ def measure_model(name: str, model, *, engines="all", block_sizes=BLOCK_SIZES, s
     wanted = engine_list(kind, engines)
     status: dict[str, str | None] = {}
     rows = []
+    knobs: tuple = ()
     for eng in wanted:
         try:
             proc = make_processor(model, engine=eng, sr=sr)
@@ -227,29 +270,13 @@ def measure_model(name: str, model, *, engines="all", block_sizes=BLOCK_SIZES, s
                 log(f"{name}: engine {eng} unavailable: {exc}")
             continue
         status[eng] = None
-        prev = None
-        for bs in block_sizes:
-            bs = check_block_size(bs)
-            base = {"model": name, "engine": eng}
-            if prev is not None and prev["median_ms"] * 1e-3 * bs / prev["block_size"] > max_block_seconds:
-                est = prev["median_ms"] * 1e-3 * bs / prev["block_size"]
-                rows.append({**base, "block_size": bs, "latency_ms": bs / sr * 1e3, "skipped":
-                             f"not measured: {prev['block_size']}-sample blocks predict {est:.2f} s "
-                             f"per block (> max_block_seconds={max_block_seconds:g})"})
-                continue
-            # one warm-up block first: a very slow config gets few warm-up blocks
-            t0 = time.perf_counter()
-            proc.reset()
-            proc.process(np.zeros(bs, np.float32))
-            first = time.perf_counter() - t0
-            warm = 20 if first < 0.05 else 2
-            entry = time_blocks(proc, block_size=bs, n_blocks=n_blocks, warmup=warm,
-                                seconds=seconds_per_config, seed=seed)
-            rows.append({**base, **entry})
-            prev = entry
-            if log:
-                log(f"{name:>20s} {eng:>11s} {bs:5d}: median {entry['median_ms']:9.4f} ms  "
-                    f"p99 {entry['p99_ms']:9.4f} ms  RTF {entry['rtf']:8.4f}  ({entry['n_blocks']} blocks)")
+        first_engine = not knobs
+        knobs = proc.knobs
+        modes = [False, True] if knobs and first_engine else [False]
+        for move in modes:
+            rows.extend(_measure_engine(proc, name, eng, block_sizes, sr=sr, n_blocks=n_blocks,
+                                        seconds=seconds_per_config, max_block_seconds=max_block_seconds,
+                                        seed=seed, move_knobs=move, log=log))
     default = next((e for e in KIND_ENGINES[kind] if status.get(e, "x") is None), None)
     model_entry = {
         "kind": kind,
@@ -257,9 +284,44 @@ def measure_model(name: str, model, *, engines="all", block_sizes=BLOCK_SIZES, s
         "param_count": int(fx_models.keras_of(model).count_params()),
         "engines": status,
         "default_engine": default,
+        "knobs": [k.name for k in knobs],
         "summary": _summary(rows, default, sr),
     }
     return model_entry, rows
+
+
+def _measure_engine(proc: Processor, name: str, engine: str, block_sizes, *, sr: int, n_blocks: int,
+                    seconds: float, max_block_seconds: float, seed: int, move_knobs: bool,
+                    log) -> list[dict]:
+    """One processor at every block size (one knob mode), the slow sizes skipped."""
+    rows: list[dict] = []
+    prev = None
+    for bs in block_sizes:
+        bs = check_block_size(bs)
+        base = {"model": name, "engine": engine}
+        if prev is not None and prev["median_ms"] * 1e-3 * bs / prev["block_size"] > max_block_seconds:
+            est = prev["median_ms"] * 1e-3 * bs / prev["block_size"]
+            rows.append({**base, "block_size": bs, "latency_ms": bs / sr * 1e3,
+                         "knobs": (KNOBS_MOVED if move_knobs else KNOBS_FIXED) if proc.knobs else None,
+                         "skipped": f"not measured: {prev['block_size']}-sample blocks predict "
+                                    f"{est:.2f} s per block (> max_block_seconds={max_block_seconds:g})"})
+            continue
+        # one warm-up block first: a very slow config gets few warm-up blocks
+        t0 = time.perf_counter()
+        proc.reset()
+        proc.process(np.zeros(bs, np.float32))
+        first = time.perf_counter() - t0
+        warm = 20 if first < 0.05 else 2
+        entry = time_blocks(proc, block_size=bs, n_blocks=n_blocks, warmup=warm, seconds=seconds,
+                            seed=seed, move_knobs=move_knobs)
+        rows.append({**base, **entry})
+        prev = entry
+        if log:
+            mode = f"  knobs {entry['knobs']}" if entry["knobs"] else ""
+            log(f"{name:>20s} {engine:>11s} {bs:5d}: median {entry['median_ms']:9.4f} ms  "
+                f"p99 {entry['p99_ms']:9.4f} ms  RTF {entry['rtf']:8.4f}  "
+                f"({entry['n_blocks']} blocks){mode}")
+    return rows
 
 
 def live_answer(rows: list[dict], *, sr: int = STUDY_SR) -> dict:
@@ -284,6 +346,10 @@ def live_answer(rows: list[dict], *, sr: int = STUDY_SR) -> dict:
 
 
 def _summary(rows: list[dict], default: str | None, sr: int) -> dict:
+    moved = [r for r in rows if r.get("knobs") == KNOBS_MOVED and not r.get("skipped")
+             and r["block_size"] == 64]
+    moved64 = next((r for r in moved if r["engine"] == default), moved[0] if moved else None)
+    rows = [r for r in rows if r.get("knobs") != KNOBS_MOVED]
     measured = [r for r in rows if not r.get("skipped")]
     at64 = [r for r in measured if r["block_size"] == 64]
     d64 = next((r for r in at64 if r["engine"] == default), None)
@@ -298,6 +364,8 @@ def _summary(rows: list[dict], default: str | None, sr: int) -> dict:
         "ms_per_sample_block": smallest["block_size"] if smallest else None,
         "best_engine_64": best64["engine"] if best64 else None,
         "best_rtf_64": best64["rtf"] if best64 else None,
+        "rtf_moved_64": moved64["rtf"] if moved64 else None,
+        "p99_ms_moved_64": moved64["p99_ms"] if moved64 else None,
         **live_answer(measured, sr=sr),
     }
 
@@ -390,3 +458,18 @@ def pick_demo_model(models: dict, name: str = "auto") -> str:
         raise ParameterError(problem("models", found="none", expected="at least one trained model",
                                      fix="run notebook 02_train first"))
     return next(iter(models))
+
+
+def demo_knob_sweep(processor: Processor) -> dict | None:
+    """The knob move of the live-style demo: the first knob from its low end to its high end.
+
+    Returns
+    -------
+    dict or None
+        ``{knob name: (low, high)}`` for :func:`fxlab.runtime.stream_file`'s ``knob_sweep``;
+        None for a network without knobs (nothing to move).
+    """
+    if not processor.knobs:
+        return None
+    k = processor.knobs[0]
+    return {k.name: (k.low, k.high)}

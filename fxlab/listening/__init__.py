@@ -29,12 +29,19 @@ every public name is re-exported here, so ``from fxlab import listening; listeni
 :mod:`~fxlab.listening.widget`
     :class:`ListeningWidget` (ipywidgets) and :func:`listening_widget`, which shows it when
     someone is at the keyboard and a note otherwise.
+:mod:`~fxlab.listening.audition`
+    :class:`KnobAudition` (ipywidgets: a knob-conditioned model against its effect at any knob
+    setting, with the ESR and whether the setting was trained on) and :func:`knob_audition`, which
+    shows it when someone is at the keyboard and a table of the ESR at a few settings otherwise;
+    :func:`audition_clips`, :func:`render_setting`, :func:`setting_status`,
+    :func:`audition_settings`, :func:`audition_summary`, :func:`summary_html`,
+    :func:`conditioned_models`, :func:`run_conditioning`.
 :mod:`~fxlab.listening.config`
     :class:`ListeningConfig`, the notebook's frozen configuration:
     ``config = listening.ListeningConfig.from_parameters(globals())``.
 
 The notebook's calls: ``prepare_trials(config)``, ``listening_widget(trial_set, config)``,
-``write_aggregate(config, session=trial_set.session)``, ``aggregate_html(agg)``,
+``knob_audition(config)``, ``write_aggregate(config, session=trial_set.session)``, ``aggregate_html(agg)``,
 ``plot_aggregate(agg, path=config.figure_path)``.
 """
 
@@ -46,6 +53,18 @@ from fxlab.listening.aggregate import (
     plot_aggregate,
     rater_status,
     write_aggregate,
+)
+from fxlab.listening.audition import (
+    KnobAudition,
+    audition_clips,
+    audition_settings,
+    audition_summary,
+    conditioned_models,
+    knob_audition,
+    render_setting,
+    run_conditioning,
+    setting_status,
+    summary_html,
 )
 from fxlab.listening.config import ListeningConfig
 from fxlab.listening.loudness import (
@@ -76,6 +95,7 @@ __all__ = [
     "LOUDNESS_METHOD",
     "STUDY_SR",
     "THESIS_LSTM",
+    "KnobAudition",
     "ListeningConfig",
     "ListeningWidget",
     "RatingsStore",
@@ -83,9 +103,14 @@ __all__ = [
     "TrialSet",
     "aggregate",
     "aggregate_html",
+    "audition_clips",
+    "audition_settings",
+    "audition_summary",
+    "conditioned_models",
     "default_ratings_path",
     "find_models",
     "k_weighting_coefficients",
+    "knob_audition",
     "latest_answers",
     "listening_widget",
     "load_trials",
@@ -98,5 +123,9 @@ __all__ = [
     "rater_order",
     "rater_status",
     "read_ratings",
+    "render_setting",
+    "run_conditioning",
+    "setting_status",
+    "summary_html",
     "write_aggregate",
 ]

@@ -80,6 +80,9 @@ class ListeningConfig(NotebookConfig):
         Shortest rendered stretch worth a trial, seconds (shorter model outputs are left out).
     pool_sessions : bool
         Aggregate every session in the ratings file (True) or only this run's.
+    audition_model : str
+        The knob-conditioned model the knob audition plays (:func:`~fxlab.listening.knob_audition`);
+        ``""`` means the first conditioned model of the run, by name.
     """
 
     run_dir: str
@@ -92,6 +95,7 @@ class ListeningConfig(NotebookConfig):
     loudness_lufs: float = -23.0
     min_clip_seconds: float = 0.25
     pool_sessions: bool = True
+    audition_model: str = ""
 
     def __post_init__(self) -> None:
         for name in ("interactive", "pool_sessions"):
@@ -126,6 +130,11 @@ class ListeningConfig(NotebookConfig):
                     expected="a model name other than " + ", ".join(sorted(RESERVED)),
                     fix="rename the model",
                 ))
+        if not isinstance(self.audition_model, str):
+            raise ParameterError(problem(
+                "audition_model", found=repr(self.audition_model),
+                expected='a model name, or "" for the first knob-conditioned one',
+                fix='write audition_model = ""'))
         _check_number("clip_seconds", self.clip_seconds, 0.25, 30, unit="a number of seconds",
                       fix="write clip_seconds = 3.0 (the thesis's raters heard a few seconds)")
         _check_number("loudness_lufs", self.loudness_lufs, -60, -6, unit="a level (LUFS)",
