@@ -84,6 +84,9 @@ class Profile:
     description: str
     parameters: dict[str, Any]
     steps: dict[str, dict[str, Any]]
+    #: The Keras backend the notebooks run on ("" = Keras's default, TensorFlow; "jax" where
+    #: installed). ``KERAS_BACKEND`` in the environment overrides it.
+    keras_backend: str = ""
 
 
 def load_profile(name_or_path: str | os.PathLike) -> Profile:
@@ -104,16 +107,36 @@ def load_profile(name_or_path: str | os.PathLike) -> Profile:
     if not isinstance(raw, dict) or not isinstance(raw.get("steps"), dict):
         raise ParameterError(problem(p, found="no 'steps' mapping", expected="description, parameters, steps",
                                      fix="see fxlab/profiles/quick.yaml"))
-    extra = set(raw) - {"description", "parameters", "steps"}
+    extra = set(raw) - {"description", "parameters", "steps", "keras_backend"}
     if extra:
         raise ParameterError(problem(p, found=f"unknown keys {sorted(extra)}",
-                                     expected="only description, parameters, steps",
+                                     expected="only description, parameters, steps, keras_backend",
                                      fix="move parameters under 'parameters' or 'steps.<step>'"))
     for step in raw["steps"]:
         if step not in STEPS:
             raise unknown_name("step", step, STEPS)
     steps = {s: dict(v or {}) for s, v in raw["steps"].items()}
-    return Profile(p.stem, str(raw.get("description", "")).strip(), dict(raw.get("parameters") or {}), steps)
+    backend = str(raw.get("keras_backend") or "")
+    if backend not in ("", "tensorflow", "jax"):
+        raise ParameterError(problem(p, found=f"keras_backend: {backend}", expected="tensorflow or jax",
+                                     fix="write keras_backend: jax, or leave it out (TensorFlow)"))
+    return Profile(p.stem, str(raw.get("description", "")).strip(), dict(raw.get("parameters") or {}),
+                   steps, backend)
+
+
+def _keras_backend(prof: Profile) -> tuple[str, str]:
+    """(the backend the run's notebooks get, why): the environment's ``KERAS_BACKEND``, else the
+    profile's where installed, else TensorFlow."""
+    import importlib.util
+
+    if os.environ.get("KERAS_BACKEND"):
+        return os.environ["KERAS_BACKEND"], "KERAS_BACKEND in the environment"
+    if prof.keras_backend == "jax":
+        if importlib.util.find_spec("jax") is None:
+            return "tensorflow", ("the profile asks for JAX, which is not installed (pip install -e "
+                                  "'.[jax]'): running on TensorFlow, slower")
+        return "jax", "the profile's keras_backend"
+    return "tensorflow", "Keras's default"
 
 
 def notebook_parameters(step: str) -> dict[str, Any]:
@@ -352,13 +375,9 @@ def run(profile: str = "quick", *, steps: list[str] | None = None, run_id: str |
     Prints one progress line per step through ``log``; ``on_step(index, total, step_result)``, if
     given, is called as each step starts (status ``"pending"``) and ends (its final status).
     ``link_latest`` points ``reports_dir/latest`` at this run. Returns a :class:`RunResult`; never
-    raises for a step's failure (see ``.ok`` and ``.failed_step``).
+    raises for a step's failure (see ``.ok`` and ``.failed_step``). The notebooks' kernels run
+    the Keras backend of :func:`_keras_backend` (recorded in ``run.json``).
     """
-    import papermill as pm
-
-    from fxlab import progress
-    from fxlab.report import build_report
-
     log = log or (lambda msg: print(msg, flush=True))
     logging.getLogger("papermill").setLevel(logging.ERROR)  # our own progress lines say enough
 
@@ -383,9 +402,31 @@ def run(profile: str = "quick", *, steps: list[str] | None = None, run_id: str |
     result = RunResult(run_id, run_dir, prof.name,
                        [StepResult(s, parameters={**notebook_parameters(s), **p}) for s, p in resolved])
     started = _dt.datetime.now().isoformat(timespec="seconds")
-    extra = {"description": prof.description, "reports_dir": str(reports)}
+    backend, why = _keras_backend(prof)
+    extra = {"description": prof.description, "reports_dir": str(reports), "keras_backend": backend,
+             "keras_backend_why": why}
     log(f"fxlab run: profile {prof.name}, {len(resolved)} steps -> {run_dir}")
-    n = len(resolved)
+    if backend != "tensorflow" or prof.keras_backend:
+        log(f"      Keras backend: {backend} ({why})")
+    saved_backend = os.environ.get("KERAS_BACKEND")
+    os.environ["KERAS_BACKEND"] = backend  # the notebooks' kernels inherit it
+    try:
+        return _run_steps(prof, result, run_dir, given, started, extra, log, on_step)
+    finally:
+        if saved_backend is None:
+            os.environ.pop("KERAS_BACKEND", None)
+        else:
+            os.environ["KERAS_BACKEND"] = saved_backend
+
+
+def _run_steps(prof, result, run_dir, given, started, extra, log, on_step) -> RunResult:
+    """Execute each step of ``result`` in order (see :func:`run`)."""
+    import papermill as pm
+
+    from fxlab import progress
+    from fxlab.report import build_report
+
+    n = len(result.steps)
     blocked_by = None
     for i, sr in enumerate(result.steps, 1):
         if blocked_by is not None:

@@ -157,7 +157,9 @@ def report_context(run_dir: str | Path) -> dict:
                          "body": Markup(render_notebook(nb, keep_stderr=bad))})
     return {
         "run_id": info["run_id"], "profile": info["profile"],
-        "description": info.get("description", ""),
+        "description": info.get("description", "") + (
+            f" Keras backend: {info['keras_backend']} ({info.get('keras_backend_why', '')})."
+            if info.get("keras_backend") else ""),
         "started": info.get("started"), "finished": info.get("finished"),
         "total_s": sum(s.get("seconds", 0) for s in steps),
         "failed": {"name": failed[0]["name"], "status": failed[0]["status"],
