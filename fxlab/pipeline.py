@@ -326,12 +326,32 @@ def versions() -> dict[str, str]:
     return out
 
 
+def _earlier_steps(run_dir: Path, names: set[str]) -> list[dict]:
+    """Steps an earlier invocation ran in this folder that this one does not run again (``fxlab run
+    --steps 03`` on a finished run): kept so the report still shows them, each marked with the
+    time that invocation started. Only those whose executed notebook is still there."""
+    try:
+        old = json.loads((run_dir / "run.json").read_text())
+    except (OSError, ValueError):
+        return []
+    kept = []
+    for step in [*old.get("earlier_steps", []), *({**s, "earlier": old.get("started")} for s in old.get("steps", []))]:
+        if step.get("name") in names or step.get("status") == "skipped" or any(k["name"] == step.get("name") for k in kept):
+            continue
+        if (run_dir / str(step.get("notebook", ""))).is_file():
+            kept.append(step)
+    return [s for s in kept if s["name"] in STEPS]
+
+
 def _write_run_json(result: RunResult, started: str, extra: dict) -> None:
+    earlier = extra.pop("_earlier", None)
     doc = {
         "run_id": result.run_id, "profile": result.profile, "started": started,
         "finished": _dt.datetime.now().isoformat(timespec="seconds"),
         "ok": result.ok, "steps": [s.__dict__ for s in result.steps], "versions": versions(), **extra,
     }
+    if earlier:
+        doc["earlier_steps"] = earlier
     atomic_write(result.run_dir / "run.json", json.dumps(doc, indent=2, default=str))
 
 
@@ -405,13 +425,14 @@ def run(profile: str = "quick", *, steps: list[str] | None = None, run_id: str |
     backend, why = _keras_backend(prof)
     extra = {"description": prof.description, "reports_dir": str(reports), "keras_backend": backend,
              "keras_backend_why": why}
+    earlier = _earlier_steps(run_dir, {s.name for s in result.steps})
     log(f"fxlab run: profile {prof.name}, {len(resolved)} steps -> {run_dir}")
     if backend != "tensorflow" or prof.keras_backend:
         log(f"      Keras backend: {backend} ({why})")
     saved_backend = os.environ.get("KERAS_BACKEND")
     os.environ["KERAS_BACKEND"] = backend  # the notebooks' kernels inherit it
     try:
-        return _run_steps(prof, result, run_dir, given, started, extra, log, on_step)
+        return _run_steps(prof, result, run_dir, given, started, extra, earlier, log, on_step)
     finally:
         if saved_backend is None:
             os.environ.pop("KERAS_BACKEND", None)
@@ -419,7 +440,7 @@ def run(profile: str = "quick", *, steps: list[str] | None = None, run_id: str |
             os.environ["KERAS_BACKEND"] = saved_backend
 
 
-def _run_steps(prof, result, run_dir, given, started, extra, log, on_step) -> RunResult:
+def _run_steps(prof, result, run_dir, given, started, extra, earlier, log, on_step) -> RunResult:
     """Execute each step of ``result`` in order (see :func:`run`)."""
     import papermill as pm
 
@@ -467,7 +488,7 @@ def _run_steps(prof, result, run_dir, given, started, extra, log, on_step) -> Ru
             log(f"      partial notebook: {out_nb}")
             log(f"      kernel log: {run_dir / 'logs' / (sr.name + '.stderr.log')}")
             blocked_by = sr.name
-        _write_run_json(result, started, extra)
+        _write_run_json(result, started, {**extra, "_earlier": earlier})
         if on_step:
             on_step(i, n, sr)
         if sr.status == "interrupted":
@@ -475,6 +496,6 @@ def _run_steps(prof, result, run_dir, given, started, extra, log, on_step) -> Ru
     for sr in result.steps:
         if sr.status == "pending":
             sr.status, sr.error = "skipped", "not run: the run was interrupted"
-    _write_run_json(result, started, extra)
+    _write_run_json(result, started, {**extra, "_earlier": earlier})
     result.report = build_report(run_dir)
     return result

@@ -246,3 +246,24 @@ def test_report_of_a_good_run_has_no_banner(tmp_path):
 
     html = build_report(_fake_run(tmp_path, status="ok")).read_text()
     assert "class='banner'" not in html and "<section id='01_synthesize_data' class=''>" in html
+
+
+def test_rerunning_some_steps_keeps_the_others_in_the_report(tmp_path):
+    """``fxlab run --steps 02`` in a folder whose step 01 ran before: the report still shows 01."""
+    from fxlab.report import build_report
+
+    run = _fake_run(tmp_path, status="ok")
+    earlier = pipeline._earlier_steps(run, {"02_train"})
+    assert [s["name"] for s in earlier] == ["01_synthesize_data"] and earlier[0]["earlier"] == "s"
+    assert pipeline._earlier_steps(run, {"01_synthesize_data"}) == []  # run again: replaced
+    doc = json.loads((run / "run.json").read_text())
+    doc.update(steps=[{"name": "02_train", "status": "failed", "seconds": 2.0, "error": "boom",
+                       "cell": 1, "notebook": "notebooks/02_train.ipynb", "parameters": {}}],
+               earlier_steps=earlier, ok=False)
+    nbformat.write(nbformat.v4.new_notebook(), run / "notebooks" / "02_train.ipynb")
+    (run / "run.json").write_text(json.dumps(doc))
+    html = build_report(run).read_text()
+    assert html.index("<section id='01_synthesize_data'") < html.index("<section id='02_train'")
+    assert "run earlier, started s" in html and "Step 02_train failed" in html
+    (run / "notebooks" / "01_synthesize_data.ipynb").unlink()  # its notebook gone: not kept
+    assert pipeline._earlier_steps(run, {"02_train"}) == []

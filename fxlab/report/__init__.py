@@ -109,6 +109,8 @@ def _steps_table(steps: list[dict]) -> Html:
         name = html.escape(s["name"])
         link = Html(f"<a href='#{name}'>{name}</a>") if s["status"] != "skipped" else s["name"]
         status = Html(f"<span class='{html.escape(s['status'])}'>{html.escape(s['status'])}</span>")
+        if s.get("earlier"):
+            err = f"(run earlier, started {s['earlier']}) {err}".strip()
         rows.append((link, status, f"{s.get('seconds', 0):.1f} s", err))
     return html_table(("step", "status", "wall time", "error"), rows)
 
@@ -143,8 +145,12 @@ def report_context(run_dir: str | Path) -> dict:
     """
     run_dir = Path(run_dir)
     info = json.loads((run_dir / "run.json").read_text())
-    steps = info.get("steps", [])
-    failed = [s for s in steps if s["status"] in ("failed", "interrupted")]
+    failed = [s for s in info.get("steps", []) if s["status"] in ("failed", "interrupted")]
+    # steps an earlier invocation ran in this folder (``--steps 03`` on a finished run) stay in
+    # the report, in the study's order, marked as such in the steps table
+    order = ("01", "02", "03", "04", "05", "06")
+    steps = sorted([*info.get("earlier_steps", []), *info.get("steps", [])],
+                   key=lambda s: order.index(s["name"][:2]) if s["name"][:2] in order else len(order))
     sections = []
     for s in steps:
         nb_path = run_dir / s.get("notebook", "")
