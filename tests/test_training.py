@@ -107,6 +107,20 @@ def test_resume_with_other_settings_is_refused(data, tmp_path):
         training.train(data, out, TOY.replace(learning_rate=1e-3), resume=True, verbose=0)
 
 
+def test_a_folder_made_before_a_setting_existed_resumes_at_its_default(data, tmp_path):
+    """A checkpoint whose config.json lacks a setting added to TrainConfig since (played here by
+    ``jit_compile``) resumes when that setting is at its default, and refuses when it is not."""
+    out = tmp_path / "old"
+    training.train(data, out, TOY.replace(epochs=1), verbose=0)
+    cfg = json.loads((out / "config.json").read_text())
+    del cfg["train"]["jit_compile"]
+    (out / "config.json").write_text(json.dumps(cfg))
+    tm = training.train(data, out, TOY.replace(epochs=2), resume=True, verbose=0)
+    assert tm.summary["epochs_run"] == 2
+    with pytest.raises(ParameterError, match="jit_compile"):
+        training.train(data, out, TOY.replace(epochs=3, jit_compile=False), resume=True, verbose=0)
+
+
 def test_windowed_model_trains_on_subsampled_windows_and_predicts_per_window(data, tmp_path):
     cfg = training.TrainConfig(model="thesis_lstm_reduced", model_params={"units": 4, "window": 16},
                                loss="mse", epochs=1, batch_size=32, windows_per_epoch=96,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import os
 import shutil
@@ -232,8 +233,11 @@ def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = Fa
     resuming = resume and ckpt.exists()
     if resuming:
         old = json.loads((out / "config.json").read_text())
+        # a setting added to TrainConfig after the checkpoint was made reads as its default there
+        defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)
+                    if f.default is not dataclasses.MISSING}
         changed = sorted(k for k, v in config.to_dict().items()
-                         if old["train"].get(k) != v and k not in RESUMABLE_CHANGES)
+                         if old["train"].get(k, defaults.get(k)) != v and k not in RESUMABLE_CHANGES)
         if changed or old.get("data_manifest_hash") != data_hash:
             what = changed or ["the training data"]
             raise ParameterError(problem(
