@@ -2,6 +2,9 @@
 
 - :func:`write_conditioned_model` a model folder (``model.keras``, ``config.json`` with ``knobs``)
   of a small conditioned LSTM/GRU with perturbed weights, so the knobs change its output
+- :func:`keras_with_knobs`        a conditioned Keras model run on audio and per-sample knob columns
+- :func:`stream_with_moves`       stream a signal through a processor block by block, moving knobs
+  before some blocks, and return the output with the smoothed knob trajectory it should have read
 - :func:`add_conditioned_run`     a run folder's ``data/manifest.json`` (the effect, its
   ``conditioning`` record) and ``models/<name>``, beside what ``browser_support.make_run_dir``
   writes
@@ -12,18 +15,49 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 from weights_support import perturb_weights
 
 from fxlab.effects import get_effect
 from fxlab.models import build_model, config_of
+from fxlab.runtime import smooth_knobs
 
-__all__ = ["DRIVE", "TRAIN_SETTINGS", "VAL_SETTINGS", "add_conditioned_run",
+__all__ = ["DRIVE", "TRAIN_SETTINGS", "VAL_SETTINGS", "add_conditioned_run", "keras_with_knobs",
+           "stream_with_moves",
            "write_conditioned_model"]
 
 DRIVE = {"name": "drive", "params": {"gain_db": 20.0, "tone": 0.5, "level_db": -6.0,
                                      "shape": "tanh", "oversample": 2}}
 TRAIN_SETTINGS = [{"gain_db": v} for v in (0.0, 10.0, 30.0, 40.0)]
 VAL_SETTINGS = [{"gain_db": 20.0}]
+
+
+def keras_with_knobs(model, x, knobs):
+    """The Keras model on ``[1, n, 1 + K]``: audio ``x`` (n,) beside ``knobs`` (n, K); -> (n,)."""
+    inp = np.concatenate([x[:, None], np.asarray(knobs, np.float32)], axis=1)[None]
+    return np.asarray(model(inp, training=False)).reshape(-1)
+
+
+def stream_with_moves(proc, signal, blocks, knobs, start_values, *, sr: int):
+    """``proc`` (its knobs just set to ``start_values``) over ``signal`` in ``blocks`` of
+    ``(n, {knob: value} moved before the block)``; returns ``(y, trajectory)``, the trajectory being
+    the normalised knob values :func:`fxlab.runtime.smooth_knobs` says the network must read."""
+    start = np.array([k.normalise(v) for k, v in zip(knobs, start_values, strict=True)])
+    target = start.copy()
+    ys, trajs, i = [], [], 0
+    for n, move in blocks:
+        if move:
+            proc.set_knobs(**move)
+            for name, v in move.items():
+                j = [k.name for k in knobs].index(name)
+                target[j] = knobs[j].normalise(v)
+        ys.append(proc.process(signal[i : i + n]))
+        traj = smooth_knobs(start, target, n, sr=sr)
+        trajs.append(traj)
+        start = traj[-1]
+        i += n
+    assert i == signal.size
+    return np.concatenate(ys), np.concatenate(trajs)
 
 
 def write_conditioned_model(folder: Path, *, name: str = "lstm", units: int = 8,

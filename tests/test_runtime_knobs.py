@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from knob_support import keras_with_knobs, stream_with_moves
 from weights_support import perturb_weights
 
 from fxlab import runtime
@@ -32,9 +33,7 @@ def signal():
     return (0.5 * rng.standard_normal(200)).astype(np.float32)
 
 
-def _keras(model, x, knobs):
-    inp = np.concatenate([x[:, None], np.asarray(knobs, np.float32)], axis=1)[None]
-    return np.asarray(model(inp, training=False)).reshape(-1)
+_keras = keras_with_knobs
 
 
 def test_the_conditioned_graph_reads_audio_then_knobs_and_skips_audio_only(cond, signal):
@@ -94,21 +93,7 @@ def test_a_knob_moved_mid_stream_glides_and_equals_keras_on_that_glide(cond, sig
     proc.set_knobs(gain_db=10.0, tone=0.2)  # before any audio: a jump
     assert proc.knob_values == pytest.approx({"gain_db": 10.0, "tone": 0.2})
     blocks = [(32, {}), (64, {"gain_db": 35.0}), (7, {}), (50, {"tone": 0.9}), (47, {})]
-    start = np.array([k.normalise(v) for k, v in zip(DRIVE_KNOBS, (10.0, 0.2), strict=True)])
-    target = start.copy()
-    ys, trajs, i = [], [], 0
-    for n, move in blocks:
-        if move:
-            proc.set_knobs(**move)
-            for name, v in move.items():
-                j = [k.name for k in DRIVE_KNOBS].index(name)
-                target[j] = DRIVE_KNOBS[j].normalise(v)
-        ys.append(proc.process(signal[i : i + n]))
-        traj = smooth_knobs(start, target, n, sr=SR)
-        trajs.append(traj)
-        start = traj[-1]
-        i += n
-    y, traj = np.concatenate(ys), np.concatenate(trajs)
+    y, traj = stream_with_moves(proc, signal, blocks, DRIVE_KNOBS, (10.0, 0.2), sr=SR)
     assert np.max(np.abs(y - _keras(cond, signal, traj))) < 1e-5
     # the glide: no step larger than a = 1 - exp(-1/(tau*sr)) of the move, and after 4.6 tau
     # = ln(100) tau (46 ms) within 1 % of the target

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from knob_support import keras_with_knobs, stream_with_moves
 from weights_support import perturb_weights
 
 from fxlab import runtime
@@ -23,7 +24,6 @@ from fxlab.effects import get_effect
 from fxlab.errors import EngineUnavailableError, ParameterError, UnknownNameError
 from fxlab.models import build_model, config_of, model_config
 from fxlab.models.tcn import FILM_HIDDEN, tcn_spec
-from fxlab.runtime import smooth_knobs
 from fxlab.runtime.tcn_kernel import TcnKernel
 
 SR = 44100
@@ -42,9 +42,7 @@ def signal():
     return (0.5 * rng.standard_normal(300)).astype(np.float32)
 
 
-def _keras(model, x, knobs):
-    inp = np.concatenate([x[:, None], np.asarray(knobs, np.float32)], axis=1)[None]
-    return np.asarray(model(inp, training=False)).reshape(-1)
+_keras = keras_with_knobs
 
 
 def test_the_conditioned_graph(cond, signal):
@@ -140,26 +138,12 @@ def test_a_knob_moved_mid_stream_glides_and_equals_keras_on_that_glide(cond, sig
     proc.set_knobs(gain_db=10.0, tone=0.2)  # before any audio: a jump
     assert proc.knob_values == pytest.approx({"gain_db": 10.0, "tone": 0.2})
     blocks = [(32, {}), (64, {"gain_db": 35.0}), (7, {}), (50, {"tone": 0.9}), (64, {}), (83, {})]
-    start = np.array([k.normalise(v) for k, v in zip(DRIVE_KNOBS, (10.0, 0.2), strict=True)])
-    target = start.copy()
-    ys, trajs, i = [], [], 0
-    for n, move in blocks:
-        if move:
-            proc.set_knobs(**move)
-            for name, v in move.items():
-                j = [k.name for k in DRIVE_KNOBS].index(name)
-                target[j] = DRIVE_KNOBS[j].normalise(v)
-        ys.append(proc.process(signal[i : i + n]))
-        traj = smooth_knobs(start, target, n, sr=SR)
-        trajs.append(traj)
-        start = traj[-1]
-        i += n
-    assert i == signal.size
-    y, traj = np.concatenate(ys), np.concatenate(trajs)
+    y, traj = stream_with_moves(proc, signal, blocks, DRIVE_KNOBS, (10.0, 0.2), sr=SR)
     assert np.max(np.abs(y - _keras(cond, signal, traj))) < 1e-5
     assert proc.knob_values["gain_db"] == pytest.approx(
         DRIVE_KNOBS[0].denormalise(traj[-1, 0]))
     # reset: the next block starts at the targets, and repeats
+    target = np.array([DRIVE_KNOBS[0].normalise(35.0), DRIVE_KNOBS[1].normalise(0.9)])
     proc.reset()
     first = proc.process(signal[:50])
     proc.reset()
