@@ -19,6 +19,7 @@ inputs ``[N, T, 1 + K]`` (channel 0 the dry audio, then the ``K`` knob values no
 - :class:`ConditionedData` training and validation arrays, with the settings recorded
 - :func:`knob_inputs`      one signal and one setting as a ``[n, 1 + K]`` network input
 - :func:`plan_settings`    the training and held-out settings of a grid (what a data set renders)
+- :func:`resolve_conditioning`  a data set's conditioning request, resolved to knobs and settings
 - :func:`setting_starts`   where the setting changes in a ``[n, 1 + K]`` input
 - :func:`render_inputs`    run a model over ``[n, 1 + K]`` inputs, from a zero state at every setting
 
@@ -43,7 +44,7 @@ from fxlab.effects.base import _as_signal
 from fxlab.errors import NonFiniteError, ParameterError, problem, unknown_name
 
 __all__ = ["DEFAULT_GRID_SIZE", "ConditionedData", "knob_grid", "knob_inputs", "plan_settings",
-           "render_grid", "render_inputs", "setting_starts"]
+           "render_grid", "render_inputs", "resolve_conditioning", "setting_starts"]
 
 #: Values per knob of a grid (the literature finds about five enough).
 DEFAULT_GRID_SIZE = 5
@@ -149,6 +150,31 @@ def plan_settings(effect: Effect, knobs: Sequence[str] | None = None, *, n: int 
             "holdout", found="every setting of the grid held out", expected="some left to train on",
             fix="hold out fewer settings or widen the grid (n=)"))
     return varied, train, held
+
+
+def resolve_conditioning(effect, conditioning: dict) -> dict:
+    """A data set's ``conditioning`` request (``{"knobs": [...] or "a,b", "n", "values",
+    "holdout"}``) resolved and checked: ``{"knobs": [Knob dicts], "train_settings": [...],
+    "val_settings": [...]}``, what :func:`fxlab.datasets.recipe` records. At least one setting
+    must be held out (Validation 1 and 2 are rendered there)."""
+    allowed = {"knobs", "n", "values", "holdout"}
+    if not isinstance(conditioning, dict) or not set(conditioning) <= allowed or "knobs" not in conditioning:
+        raise ParameterError(problem(
+            f"conditioning={conditioning!r}", found=repr(conditioning),
+            expected=f"a dict with 'knobs' and optionally {sorted(allowed - {'knobs'})}",
+            fix='pass e.g. {"knobs": ["gain_db"], "n": 5}'))
+    names = conditioning["knobs"]
+    names = [n.strip() for n in names.split(",") if n.strip()] if isinstance(names, str) else list(names)
+    holdout = conditioning.get("holdout")
+    varied, train, held = plan_settings(
+        effect, names, n=int(conditioning.get("n") or DEFAULT_GRID_SIZE),
+        values=conditioning.get("values") or None, holdout=None if holdout is None else list(holdout))
+    if not held:
+        raise ParameterError(problem(
+            "conditioning holdout", found="no held-out setting",
+            expected="at least one setting for Validation 1 and 2 (settings never trained on)",
+            fix="leave holdout out (the grid's middle) or list settings between the grid's"))
+    return {"knobs": [k.to_dict() for k in varied], "train_settings": train, "val_settings": held}
 
 
 def setting_starts(inputs: np.ndarray) -> np.ndarray:

@@ -161,7 +161,9 @@ def recipe(*, train_set: str = "miniaudio", effect: dict | None = None, sr: int 
     fx = effect_from_spec(effect if effect is not None else STUDY_EFFECT)
     spec = fx.spec
     ts = TRAIN_SETS[train_set]
-    extra = {"conditioning": _resolve_conditioning(fx, conditioning)} if conditioning else {}
+    from fxlab.conditioning import resolve_conditioning
+
+    extra = {"conditioning": resolve_conditioning(fx, conditioning)} if conditioning else {}
     return extra | {
         "format": DATA_FORMAT,
         "sr": int(sr),
@@ -171,30 +173,6 @@ def recipe(*, train_set: str = "miniaudio", effect: dict | None = None, sr: int 
         "val1": {"seconds": float(val1_seconds)},
         "val2": {"source": SPEECH_FILE, "seconds": None if val2_seconds is None else float(val2_seconds)},
     }
-
-
-def _resolve_conditioning(effect, conditioning: dict) -> dict:
-    """The knobs and the training / held-out settings of a ``conditioning`` request, checked."""
-    from fxlab.conditioning import DEFAULT_GRID_SIZE, plan_settings
-
-    allowed = {"knobs", "n", "values", "holdout"}
-    if not isinstance(conditioning, dict) or not set(conditioning) <= allowed or "knobs" not in conditioning:
-        raise ParameterError(problem(
-            f"conditioning={conditioning!r}", found=repr(conditioning),
-            expected=f"a dict with 'knobs' and optionally {sorted(allowed - {'knobs'})}",
-            fix='pass e.g. {"knobs": ["gain_db"], "n": 5}'))
-    names = conditioning["knobs"]
-    names = [n.strip() for n in names.split(",") if n.strip()] if isinstance(names, str) else list(names)
-    holdout = conditioning.get("holdout")
-    varied, train, held = plan_settings(
-        effect, names, n=int(conditioning.get("n") or DEFAULT_GRID_SIZE),
-        values=conditioning.get("values") or None, holdout=None if holdout is None else list(holdout))
-    if not held:
-        raise ParameterError(problem(
-            "conditioning holdout", found="no held-out setting",
-            expected="at least one setting for Validation 1 and 2 (settings never trained on)",
-            fix="leave holdout out (the grid's middle) or list settings between the grid's"))
-    return {"knobs": [k.to_dict() for k in varied], "train_settings": train, "val_settings": held}
 
 
 def _recipe_key(rec: dict) -> str:

@@ -33,7 +33,7 @@ harmonics.
 - :func:`harmonic_difference`     model minus target, dB, per level and harmonic
 - :func:`harmonics_table`         target and models side by side per level, and their differences (HTML)
 - :func:`plot_harmonics`          harmonic level against harmonic number per level, and one level's
-  output spectra overlaid (matplotlib)
+  output spectra overlaid (drawn by :func:`fxlab.plots.plot_harmonics`, re-exported here)
 - :data:`DEFAULT_LEVELS_DBFS`     the input levels measured by default
 """
 
@@ -45,13 +45,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-import matplotlib
 import numpy as np
 import scipy.signal
-from matplotlib.figure import Figure
 
 from fxlab.errors import LengthMismatchError, NonFiniteError, ParameterError, problem
-from fxlab.plots import _TARGET, _finish, hz_axis
+from fxlab.plots import plot_harmonics
 from fxlab.util import Html, check_sr, html_table, jsonable
 
 __all__ = [
@@ -628,83 +626,3 @@ def harmonics_table(target: Harmonics, models: Harmonics | Mapping[str, Harmonic
                f"fundamental's output level, H2.. relative to it; rows '<model> - "
                f"{target_label}' give the differences in dB.")
     return html_table(columns, rows, caption=caption, digits=digits)
-
-
-def plot_harmonics(target: Harmonics, models: Harmonics | Mapping[str, Harmonics], *,
-                   target_label: str = "target", spectrum_level_dbfs: float | None = None,
-                   floor_db: float = -120.0, title: str | None = None,
-                   caption: str | None = None) -> Figure:
-    """Harmonic level against harmonic number per input level, and one level's spectra overlaid.
-
-    Top row, one panel per input level: each harmonic's level relative to the fundamental (dB)
-    as bars from ``floor_db``, the target's (black) beside each model's (``tab10`` colours), THD
-    in the panel's title. Bottom: the output spectra (dBFS) at ``spectrum_level_dbfs`` overlaid,
-    harmonics marked with dotted lines, each system's aliasing in the legend.
-
-    Parameters
-    ----------
-    target : Harmonics
-    models : Harmonics or mapping name -> Harmonics
-        Measured with the target's settings.
-    target_label : str
-    spectrum_level_dbfs : float, optional
-        The input level whose spectra are drawn; default the highest measured.
-    floor_db : float < 0
-        Lower limit of the dB axes (the spectrum's is ``floor_db - 20``).
-    title, caption : str, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    models = _as_models(models)
-    for name, h in models.items():
-        _check_pair(target, h, name)
-    level = float(np.max(target.levels_dbfs)) if spectrum_level_dbfs is None \
-        else float(spectrum_level_dbfs)
-    li = target.level_index(level)
-    systems = [(target_label, target, _TARGET)]
-    cmap = matplotlib.colormaps["tab10"]
-    systems += [(name, h, cmap(i % 10)) for i, (name, h) in enumerate(models.items())]
-    n_levels = target.levels_dbfs.size
-    fig = Figure(figsize=(max(9.0, 2.4 * n_levels), 6.6), layout="constrained")
-    grid = fig.add_gridspec(2, n_levels, height_ratios=(1.0, 1.15))
-    ks = target.harmonic_numbers[1:]
-    width = 0.8 / len(systems)
-    first = None
-    for i, lv in enumerate(target.levels_dbfs):
-        ax = fig.add_subplot(grid[0, i], sharey=first)
-        first = first or ax
-        for j, (name, h, color) in enumerate(systems):
-            vals = np.clip(h.harmonic_db[i, 1:], floor_db, None)
-            ax.bar(ks - 0.4 + width * (j + 0.5), vals - floor_db, width, bottom=floor_db,
-                   color=color, label=name)
-        thd = " / ".join(f"{h.thd_percent[i]:.3g}" for _, h, _ in systems)
-        ax.set_title(f"{lv:g} dBFS in\nTHD {thd} %", fontsize=9)
-        ax.set_xticks(ks)
-        ax.tick_params(labelsize=8)
-        ax.set_xlabel("harmonic", fontsize=9)
-        ax.grid(alpha=0.3, axis="y")
-        if i == 0:
-            ax.set_ylabel("level re fundamental (dB)", fontsize=9)
-        else:
-            ax.tick_params(labelleft=False)
-    top = max(0.0, float(np.nanmax([np.nanmax(h.harmonic_db[:, 1:]) for _, h, _ in systems])))
-    first.set_ylim(floor_db, top + 5.0)
-    first.legend(fontsize=7, loc="upper right")
-    ax = fig.add_subplot(grid[1, :])
-    f = target.freqs_hz
-    for name, h, color in systems:
-        ax.plot(f[1:], np.clip(h.spectrum_dbfs[li, 1:], floor_db - 20, None), color=color,
-                lw=0.8 if name != target_label else 1.1, alpha=0.85 if name != target_label else 1,
-                label=f"{name} (aliasing {h.aliasing_db[li]:.1f} dB)")
-    for k in range(1, int(np.ceil(target.sr / 2 / target.f0_hz))):
-        ax.axvline(k * target.f0_hz, color="#999999", lw=0.5, ls=":", zorder=0)
-    ax.set_ylim(floor_db - 20, 6.0)
-    ax.set_ylabel("output level (dBFS)", fontsize=9)
-    ax.grid(alpha=0.3, axis="y")
-    hz_axis(ax, f_lo=max(20.0, target.f0_hz / 4), f_hi=target.sr / 2)
-    ax.set_title(f"output spectrum, {target.f0_hz:g} Hz at {level:g} dBFS in "
-                 f"(harmonics dotted)", fontsize=9)
-    ax.legend(fontsize=8, loc="lower left")
-    return _finish(fig, title, caption)

@@ -4,8 +4,10 @@ Nothing outside this package runs a network block by block. Start with :func:`re
 signal, offline, exact and fast) or :func:`make_processor` (block by block, state carried).
 
 - :mod:`fxlab.runtime.streaming`   the processor family (recurrent, convolutional, windowed),
-  :func:`render`, :func:`make_processor`, :func:`stream_file`, :func:`check_block_size`, and the
-  knob smoothing of knob-conditioned networks (:func:`smooth_knobs`)
+  :func:`render`, :func:`make_processor`, :func:`check_block_size`
+- :mod:`fxlab.runtime.knobs`       the knob smoothing (:func:`smooth_knobs`) and declarations of
+  knob-conditioned networks
+- :mod:`fxlab.runtime.files`       :func:`stream_file`: a WAV file through a processor, block by block
 - :mod:`fxlab.runtime.engines`     the engines that run an LSTM/GRU (numba, TFLite, XLA,
   ``tf.function``, Keras), each within 1e-5 of Keras
 - :mod:`fxlab.runtime.kernels`     the compiled (numba) per-sample LSTM/GRU kernels
@@ -24,8 +26,9 @@ from fxlab.runtime.engines import (
     default_engine,
     make_engine,
 )
+from fxlab.runtime.files import stream_file
+from fxlab.runtime.knobs import KNOB_SMOOTHING_S, smooth_knobs
 from fxlab.runtime.streaming import (
-    KNOB_SMOOTHING_S,
     ConvProcessor,
     Processor,
     RecurrentProcessor,
@@ -34,8 +37,6 @@ from fxlab.runtime.streaming import (
     make_processor,
     processor_class,
     render,
-    smooth_knobs,
-    stream_file,
 )
 
 __all__ = [

@@ -47,17 +47,15 @@ Functions and classes
   :mod:`fxlab.models`)
 - :class:`Processor`         the base: ``process(block)``, ``reset()``, ``process_signal(x, block_size=)``
 - :func:`check_block_size`   the one validator of block sizes (raises ``ParameterError``)
-- :func:`smooth_knobs`       the one-pole knob smoothing (:data:`KNOB_SMOOTHING_S`)
-- :func:`stream_file`        WAV in -> WAV out, block by block, with a progress bar
+
+The knob smoothing and declarations live in :mod:`fxlab.runtime.knobs`; streaming a WAV file
+through a processor in :mod:`fxlab.runtime.files`.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import sys
-import time
-from pathlib import Path
 
 import numpy as np
 
@@ -65,20 +63,17 @@ from fxlab import models as fx_models
 from fxlab.audio import STUDY_SR
 from fxlab.effects.base import Knob
 from fxlab.errors import (
-    AudioFileError,
-    ChannelError,
     EngineUnavailableError,
     ParameterError,
-    SampleRateError,
     problem,
     unknown_name,
 )
 from fxlab.models import tcn
 from fxlab.runtime import tcn_kernel
 from fxlab.runtime.engines import ENGINE_NAMES, as_block, make_engine
+from fxlab.runtime.knobs import KNOB_SMOOTHING_S, knobs_of
 
 __all__ = [
-    "KNOB_SMOOTHING_S",
     "ConvProcessor",
     "Processor",
     "RecurrentProcessor",
@@ -87,8 +82,6 @@ __all__ = [
     "make_processor",
     "processor_class",
     "render",
-    "smooth_knobs",
-    "stream_file",
 ]
 
 #: Windows per forward call of a windowed network (speed and memory only, not the result). Measured
@@ -97,38 +90,6 @@ __all__ = [
 #: far more per call: set ``FXLAB_WINDOW_BATCH`` (read at import; ``scripts/thesis_on_gpu.sh`` sets
 #: 2048).
 WINDOW_BATCH = int(os.environ.get("FXLAB_WINDOW_BATCH", "1024"))
-
-
-#: Time constant of the one-pole smoothing of knob values (seconds).
-KNOB_SMOOTHING_S = 0.010
-
-
-def smooth_knobs(start: np.ndarray, target: np.ndarray, n: int, *, sr: int,
-                 tau_s: float = KNOB_SMOOTHING_S) -> np.ndarray:
-    """``n`` samples of a one-pole glide from ``start`` towards ``target``.
-
-    ``s[t] = s[t-1] + a * (target - s[t-1])`` with ``s[-1] = start`` and
-    ``a = 1 - exp(-1 / (tau_s * sr))``, in closed form: ``target + (start - target) * (1-a)**(t+1)``.
-
-    Parameters
-    ----------
-    start, target : np.ndarray [shape=(K,)]
-        Normalised knob values before the block, and the values set.
-    n : int >= 0
-        Samples.
-    sr : int > 0 [Hz]
-    tau_s : float > 0 [s]
-
-    Returns
-    -------
-    traj : np.ndarray [shape=(n, K), float64]
-        The values fed with each sample; ``traj[-1]`` is the next block's ``start``.
-    """
-    r = np.exp(-1.0 / (tau_s * sr))
-    start = np.asarray(start, np.float64)
-    target = np.asarray(target, np.float64)
-    powers = r ** np.arange(1, n + 1, dtype=np.float64)
-    return target[None, :] + (start - target)[None, :] * powers[:, None]
 
 
 def check_block_size(block_size, *, name: str = "block_size") -> int:
@@ -200,7 +161,7 @@ class Processor:
             raise ParameterError(problem(
                 f"model {self.name!r}", found=f"{len(knobs)} knobs given",
                 expected="no knobs (the network has no knob inputs)", fix="leave knobs out"))
-        self.knobs = _knobs_of(model, n_knobs, knobs) if n_knobs else ()
+        self.knobs = knobs_of(model, n_knobs, knobs) if n_knobs else ()
         self._target = np.array([k.normalise(k.default) for k in self.knobs], np.float64)
         # set_knobs runs once a block in a plugin: names, ranges and scales looked up once here
         self._index = {k.name: i for i, k in enumerate(self.knobs)}
@@ -374,24 +335,6 @@ class Processor:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} kind={self.kind} engine={self.engine_name}>"
-
-
-def _knobs_of(model, n_knobs: int, knobs) -> tuple[Knob, ...]:
-    """The knob declarations of a conditioned network (see the module text)."""
-    if knobs is None:
-        stated = getattr(model, "config", None)
-        stated = stated.get("knobs") if isinstance(stated, dict) else None
-        if isinstance(stated, list | tuple) and len(stated) == n_knobs:
-            knobs = stated
-        else:
-            knobs = [Knob(f"knob_{i}", 0.0, 1.0, 0.5) for i in range(n_knobs)]
-    out = tuple(k if isinstance(k, Knob) else Knob.from_dict(k) for k in knobs)
-    if len(out) != n_knobs:
-        raise ParameterError(problem(
-            "knobs", found=f"{len(out)} knob declarations ({', '.join(k.name for k in out)})",
-            expected=f"{n_knobs}, one per knob input of the network, in its input order",
-            fix="pass the effect's knobs the model was trained on (effect.knobs)"))
-    return out
 
 
 class RecurrentProcessor(Processor):
@@ -684,119 +627,3 @@ def _forward_fn(km, window: int | None):
 
     _FORWARD_CACHE[key] = (km, fn)
     return fn
-
-
-def stream_file(in_wav, out_wav, processor: Processor, block_size: int, *,
-                progress: bool = True, knob_sweep=None) -> dict:
-    """Stream a mono WAV through ``processor`` block by block and write the result.
-
-    Reads ``block_size`` samples at a time from disk, processes them, writes them out (float32
-    WAV), the way a plugin would see its audio. The processor is reset first. With
-    ``knob_sweep``, a knob-conditioned network's knobs are moved mid-stream as a hand on the
-    pedal would: before every block, ``processor.set_knobs`` sets each swept knob to its value at
-    that point of the file, along a straight line on the knob's own scale from the first value
-    to the second (the processor's smoothing glides between blocks: no step, no click).
-
-    Parameters
-    ----------
-    in_wav, out_wav : str or Path
-        Mono WAV at ``processor.sr``; the output is written as 32-bit float.
-    processor : Processor
-    block_size : int >= 1 [samples]
-    progress : bool
-        Show a ``tqdm`` progress bar (on stderr) counting samples.
-    knob_sweep : {knob name: (start, end)}, optional
-        Knob values in knob units at the file's first and last sample (each checked against the
-        knob's range); the knobs not named stay where they are.
-
-    Returns
-    -------
-    info : dict
-        ``n_samples``, ``n_blocks``, ``block_size``, ``seconds_audio``, ``seconds_processing``
-        (time inside ``processor.process`` and ``set_knobs`` only), ``rtf`` (processing / audio),
-        ``out_wav``, ``knob_sweep`` (``{name: [start, end]}`` or None).
-
-    Raises
-    ------
-    AudioFileError, ChannelError, SampleRateError, ParameterError
-    """
-    import soundfile as sf
-    from tqdm import tqdm
-
-    block_size = check_block_size(block_size)
-    in_wav, out_wav = Path(in_wav), Path(out_wav)
-    if not in_wav.is_file():
-        raise AudioFileError(problem(
-            str(in_wav), found="no such file", expected="a mono WAV file",
-            fix="check the path (the validation speech is run_dir/data/val2/dry.wav)",
-        ))
-    try:
-        info = sf.info(str(in_wav))
-    except Exception as exc:
-        raise AudioFileError(problem(
-            str(in_wav), found=f"an unreadable file ({exc})", expected="a WAV file",
-            fix="convert it to WAV (e.g. with fxlab.audio.write_wav)",
-        )) from exc
-    if info.channels != 1:
-        raise ChannelError(problem(
-            str(in_wav), found=f"{info.channels} channels", expected="mono",
-            fix="mix it down first (fxlab.audio.read_wav(path, mono=True))",
-        ))
-    if info.samplerate != processor.sr:
-        raise SampleRateError(problem(
-            str(in_wav), found=f"sample rate {info.samplerate} Hz", expected=f"{processor.sr} Hz",
-            fix=f"resample it with fxlab.audio.resample(x, {info.samplerate}, {processor.sr})",
-        ))
-    sweep = None
-    if knob_sweep:
-        if not processor.knobs:
-            processor.set_knobs(**{k: v[0] for k, v in knob_sweep.items()})  # the error: no knobs
-        by_name = {k.name: k for k in processor.knobs}
-        sweep = {}
-        for name, ends in knob_sweep.items():
-            if name not in by_name:
-                raise unknown_name(f"knob of model {processor.name!r}", name, list(by_name))
-            try:
-                a, b = ends
-            except (TypeError, ValueError) as exc:
-                raise ParameterError(problem(
-                    f"knob_sweep[{name!r}]", found=repr(ends), expected="two values (start, end)",
-                    fix=f"pass knob_sweep={{{name!r}: (low, high)}}")) from exc
-            knob = by_name[name]
-            sweep[name] = (knob, knob.normalise(knob.check(a, "knob_sweep")),
-                           knob.normalise(knob.check(b, "knob_sweep")))
-    out_wav.parent.mkdir(parents=True, exist_ok=True)
-    processor.reset()
-    busy = 0.0
-    n_blocks = 0
-    done = 0
-    last = max(info.frames - 1, 1)
-    bar = tqdm(total=info.frames, unit="sample", unit_scale=True, disable=not progress,
-               desc=f"{processor.name} ({processor.engine_name}, {block_size}-sample blocks)",
-               file=sys.stderr, mininterval=0.25)
-    with sf.SoundFile(str(out_wav), "w", samplerate=processor.sr, channels=1, subtype="FLOAT") as dst:
-        for block in sf.blocks(str(in_wav), blocksize=block_size, dtype="float32", always_2d=False):
-            moves = {name: float(knob.denormalise(u0 + (u1 - u0) * min(done / last, 1.0)))
-                     for name, (knob, u0, u1) in sweep.items()} if sweep else None
-            t0 = time.perf_counter()
-            if moves:
-                processor.set_knobs(**moves)
-            y = processor.process(block)
-            busy += time.perf_counter() - t0
-            done += block.size
-            dst.write(y)
-            n_blocks += 1
-            bar.update(block.size)
-    bar.close()
-    seconds_audio = info.frames / processor.sr
-    return {
-        "n_samples": int(info.frames),
-        "n_blocks": n_blocks,
-        "block_size": block_size,
-        "seconds_audio": seconds_audio,
-        "seconds_processing": busy,
-        "rtf": busy / seconds_audio if seconds_audio else float("nan"),
-        "out_wav": str(out_wav),
-        "knob_sweep": {name: [float(knob_sweep[name][0]), float(knob_sweep[name][1])]
-                       for name in sweep} if sweep else None,
-    }
