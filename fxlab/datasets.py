@@ -37,14 +37,12 @@ Each chunk's seed is ``seed * 100_000 + base + index`` with a base per split (tr
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import html
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
@@ -54,6 +52,7 @@ from typing import Any
 import numpy as np
 
 from fxlab import __version__
+from fxlab.datacache import cache_lock, default_cache_dir, link_or_copy, publish
 from fxlab.errors import AudioFileError, ParameterError, problem, unknown_name
 from fxlab.util import Html, NotebookConfig, check_sr, html_table
 
@@ -269,62 +268,6 @@ def _write_set(folder: Path, rec: dict) -> dict:
     } | ({"conditioning": cond} if cond is not None else {})
 
 
-def _default_cache_dir(out_dir: Path) -> Path:
-    env = os.environ.get("FXLAB_CACHE")
-    return Path(env) / "datasets" if env else out_dir.resolve().parent.parent / "_cache" / "datasets"
-
-
-def _link_or_copy(src: Path, dst: Path) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    if dst.exists():
-        dst.unlink()
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
-
-
-@contextlib.contextmanager
-def _cache_lock(entry: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``<entry>.lock`` beside a cache entry while it is looked up or built.
-
-    Several processes (the workers of a sweep) may ask for the same recipe at once: the first builds,
-    the others wait and then find the entry. Where the file system refuses locks, nothing is held
-    and :func:`_publish` still keeps the cache consistent (each builds; the first rename wins).
-    """
-    import fcntl
-
-    entry.parent.mkdir(parents=True, exist_ok=True)
-    with open(entry.parent / f".{entry.name}.lock", "a+b") as handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        except OSError:
-            pass  # no locks on this file system
-        try:
-            yield
-        finally:
-            with contextlib.suppress(OSError):
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-def _publish(tmp: Path, entry: Path) -> None:
-    """Move a fully built set ``tmp`` to ``entry`` in one rename; never disturb a good entry.
-
-    If another process published the same recipe first, its entry is kept and ``tmp`` is left to
-    be removed. A damaged entry (no manifest: an interrupted copy by hand) is renamed aside first.
-    """
-    try:
-        tmp.rename(entry)  # atomic: a half-built entry is never mistaken for a good one
-        return
-    except OSError:
-        if (entry / "manifest.json").exists():
-            return  # built meanwhile by another process: identical data, keep theirs
-    aside = entry.with_name(f".{entry.name}.damaged-{os.getpid()}")
-    entry.rename(aside)
-    tmp.rename(entry)
-    shutil.rmtree(aside, ignore_errors=True)
-
-
 def build_dataset(out_dir: str | os.PathLike, *, train_set: str = "miniaudio", effect: dict | None = None,
                   sr: int = 44_100, seed: int = 0, val1_seconds: float = 6.0,
                   val2_seconds: float | None = None, cache_dir: str | os.PathLike | None = None,
@@ -351,9 +294,9 @@ def build_dataset(out_dir: str | os.PathLike, *, train_set: str = "miniaudio", e
                 return ds
         except AudioFileError:
             pass  # damaged: rebuild below
-    cache = Path(cache_dir) / "datasets" if cache_dir else _default_cache_dir(out)
+    cache = Path(cache_dir) / "datasets" if cache_dir else default_cache_dir(out)
     entry = cache / f"{train_set}-{key}"
-    with _cache_lock(entry):  # several processes asking for one recipe: one builds, the rest wait
+    with cache_lock(entry):  # several processes asking for one recipe: one builds, the rest wait
         if (entry / "manifest.json").exists():
             log(f"data set recipe {key} found in the cache {entry}; linking it")
         else:
@@ -363,7 +306,7 @@ def build_dataset(out_dir: str | os.PathLike, *, train_set: str = "miniaudio", e
                 manifest = _write_set(tmp, rec)
                 (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
                 tmp.chmod(0o755)
-                _publish(tmp, entry)
+                publish(tmp, entry)
             finally:
                 if tmp.exists():
                     shutil.rmtree(tmp)
@@ -376,8 +319,8 @@ def build_dataset(out_dir: str | os.PathLike, *, train_set: str = "miniaudio", e
                     stale.unlink()
         for split in SPLITS:
             for role in ("dry", "wet"):
-                _link_or_copy(entry / split / f"{role}.wav", out / split / f"{role}.wav")
-        _link_or_copy(entry / "manifest.json", out / "manifest.json")
+                link_or_copy(entry / split / f"{role}.wav", out / split / f"{role}.wav")
+        link_or_copy(entry / "manifest.json", out / "manifest.json")
     return load_dataset(out)
 
 
