@@ -219,7 +219,7 @@ def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = Fa
             f"model {config.model!r} for data with {n_knobs} knob column(s)",
             found=f"a model that reads {reads}",
             expected=f"model_params knobs={n_knobs}" if n_knobs else "a model without knob inputs",
-            fix=(f"train an lstm or gru with model_params={{'knobs': {n_knobs}}} on this conditioned data"
+            fix=(f"train an lstm, gru or tcn with model_params={{'knobs': {n_knobs}}} on this conditioned data"
                  if n_knobs else "leave knobs out of model_params for unconditioned data")))
 
     out = Path(out_dir)
