@@ -194,8 +194,11 @@ def render_inputs(model, inputs: np.ndarray) -> np.ndarray:
 
     The state starts at zero wherever the setting changes (:func:`setting_starts`), as the effect
     was rendered from silence at each setting; within a run of one setting the knob columns are
-    fed as they are. ``model``: a :class:`fxlab.runtime.Processor`, a ``TrainedModel`` or a Keras
-    model. An unconditioned model takes ``(n,)``.
+    fed as they are. This suits knob columns that hold still for stretches (a data set's settings);
+    columns that change every sample (a knob gliding) would restart the state every sample --
+    feed those to :meth:`fxlab.runtime.Processor.process_inputs` directly. ``model``: a
+    :class:`fxlab.runtime.Processor`, a ``TrainedModel`` or a Keras model. An unconditioned
+    model takes ``(n,)``.
 
     Returns
     -------
