@@ -217,7 +217,7 @@ def _one_blas_thread():
     """Small dense solves run ~8x faster on one BLAS thread than on a busy machine's many."""
     try:
         from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - it ships with scikit-learn, a librosa dependency
+    except ImportError:  # pragma: no cover - a declared dependency; kept optional for old installs
         import contextlib
 
         return contextlib.nullcontext()
