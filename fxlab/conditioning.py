@@ -20,6 +20,7 @@ inputs ``[N, T, 1 + K]`` (channel 0 the dry audio, then the ``K`` knob values no
 - :func:`knob_inputs`      one signal and one setting as a ``[n, 1 + K]`` network input
 - :func:`plan_settings`    the training and held-out settings of a grid (what a data set renders)
 - :func:`resolve_conditioning`  a data set's conditioning request, resolved to knobs and settings
+- :func:`same_setting`     whether two settings are the same
 - :func:`setting_starts`   where the setting changes in a ``[n, 1 + K]`` input
 - :func:`render_inputs`    run a model over ``[n, 1 + K]`` inputs, from a zero state at every setting
 
@@ -44,7 +45,7 @@ from fxlab.effects.base import _as_signal
 from fxlab.errors import NonFiniteError, ParameterError, problem, unknown_name
 
 __all__ = ["DEFAULT_GRID_SIZE", "ConditionedData", "knob_grid", "knob_inputs", "plan_settings",
-           "render_grid", "render_inputs", "resolve_conditioning", "setting_starts"]
+           "render_grid", "render_inputs", "resolve_conditioning", "same_setting", "setting_starts"]
 
 #: Values per knob of a grid (the literature finds about five enough).
 DEFAULT_GRID_SIZE = 5
@@ -144,7 +145,7 @@ def plan_settings(effect: Effect, knobs: Sequence[str] | None = None, *, n: int 
                 expected=f"a value for each varied knob and no other: {', '.join(names)}",
                 fix=f"write it like {grid[0]!r}"))
         held.append({k.name: float(k.check(h[k.name], effect.name)) for k in varied})
-    train = [{k: float(v) for k, v in s.items()} for s in grid if not any(_same(s, h) for h in held)]
+    train = [{k: float(v) for k, v in s.items()} for s in grid if not any(same_setting(s, h) for h in held)]
     if not train:
         raise ParameterError(problem(
             "holdout", found="every setting of the grid held out", expected="some left to train on",
@@ -289,8 +290,9 @@ class ConditionedData:
         }
 
 
-def _same(a: Mapping[str, float], b: Mapping[str, float]) -> bool:
-    return all(np.isclose(a[k], b[k], rtol=1e-9, atol=1e-12) for k in a)
+def same_setting(a: Mapping[str, float], b: Mapping[str, float]) -> bool:
+    """Whether two settings name the same knobs with the same values (``np.isclose``)."""
+    return set(a) == set(b) and all(np.isclose(float(a[k]), float(b[k])) for k in a)
 
 
 def render_grid(effect: Effect | Mapping[str, Any], dry: np.ndarray, sr: int, *,

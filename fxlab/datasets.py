@@ -342,10 +342,10 @@ class Split:
     settings: list[dict] = field(default_factory=list)
     knobs: tuple = ()
 
-    @property
+    @cached_property
     def inputs(self) -> np.ndarray:
         """``dry`` (unconditioned), or ``[n, 1 + K]``: the audio and each stretch's normalised knob
-        values (:func:`fxlab.conditioning.knob_inputs`)."""
+        values (:func:`fxlab.conditioning.knob_inputs`); built once per opened split."""
         if not self.knobs:
             return self.dry
         from fxlab.conditioning import knob_inputs
@@ -355,8 +355,10 @@ class Split:
 
     def at(self, setting: dict) -> tuple[np.ndarray, np.ndarray]:
         """The (dry, wet) stretch of one setting of a conditioned split."""
+        from fxlab.conditioning import same_setting
+
         for s in self.settings:
-            if all(np.isclose(s["setting"][k], v) for k, v in setting.items()) and len(setting) == len(s["setting"]):
+            if same_setting(s["setting"], setting):
                 sl = slice(s["start"], s["start"] + s["n"])
                 return self.dry[sl], self.wet[sl]
         raise unknown_name(f"setting of split {self.name!r}", repr(setting),

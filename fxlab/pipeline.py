@@ -334,17 +334,17 @@ def _earlier_steps(run_dir: Path, names: set[str]) -> list[dict]:
         old = json.loads((run_dir / "run.json").read_text())
     except (OSError, ValueError):
         return []
-    kept = []
-    for step in [*old.get("earlier_steps", []), *({**s, "earlier": old.get("started")} for s in old.get("steps", []))]:
-        if step.get("name") in names or step.get("status") == "skipped" or any(k["name"] == step.get("name") for k in kept):
-            continue
-        if (run_dir / str(step.get("notebook", ""))).is_file():
-            kept.append(step)
-    return [s for s in kept if s["name"] in STEPS]
+    kept: dict[str, dict] = {}
+    for step in [*old.get("earlier_steps", []),
+                 *({**s, "earlier": old.get("started")} for s in old.get("steps", []))]:
+        name = step.get("name")
+        if (name in STEPS and name not in names and name not in kept and step.get("status") != "skipped"
+                and (run_dir / str(step.get("notebook", ""))).is_file()):
+            kept[name] = step
+    return list(kept.values())
 
 
-def _write_run_json(result: RunResult, started: str, extra: dict) -> None:
-    earlier = extra.pop("_earlier", None)
+def _write_run_json(result: RunResult, started: str, extra: dict, earlier: list[dict] = ()) -> None:
     doc = {
         "run_id": result.run_id, "profile": result.profile, "started": started,
         "finished": _dt.datetime.now().isoformat(timespec="seconds"),
@@ -488,7 +488,7 @@ def _run_steps(prof, result, run_dir, given, started, extra, earlier, log, on_st
             log(f"      partial notebook: {out_nb}")
             log(f"      kernel log: {run_dir / 'logs' / (sr.name + '.stderr.log')}")
             blocked_by = sr.name
-        _write_run_json(result, started, {**extra, "_earlier": earlier})
+        _write_run_json(result, started, extra, earlier)
         if on_step:
             on_step(i, n, sr)
         if sr.status == "interrupted":
@@ -496,6 +496,6 @@ def _run_steps(prof, result, run_dir, given, started, extra, earlier, log, on_st
     for sr in result.steps:
         if sr.status == "pending":
             sr.status, sr.error = "skipped", "not run: the run was interrupted"
-    _write_run_json(result, started, {**extra, "_earlier": earlier})
+    _write_run_json(result, started, extra, earlier)
     result.report = build_report(run_dir)
     return result

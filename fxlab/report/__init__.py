@@ -148,9 +148,10 @@ def report_context(run_dir: str | Path) -> dict:
     failed = [s for s in info.get("steps", []) if s["status"] in ("failed", "interrupted")]
     # steps an earlier invocation ran in this folder (``--steps 03`` on a finished run) stay in
     # the report, in the study's order, marked as such in the steps table
-    order = ("01", "02", "03", "04", "05", "06")
+    from fxlab.pipeline import STEPS
+
     steps = sorted([*info.get("earlier_steps", []), *info.get("steps", [])],
-                   key=lambda s: order.index(s["name"][:2]) if s["name"][:2] in order else len(order))
+                   key=lambda s: STEPS.index(s["name"]) if s["name"] in STEPS else len(STEPS))
     sections = []
     for s in steps:
         nb_path = run_dir / s.get("notebook", "")
