@@ -69,6 +69,9 @@ def _wait_idle(page) -> None:
 def _play(page, side: str) -> None:
     """Click the play control of player ``side`` and wait until it has started playing."""
     audio = page.locator(f".fxlab-audio-{side}").last
+    # JupyterLab renders only the cells near the viewport: bring the player into view first
+    audio.scroll_into_view_if_needed(timeout=15_000)
+    audio.wait_for(state="visible", timeout=15_000)
     box = audio.bounding_box()
     page.mouse.click(box["x"] + 16, box["y"] + box["height"] / 2)  # the play button, left end
     page.wait_for_function(
