@@ -3,7 +3,7 @@
 All signals are ``np.float32`` in linear full scale (1.0 = 0 dBFS), mono ``(n,)`` or, where
 stated, ``(channels, n)`` with time on the last axis. The study runs at :data:`STUDY_SR` Hz.
 
-A user's dry/wet recording pair is read, checked and aligned by :mod:`fxlab.pairs`.
+A user's dry/wet recording pair is read, checked and aligned by :mod:`fxlab.capture.pairs`.
 
 Functions and classes
 ---------------------

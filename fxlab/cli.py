@@ -141,7 +141,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a model on your own dry/wet recording pair")
     given = sys.argv[1:] if argv is None else argv
     if given[:1] == ["train"]:  # importing the training module imports TensorFlow: only when asked
-        from fxlab.training import add_train_arguments, run_train_command
+        from fxlab.capture.command import add_train_arguments, run_train_command
 
         add_train_arguments(t)
         t.set_defaults(func=run_train_command)

@@ -29,6 +29,8 @@ __all__ = [
     "ClippingError",
     "MisalignmentError",
     "UnrelatedPairError",
+    "LatencyUncertainError",
+    "LevelWarning",
     "EngineUnavailableError",
     "PipelineError",
     "problem",
@@ -85,6 +87,15 @@ class MisalignmentError(AudioFileError):
 
 class UnrelatedPairError(MisalignmentError):
     """The wet recording does not look like the dry one through an effect."""
+
+
+class LatencyUncertainError(MisalignmentError):
+    """The latency could not be measured with confidence from this material: give it, or record
+    with the reamp signal."""
+
+
+class LevelWarning(UserWarning):
+    """A model is fed louder input than anything it was trained on (it extrapolates)."""
 
 
 class EngineUnavailableError(ParameterError):

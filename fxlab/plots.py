@@ -16,7 +16,7 @@ and nothing accumulates in pyplot's figure registry.
 - :func:`plot_model_comparison`  one number per model on a log axis, with the thesis's own values
   drawn beside ours and labelled as the thesis's (Fig. 20)
 - :func:`plot_latency_evidence`  a capture's estimated impulse response around its onset, and the
-  causal fit's residual per start lag (:func:`fxlab.pairs.estimate_latency`)
+  causal fit's residual per start lag (:func:`fxlab.capture.pairs.estimate_latency`)
 - :func:`plot_harmonics`         harmonic levels of a target and models per input level, and one
   level's output spectra overlaid (:mod:`fxlab.harmonics` measures them)
 - :func:`save_figure`            write a figure as PNG (creating the folder)
@@ -394,7 +394,7 @@ def plot_learning_curves(curves: Mapping[str, Mapping[str, Sequence[Mapping[str,
 
 def plot_latency_evidence(estimate, *, sr: float, title: str | None = None,
                           caption: str | None = None) -> Figure:
-    """The evidence for a latency estimate (:class:`fxlab.pairs.LatencyEstimate`).
+    """The evidence for a latency estimate (:class:`fxlab.capture.pairs.LatencyEstimate`).
 
     Top: the estimated impulse response's taps (absolute value, dB re its largest) against lag in
     samples, the onset and the peak marked. Bottom: the causal fit's residual (fraction of the wet

@@ -8,7 +8,8 @@ import pytest
 import scipy.signal
 import soundfile as sf
 
-from fxlab import audio, pairs
+from fxlab import audio
+from fxlab.capture import pairs
 from fxlab.effects import STUDY_EFFECT, effect_from_spec
 from fxlab.errors import (
     AudioFileError,
@@ -235,13 +236,18 @@ def test_load_pair_good(pair, dry):
 @pytest.mark.parametrize("shift", [37, -250])
 @pytest.mark.parametrize("material", ["pink", "speech"])
 def test_load_pair_correct_aligns(tmp_path, material, shift):
+    """A measured latency is removed; a wet that leads is a finding, removed only when given."""
     n = SR // 2
     x = _speech_like(n, seed=3) if material == "speech" else make_chunk("pink", n=n, sr=SR,
                                                                         seed=4)
     clean = HIGHPASS(x, SR)
     audio.write_wav(tmp_path / "d.wav", x, SR)
     audio.write_wav(tmp_path / "w.wav", _delay(clean, shift), SR)
-    p = pairs.load_pair(tmp_path / "d.wav", tmp_path / "w.wav")
+    if shift < 0:
+        with pytest.raises(MisalignmentError, match=f"answers {-shift} samples"):
+            pairs.load_pair(tmp_path / "d.wav", tmp_path / "w.wav")
+    p = pairs.load_pair(tmp_path / "d.wav", tmp_path / "w.wav",
+                        latency=shift if shift < 0 else None)
     assert p.offset_samples == shift
     assert p.dry.size == p.wet.size == n - abs(shift)
     # aligned: wet is exactly the effect of dry, sample for sample

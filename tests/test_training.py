@@ -11,6 +11,7 @@ import scipy.signal
 import soundfile as sf
 
 from fxlab import training
+from fxlab.capture import command
 from fxlab.errors import FxlabError, ParameterError, UnknownNameError
 
 SR = 44100
@@ -236,9 +237,9 @@ def test_the_tcn_gets_a_warm_up_of_its_receptive_field():
 
 
 def _cli(tmp_path, dry, wet, *extra):
-    parser = training.add_train_arguments(argparse.ArgumentParser())
+    parser = command.add_train_arguments(argparse.ArgumentParser())
     args = parser.parse_args(["--dry", str(dry), "--wet", str(wet), "--out", str(tmp_path / "mine"), *extra])
-    return training.run_train_command(args)
+    return command.run_train_command(args)
 
 
 def test_fxlab_train_on_a_bad_pair_fails_with_the_audio_errors(tmp_path):

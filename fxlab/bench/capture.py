@@ -40,7 +40,7 @@ EQ = ({"name": "peaking", "params": {"freq_hz": 800.0, "gain_db": 12.0, "q": 4.0
 """The resonant linear EQ: effects applied in order."""
 DRIVE = ({"name": "drive", "params": {"gain_db": 20.0, "tone": 0.5638, "level_db": -6.0,
                                      "oversample": 1}},)
-"""The drive pedal (:mod:`fxlab.effects.drive`; ``tone`` 0.5638: a 3 kHz tone low-pass; not oversampled, see fxlab.pairs on the latency of soft-starting filters)."""
+"""The drive pedal (:mod:`fxlab.effects.drive`; ``tone`` 0.5638: a 3 kHz tone low-pass; not oversampled, see fxlab.capture.pairs on the latency of soft-starting filters)."""
 LATENCY = 37
 TRAIN_RECORDINGS = ("guitar_em9", "guitar_fifths", "guitar_slide", "tabla", "drum_roll")
 TEST_RECORDINGS = ("guitar_harmonics", "piano", "speech")

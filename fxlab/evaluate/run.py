@@ -107,7 +107,7 @@ def score(target, output, *, sr: int) -> dict[str, Any]:
     """Every metric of one (target, output) pair: the numbers a row of ``metrics.json`` holds.
 
     For any material, e.g. a user's own recording:
-    ``pair = fxlab.pairs.load_pair(dry, wet)``, ``y, _ = render(trained, pair.dry)``,
+    ``pair = fxlab.capture.pairs.load_pair(dry, wet)``, ``y, _ = render(trained, pair.dry)``,
     ``score(pair.wet, y, sr=pair.sr)``.
 
     Parameters

@@ -264,7 +264,7 @@ def render_setting(model, effect: Effect, x: np.ndarray, setting: Mapping[str, f
 
 
 def _grade(esr: float) -> str:
-    from fxlab.pair_report import GRADE_SCALE
+    from fxlab.capture.report import GRADE_SCALE
 
     if not math.isfinite(esr):
         return "undefined: the effect's output is silent"

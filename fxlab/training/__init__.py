@@ -1,5 +1,7 @@
 """Training: the one entry point used by the notebook, the CLI and the benchmark.
 
+A user's own dry/wet recording is trained by :mod:`fxlab.capture` (``fxlab train``), on top of this.
+
 =================== =====================================================================================
 module              what it holds
 =================== =====================================================================================
@@ -12,7 +14,6 @@ module              what it holds
 ``trained``         :func:`load_trained` -> :class:`TrainedModel` with ``.predict(x)`` (the runtime's
                     fast exact path) and ``.processor()`` (block by block)
 ``history``         :func:`read_history`, :func:`plot_history`, :func:`summary_table_html`
-``capture``         :func:`train_on_pair` (a user's own dry/wet WAV pair), the ``fxlab train`` command
 =================== =====================================================================================
 
 How a model is trained
@@ -59,7 +60,6 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: keep its start-up chatter out of reports
 
-from fxlab.training.capture import add_train_arguments, run_train_command, train_on_pair  # noqa: E402
 from fxlab.training.config import LR_SCHEDULES, TrainConfig, learning_rate_at  # noqa: E402
 from fxlab.training.history import plot_history, read_history, summary_table_html  # noqa: E402
 from fxlab.training.loop import train, train_many  # noqa: E402
@@ -71,16 +71,13 @@ __all__ = [
     "StudyConfig",
     "TrainConfig",
     "TrainedModel",
-    "add_train_arguments",
     "describe_configs",
     "learning_rate_at",
     "load_trained",
     "plot_history",
     "read_history",
-    "run_train_command",
     "summary_table_html",
     "train",
     "train_many",
-    "train_on_pair",
     "train_study",
 ]

@@ -32,7 +32,7 @@ def check_signal(x, what: str) -> np.ndarray:
                                      fix="pass one channel as a 1-D float array"))
     if not np.all(np.isfinite(a)):
         raise ParameterError(problem(what, found="NaN or infinite samples", expected="finite samples",
-                                     fix="clean the signal (fxlab.pairs.load_pair checks files)"))
+                                     fix="clean the signal (fxlab.capture.pairs.load_pair checks files)"))
     return a
 
 
@@ -94,7 +94,7 @@ def resolve_data(data) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], int | 
         if d.shape[0] != w.size:
             raise ParameterError(problem(f"split {name!r}", found=f"dry {d.shape[0]} and wet {w.size} samples",
                                          expected="dry and wet of the same length",
-                                         fix="trim both to the shorter (fxlab.pairs.load_pair does)"))
+                                         fix="trim both to the shorter (fxlab.capture.pairs.load_pair does)"))
         out[name] = (d, w)
     widths = {n: (1 if d.ndim == 1 else d.shape[1]) for n, (d, _) in out.items()}
     if len(set(widths.values())) > 1:

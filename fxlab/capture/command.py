@@ -7,8 +7,8 @@
 A model folder trained this way holds, beside the training's own files (``model.keras``,
 ``config.json``, ``history.csv``, ``summary.json``): ``pair.json`` (the files, the split, the
 alignment), ``alignment.json`` and ``alignment.png`` (the latency estimate and its evidence, when
-it was measured), ``data_report.json`` (:func:`fxlab.pair_report.pair_report`) and ``grade.json``
-(:func:`fxlab.pair_report.grade`).
+it was measured), ``data_report.json`` (:func:`fxlab.capture.report.pair_report`) and ``grade.json``
+(:func:`fxlab.capture.report.grade`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from fxlab.capture.pairs import load_pair
+from fxlab.capture.report import format_report, grade, pair_report
 from fxlab.errors import ParameterError, problem
 from fxlab.models import MODEL_NAMES, family_of
 from fxlab.training.config import TrainConfig
@@ -39,7 +41,7 @@ def _write_alignment(out: Path, pair) -> None:
            "latency_ms": 1000.0 * pair.offset_samples / pair.sr,
            "method": "onset of the response: latest start of a causal fit within "
                      f"{100 * est.margin:g} % of the best fit's residual "
-                     "(fxlab.pairs.estimate_latency)", **est.to_dict()}
+                     "(fxlab.capture.pairs.estimate_latency)", **est.to_dict()}
     atomic_write(out / "alignment.json", json.dumps(doc, indent=2))
     fig = plot_latency_evidence(
         est, sr=pair.sr, title=f"latency {pair.offset_samples} samples "
@@ -56,11 +58,11 @@ def train_on_pair(dry_path, wet_path, out_dir, *, model: str = "lstm", holdout: 
                   verbose: int = 1, log: Callable[[str], Any] = print, **overrides) -> TrainedModel:
     """Train ``model`` on a user's dry/wet pair, holding out its last ``holdout``; report and grade.
 
-    The pair is read, checked and aligned by :func:`fxlab.pairs.load_pair` (``align``,
+    The pair is read, checked and aligned by :func:`fxlab.capture.pairs.load_pair` (``align``,
     ``latency``: its errors are raised as they are); the data report
-    (:func:`fxlab.pair_report.pair_report`, with ``wet2_path`` a second take for the noise floor)
+    (:func:`fxlab.capture.report.pair_report`, with ``wet2_path`` a second take for the noise floor)
     is logged and written, the model trained (the best epoch by the held-out split is kept), and
-    the held-out ESR graded (:func:`fxlab.pair_report.grade`): ``tm.grade`` holds it.
+    the held-out ESR graded (:func:`fxlab.capture.report.grade`): ``tm.grade`` holds it.
 
     Parameters
     ----------
@@ -73,7 +75,7 @@ def train_on_pair(dry_path, wet_path, out_dir, *, model: str = "lstm", holdout: 
     minutes : float >= 0
         Training-time budget (0: none), passed to :class:`TrainConfig` ``max_minutes``.
     align : {"correct", "check", "off"}
-        As in :func:`fxlab.pairs.load_pair`.
+        As in :func:`fxlab.capture.pairs.load_pair`.
     latency : int or None
         The latency in samples, when known (not measured then).
     wet2_path : path or None
@@ -81,9 +83,7 @@ def train_on_pair(dry_path, wet_path, out_dir, *, model: str = "lstm", holdout: 
     overrides
         :class:`TrainConfig` fields (``model_params={"units": 16}``, ``loss=...``).
     """
-    from fxlab.pair_report import format_report, grade, pair_report
-    from fxlab.pairs import load_pair
-    from fxlab.training.history import read_history
+        from fxlab.training.history import read_history
 
     if not 0.0 < float(holdout) <= 0.5:
         raise ParameterError(problem(f"holdout={holdout!r}", found=repr(holdout),
