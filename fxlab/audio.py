@@ -13,6 +13,7 @@ resample          high-quality resampling (soxr, "VHQ")
 check_signal      raise on NaN/inf, silence or clipping; return the peak in dBFS
 peak_dbfs         peak level in dBFS
 loudest_start     start of the loudest excerpt of a given length
+level_profile     peak and short-term (50 ms) levels: the level range a signal spends its time at
 
 Constants
 ---------
@@ -51,6 +52,7 @@ __all__ = [
     "peak_dbfs",
     "loudest_start",
     "check_signal",
+    "level_profile",
 ]
 
 STUDY_SR = 44100
@@ -377,3 +379,37 @@ def check_signal(
                 "dB of headroom); a clipped target teaches the model the clipping",
         ))
     return level
+
+
+_FRAME_S = 0.05
+_ACTIVE_DB = -60.0
+
+
+def level_profile(x: np.ndarray, *, sr: int) -> dict[str, float]:
+    """Peak and short-term (50 ms RMS) levels of ``x``.
+
+    Parameters
+    ----------
+    x : np.ndarray [shape=(n,)]
+    sr : int > 0
+        Sample rate, Hz.
+
+    Returns
+    -------
+    dict
+        ``peak_dbfs``; ``rms_dbfs`` (whole signal); ``active_p5_dbfs``, ``active_p50_dbfs``,
+        ``active_p95_dbfs``: percentiles of the 50 ms RMS over frames above -60 dBFS (the
+        range of levels the signal spends its time at); ``active_fraction`` of frames.
+    """
+    a = np.asarray(x, dtype=np.float64).reshape(-1)
+    frame = max(int(sr * _FRAME_S), 1)
+    n = a.size // frame
+    with np.errstate(divide="ignore"):
+        peak = 20 * math.log10(float(np.max(np.abs(a)))) if a.size and np.any(a) else -math.inf
+        rms = 10 * math.log10(float(np.mean(a**2))) if a.size and np.any(a) else -math.inf
+        frames = 10 * np.log10(np.mean(a[: n * frame].reshape(n, frame) ** 2, axis=1) + 1e-30)
+    active = frames[frames > _ACTIVE_DB] if n else np.zeros(0)
+    pct = np.percentile(active, [5, 50, 95]) if active.size else [-math.inf] * 3
+    return {"peak_dbfs": peak, "rms_dbfs": rms, "active_p5_dbfs": float(pct[0]),
+            "active_p50_dbfs": float(pct[1]), "active_p95_dbfs": float(pct[2]),
+            "active_fraction": float(active.size / n) if n else 0.0}

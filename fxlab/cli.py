@@ -5,6 +5,7 @@
     fxlab run [--profile quick|paper|full|tiny|FILE.yaml] [--steps 01,02 ...] [--run-id ID]
               [-p NAME VALUE ...] [-f params.yaml ...] [--reports DIR]
     fxlab sweep SPEC.yaml [--workers N] [--scheduler ADDRESS] [--sweep-id ID] [--reports DIR]
+    fxlab reamp-signal OUT.wav [--seconds 90] [--rate 48000]   the dry file to play through your gear
     fxlab train --dry my_dry.wav --wet my_wet.wav --model lstm --out models/mine [--export FORMAT] [...]
     fxlab export MODEL_DIR --format aidax|rtneural|nam|onnx|tflite|all [--out FILE_OR_DIR]
     fxlab profiles              list the profiles and what they are for
@@ -145,6 +146,14 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
         add_train_arguments(t)
         t.set_defaults(func=run_train_command)
+
+    a = sub.add_parser("reamp-signal", help="write the dry signal to play through your gear "
+                       "(calibration clicks, sweeps, noise, instruments, two validation takes)")
+    if given[:1] == ["reamp-signal"]:
+        from fxlab.capture.command import add_reamp_arguments, run_reamp_command
+
+        add_reamp_arguments(a)
+        a.set_defaults(func=run_reamp_command)
 
     e = sub.add_parser("export", help="export a trained model to a real-time player's format")
     e.add_argument("model_dir", metavar="MODEL_DIR", help="model folder (model.keras, config.json)")

@@ -17,6 +17,7 @@ and nothing accumulates in pyplot's figure registry.
   drawn beside ours and labelled as the thesis's (Fig. 20)
 - :func:`plot_latency_evidence`  a capture's estimated impulse response around its onset, and the
   causal fit's residual per start lag (:func:`fxlab.capture.pairs.estimate_latency`)
+- :func:`plot_click_alignment`   each reamp click's response, its threshold and onset
 - :func:`plot_harmonics`         harmonic levels of a target and models per input level, and one
   level's output spectra overlaid (:mod:`fxlab.harmonics` measures them)
 - :func:`save_figure`            write a figure as PNG (creating the folder)
@@ -47,6 +48,7 @@ __all__ = [
     "plot_band_errors",
     "plot_model_comparison",
     "plot_latency_evidence",
+    "plot_click_alignment",
     "plot_harmonics",
     "save_figure",
 ]
@@ -426,6 +428,33 @@ def plot_latency_evidence(estimate, *, sr: float, title: str | None = None,
     ax.set_xlabel("lag (samples; wet behind dry)")
     ax.set_ylabel("causal fit residual")
     ax.legend(fontsize=8, loc="upper left")
+    return _finish(fig, title, caption)
+
+
+def plot_click_alignment(clicks, *, sr: float, title: str | None = None,
+                         caption: str | None = None) -> Figure:
+    """The evidence for a latency found from the reamp signal's clicks
+    (:class:`fxlab.capture.reamp.ClickAlignment`): each click's response (absolute value, dBFS)
+    against lag in samples, its threshold (dashed; absent over digital silence), the onsets
+    and the latency taken (solid)."""
+    check_sr(sr)
+    fig, axes = _figure(1, height=2.6)
+    ax = axes[0, 0]
+    colours = matplotlib.colormaps["tab10"].colors
+    for k, (resp, thr, onset) in enumerate(zip(clicks.responses, clicks.thresholds,
+                                               clicks.per_click, strict=True)):
+        mag = np.maximum(np.abs(np.asarray(resp, np.float64)), 1e-15)
+        ax.plot(clicks.response_lags, 20 * np.log10(mag), marker=".", lw=0.8, color=colours[k],
+                label=f"click {k + 1}: onset {onset:+d}")
+        if thr > 0:
+            ax.axhline(20 * np.log10(thr), color=colours[k], lw=0.8, ls="--")
+    ax.axvline(clicks.samples, color=_OUTPUT, lw=1.2,
+               label=f"latency {clicks.samples} samples ({1000 * clicks.samples / sr:.2f} ms)"
+                     + (f", {clicks.margin} taken off" if clicks.margin else ""))
+    ax.set_ylim(bottom=-300)
+    ax.set_xlabel("lag (samples after the click)")
+    ax.set_ylabel("|wet| (dBFS)")
+    ax.legend(fontsize=8, loc="lower right")
     return _finish(fig, title, caption)
 
 

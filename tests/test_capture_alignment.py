@@ -194,3 +194,74 @@ def test_reamp_signal_layout_and_levels(reamp_dry):
         reamp.reamp_signal(seconds=5)
     with pytest.raises(ParameterError, match="rate"):
         reamp.reamp_signal(sr=8000)
+
+
+def test_fxlab_train_on_the_reamp_signal_end_to_end(tmp_path, reamp_dry, capsys):
+    """`fxlab reamp-signal`, the gear (a drive, 37 samples late, recorded 24-bit with a tail),
+    `fxlab train`: latency from the clicks, the signal's own splits and noise floor, a grade that
+    says its frame and level range, and an export whose card and metadata carry both."""
+    import json
+
+    import soundfile as sf
+
+    from fxlab.cli import main
+
+    dry_path = tmp_path / "reamp.wav"
+    assert main(["reamp-signal", str(dry_path), "--seconds", "40", "--rate", str(SR)]) == 0
+    assert "calibration clicks" in capsys.readouterr().out
+    dry, sr = sf.read(dry_path, dtype="float32")
+    layout = reamp.recognise(dry, sr)
+    assert layout is not None and sr == SR
+    wet = _delay(_effect("drive_tone")(dry, SR), 37)
+    wet = np.concatenate([wet, np.zeros(SR // 2, np.float32)])  # a bounce with a tail
+    audio.write_wav(tmp_path / "gear.wav", wet, SR, subtype="PCM_24")
+    out = tmp_path / "mine"
+    assert main(["train", "--dry", str(dry_path), "--wet", str(tmp_path / "gear.wav"),
+                 "--out", str(out), "--epochs", "1", "--units", "4", "--segment", "1024",
+                 "--batch-size", "8", "--export", "rtneural"]) == 0
+    printed = capsys.readouterr().out
+    assert "from the reamp signal's 3 clicks" in printed and "latency +37 samples" in printed
+    pair = json.loads((out / "pair.json").read_text())
+    assert pair["latency_samples"] == 37 and pair["latency_from"] == "reamp clicks"
+    assert pair["splits"] == {"train": list(layout.train), "val": list(layout.takes[0])}
+    align = json.loads((out / "alignment.json").read_text())
+    assert align["per_click"] == [37, 37, 37] and align["clean_background"]
+    assert (out / "alignment.png").stat().st_size > 1000
+    report = json.loads((out / "data_report.json").read_text())
+    assert report["two_takes_esr"] < 1e-9  # a digital effect sounds exactly like itself
+    g = json.loads((out / "grade.json").read_text())
+    assert "in step" in g["in_step"] and "delay the model's output by 37 samples" in g["in_step"]
+    assert g["input_range"]["peak_dbfs"] == pytest.approx(-1.0, abs=0.1)
+    assert "Trained on inputs up to" in g["text"]
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["sr"] == SR and cfg["input_range"]["peak_dbfs"] == pytest.approx(-1.0, abs=0.1)
+    doc = json.loads(next((out / "export").glob("*.json")).read_text())
+    assert doc["metadata"]["latency_removed_samples"] == 37
+    assert doc["metadata"]["input_range"]["peak_dbfs"] == pytest.approx(-1.0, abs=0.1)
+    card = (out / "export" / "mine.json.md").read_text()
+    assert "delay the model's output by 37 samples" in card and "Input level range" in card
+
+
+def test_a_model_warns_once_when_fed_louder_than_it_was_trained_on(tmp_path):
+    import warnings
+
+    from fxlab import training
+    from fxlab.errors import LevelWarning
+    from fxlab.signals import make_chunk
+
+    x = make_chunk("pink", n=SR // 2, sr=SR, seed=1, amplitude=0.25)  # -12 dBFS peak
+    tm = training.train({"train": (x, 0.5 * x), "val": (x, 0.5 * x)}, tmp_path / "m",
+                        training.TrainConfig(model="lstm", epochs=1, model_params={"units": 4},
+                                             segment=1024, batch_size=8), verbose=0)
+    assert tm.input_range["peak_dbfs"] == pytest.approx(-12.04, abs=0.01)
+    proc = tm.processor()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tm.predict(x)
+        proc.process(x[:64])
+        assert not caught
+        tm.predict(2.0 * x)  # +6 dB: louder than trained on
+        tm.predict(2.0 * x)
+        proc.process(4.0 * x[:64])
+    assert [w.category for w in caught] == [LevelWarning, LevelWarning]  # once each
+    assert "-12.0 dBFS" in str(caught[0].message)

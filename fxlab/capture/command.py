@@ -1,14 +1,17 @@
-"""Training on a user's own dry/wet recording, and the ``fxlab train`` command.
+"""Training on a user's own dry/wet recording, and the ``fxlab train`` and ``fxlab reamp-signal`` commands.
 
 - :func:`train_on_pair`         check and align the pair, report on it, train, grade the result
 - :func:`add_train_arguments`   the ``fxlab train`` options
 - :func:`run_train_command`     ``fxlab train`` itself
+- :func:`add_reamp_arguments`, :func:`run_reamp_command`   ``fxlab reamp-signal OUT.wav``
 
 A model folder trained this way holds, beside the training's own files (``model.keras``,
 ``config.json``, ``history.csv``, ``summary.json``): ``pair.json`` (the files, the split, the
-alignment), ``alignment.json`` and ``alignment.png`` (the latency estimate and its evidence, when
-it was measured), ``data_report.json`` (:func:`fxlab.capture.report.pair_report`) and ``grade.json``
-(:func:`fxlab.capture.report.grade`).
+alignment), ``alignment.json`` and ``alignment.png`` (the latency and its evidence, when it was
+measured: the response's onset, or the reamp signal's clicks), ``data_report.json``
+(:func:`fxlab.capture.report.pair_report`) and ``grade.json``
+(:func:`fxlab.capture.report.grade`: the held-out ESR measured in step, the latency removed and
+the level range trained on).
 """
 
 from __future__ import annotations
@@ -22,34 +25,54 @@ from typing import Any
 import numpy as np
 
 from fxlab.capture.pairs import load_pair
+from fxlab.capture.reamp import DEFAULT_SECONDS, MIN_SECONDS, write_reamp_signal
 from fxlab.capture.report import format_report, grade, pair_report
 from fxlab.errors import ParameterError, problem
 from fxlab.models import MODEL_NAMES, family_of
 from fxlab.training.config import TrainConfig
+from fxlab.training.history import read_history
 from fxlab.training.loop import train
 from fxlab.training.trained import TrainedModel
 from fxlab.util import atomic_write
 
-__all__ = ["add_train_arguments", "run_train_command", "train_on_pair"]
+__all__ = ["add_reamp_arguments", "add_train_arguments", "run_reamp_command", "run_train_command",
+           "train_on_pair"]
 
 
 def _write_alignment(out: Path, pair) -> None:
-    from fxlab.plots import plot_latency_evidence, save_figure
+    from fxlab.plots import plot_click_alignment, plot_latency_evidence, save_figure
 
-    est = pair.latency
-    doc = {"latency_samples": int(pair.offset_samples),
-           "latency_ms": 1000.0 * pair.offset_samples / pair.sr,
-           "method": "onset of the response: latest start of a causal fit within "
-                     f"{100 * est.margin:g} % of the best fit's residual "
-                     "(fxlab.capture.pairs.estimate_latency)", **est.to_dict()}
+    ms = 1000 * pair.offset_samples / pair.sr
+    if pair.clicks is not None:
+        doc = {"latency_samples": int(pair.offset_samples), "latency_ms": ms,
+               **pair.clicks.to_dict()}
+        fig = plot_click_alignment(
+            pair.clicks, sr=pair.sr, title=f"latency {pair.offset_samples} samples ({ms:.2f} ms), "
+                                           "from the reamp signal's clicks",
+            caption="The wet recording around each click of the reamp signal: the onset is the "
+                    "first sample above the background before the click (dashed: the threshold, "
+                    "twice the background's largest departure; none over digital silence).")
+    else:
+        est = pair.latency
+        doc = {"latency_samples": int(pair.offset_samples), "latency_ms": ms,
+               "method": "onset of the response: latest start of a causal fit within "
+                         f"{100 * est.margin:g} % of the best fit's residual "
+                         "(fxlab.capture.pairs.estimate_latency)", **est.to_dict()}
+        fig = plot_latency_evidence(
+            est, sr=pair.sr, title=f"latency {pair.offset_samples} samples ({ms:.2f} ms)",
+            caption="Top: the estimated impulse response of wet against dry around its onset. "
+                    "Bottom: how well a causal response starting at each lag fits the wet signal; "
+                    "the latency is the latest start that fits within the margin of the best.")
     atomic_write(out / "alignment.json", json.dumps(doc, indent=2))
-    fig = plot_latency_evidence(
-        est, sr=pair.sr, title=f"latency {pair.offset_samples} samples "
-                               f"({1000 * pair.offset_samples / pair.sr:.2f} ms)",
-        caption="Top: the estimated impulse response of wet against dry around its onset. "
-                "Bottom: how well a causal response starting at each lag fits the wet signal; "
-                "the latency is the latest start that fits within the margin of the best.")
     save_figure(fig, out / "alignment.png")
+
+
+def _splits(pair, holdout: float) -> dict[str, tuple[int, int]]:
+    """``{"train": (start, end), "val": (start, end)}`` in the aligned pair, samples."""
+    if pair.reamp is not None:
+        return {"train": pair.reamp.train, "val": pair.reamp.takes[0]}
+    cut = int(round(pair.n * (1.0 - float(holdout))))
+    return {"train": (0, cut), "val": (cut, pair.n)}
 
 
 def train_on_pair(dry_path, wet_path, out_dir, *, model: str = "lstm", holdout: float = 0.2,
@@ -59,10 +82,19 @@ def train_on_pair(dry_path, wet_path, out_dir, *, model: str = "lstm", holdout: 
     """Train ``model`` on a user's dry/wet pair, holding out its last ``holdout``; report and grade.
 
     The pair is read, checked and aligned by :func:`fxlab.capture.pairs.load_pair` (``align``,
-    ``latency``: its errors are raised as they are); the data report
-    (:func:`fxlab.capture.report.pair_report`, with ``wet2_path`` a second take for the noise floor)
-    is logged and written, the model trained (the best epoch by the held-out split is kept), and
-    the held-out ESR graded (:func:`fxlab.capture.report.grade`): ``tm.grade`` holds it.
+    ``latency``: its errors are raised as they are: a latency it cannot trust is asked for, not
+    applied); the data report (:func:`fxlab.capture.report.pair_report`, with ``wet2_path`` a
+    second take for the noise floor) is logged and written, the model trained (the best epoch by
+    the held-out split is kept), and the held-out ESR graded
+    (:func:`fxlab.capture.report.grade`): ``tm.grade`` holds it. When the dry file is fxlab's
+    reamp signal (``fxlab reamp-signal``), the latency comes from its clicks, the model trains on
+    its body and is graded on its first validation take, and its two takes give the noise floor
+    (``holdout`` and ``wet2_path`` are not needed).
+
+    The grade is what a player hears: the held-out output is compared with the effect's sample
+    for sample, with only the measured latency (>= 0) removed, which the model card states
+    (the model answers at once; a host that lines it up with the gear's own recording delays it
+    by that many samples).
 
     Parameters
     ----------
@@ -71,7 +103,7 @@ def train_on_pair(dry_path, wet_path, out_dir, *, model: str = "lstm", holdout: 
     out_dir : path
         The model folder.
     holdout : float in (0, 0.5]
-        Fraction at the end kept as the ``val`` split.
+        Fraction at the end kept as the ``val`` split (not used with the reamp signal).
     minutes : float >= 0
         Training-time budget (0: none), passed to :class:`TrainConfig` ``max_minutes``.
     align : {"correct", "check", "off"}
@@ -83,8 +115,6 @@ def train_on_pair(dry_path, wet_path, out_dir, *, model: str = "lstm", holdout: 
     overrides
         :class:`TrainConfig` fields (``model_params={"units": 16}``, ``loss=...``).
     """
-        from fxlab.training.history import read_history
-
     if not 0.0 < float(holdout) <= 0.5:
         raise ParameterError(problem(f"holdout={holdout!r}", found=repr(holdout),
                                      expected="a fraction in (0, 0.5]", fix="use e.g. 0.2"))
@@ -92,11 +122,13 @@ def train_on_pair(dry_path, wet_path, out_dir, *, model: str = "lstm", holdout: 
     pair2 = (load_pair(dry_path, wet2_path, sr=sr, align=align, latency=latency)
              if wet2_path is not None else None)
     dry, wet = np.asarray(pair.dry, np.float32), np.asarray(pair.wet, np.float32)
-    cut = int(round(dry.size * (1.0 - float(holdout))))
+    splits = _splits(pair, holdout)
     segment = overrides.get("segment", TrainConfig.segment)
-    if family_of(model) == "sample" and min(cut, dry.size - cut) < segment:
+    sizes = {k: hi - lo for k, (lo, hi) in splits.items()}
+    if family_of(model) == "sample" and min(sizes.values()) < segment:
         raise ParameterError(problem(
-            f"{dry_path} ({dry.size} samples)", found=f"{cut} training / {dry.size - cut} held-out samples",
+            f"{dry_path} ({dry.size} samples)",
+            found=f"{sizes['train']} training / {sizes['val']} held-out samples",
             expected=f"at least segment={segment} samples in each part",
             fix="use a longer recording or pass a shorter segment"))
     report = pair_report(pair, wet2=pair2, train_fraction=1.0 - float(holdout))
@@ -105,17 +137,19 @@ def train_on_pair(dry_path, wet_path, out_dir, *, model: str = "lstm", holdout: 
     config = TrainConfig(model=model, epochs=epochs, max_minutes=minutes,
                          loss=overrides.pop("loss", "esr" if family_of(model) == "sample" else "mse"),
                          **overrides)
-    data = {"train": (dry[:cut], wet[:cut]), "val": (dry[cut:], wet[cut:])}
-    tm = train(data, out_dir, config, resume=resume, verbose=verbose, log=log)
+    data = {k: (dry[lo:hi], wet[lo:hi]) for k, (lo, hi) in splits.items()}
+    tm = train(data, out_dir, config, resume=resume, verbose=verbose, log=log, sr=pair.sr)
     out = Path(out_dir)
     info = {"dry": str(dry_path), "wet": str(wet_path), "wet2": None if wet2_path is None else str(wet2_path),
-            "sr": int(pair.sr), "holdout": float(holdout), "train_samples": cut,
-            "val_samples": int(dry.size - cut), "align": align,
-            "latency_samples": int(pair.offset_samples),
-            "latency_measured": pair.latency is not None, "notes": pair.notes}
+            "sr": int(pair.sr), "holdout": None if pair.reamp is not None else float(holdout),
+            "train_samples": sizes["train"], "val_samples": sizes["val"],
+            "splits": {k: list(v) for k, v in splits.items()}, "align": align,
+            "latency_samples": int(pair.offset_samples), "latency_from": report["latency_from"],
+            "latency_measured": pair.latency is not None or pair.clicks is not None,
+            "reamp": report["reamp"], "notes": pair.notes}
     atomic_write(out / "pair.json", json.dumps(info, indent=2))
     atomic_write(out / "data_report.json", json.dumps(report, indent=2, default=float))
-    if pair.latency is not None:
+    if pair.latency is not None or pair.clicks is not None:
         _write_alignment(out, pair)
     held_out = float(tm.summary.get("best", {}).get("val_esr", float("nan")))
     tm.grade = grade(held_out, floor=report.get("floor_esr"), history=read_history(out),
@@ -192,4 +226,29 @@ def run_train_command(args: argparse.Namespace) -> int:
         for name, why in result.skipped.items():
             print(f"not exported {name}: {why}")
         print(f"model card: {result.card}")
+    return 0
+
+
+def add_reamp_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add the ``fxlab reamp-signal`` options to ``parser`` (see :func:`run_reamp_command`)."""
+    parser.add_argument("out", metavar="OUT.wav", help="the WAV file to write (24-bit PCM)")
+    parser.add_argument("--seconds", type=float, default=DEFAULT_SECONDS,
+                        help=f"length in seconds (default {DEFAULT_SECONDS:g}, at least {MIN_SECONDS:g})")
+    parser.add_argument("--rate", type=int, default=48_000,
+                        help="sample rate, Hz: your DAW session's (default 48000)")
+    return parser
+
+
+def run_reamp_command(args: argparse.Namespace) -> int:
+    """Write the reamp signal and say how to use it; returns 0."""
+    layout = write_reamp_signal(args.out, seconds=args.seconds, sr=args.rate)
+    sr = layout.sr
+    print(f"wrote {args.out}: fxlab's reamp signal, {layout.n / sr:.1f} s at {sr} Hz, 24-bit")
+    print(f"  {len(layout.clicks)} calibration clicks at "
+          f"{', '.join(f'{c / sr:.2f}' for c in layout.clicks)} s (they give the latency exactly); "
+          f"training material {layout.train[0] / sr:.1f}-{layout.train[1] / sr:.1f} s; the "
+          f"validation stretch twice, {layout.takes[0][0] / sr:.1f}-{layout.takes[1][1] / sr:.1f} s")
+    print("  play it through your effect from its very start and record the output (mono, same "
+          "rate, no normalising, no noise gate), then:")
+    print(f"  fxlab train --dry {args.out} --wet YOUR_RECORDING.wav --model lstm --out models/mine")
     return 0

@@ -1,6 +1,5 @@
 """What a user's dry/wet pair holds, and how good a capture of it is.
 
-- :func:`level_profile`   peak and short-term levels of a signal, dBFS
 - :func:`pair_report`     the data report of a checked pair: levels, the level range a model will
   know, ESR against a straight wire, relatedness, two takes' ESR and the floor they set
 - :func:`format_report`   the report as lines of text
@@ -16,9 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from fxlab.audio import level_profile
 from fxlab.errors import LengthMismatchError, problem
 
-__all__ = ["GRADE_SCALE", "format_report", "grade", "level_profile", "pair_report"]
+__all__ = ["GRADE_SCALE", "format_report", "grade", "pair_report"]
 
 GRADE_SCALE: tuple[tuple[float, str], ...] = (
     (0.01, "great"),
@@ -27,40 +27,6 @@ GRADE_SCALE: tuple[tuple[float, str], ...] = (
     (math.inf, "poor: it will likely sound different from the effect"),
 )
 """Held-out ESR below each bound -> words (the scale Neural Amp Modeler's trainer reports)."""
-
-_FRAME_S = 0.05
-_ACTIVE_DB = -60.0
-
-
-def level_profile(x: np.ndarray, *, sr: int) -> dict[str, float]:
-    """Peak and short-term (50 ms RMS) levels of ``x``.
-
-    Parameters
-    ----------
-    x : np.ndarray [shape=(n,)]
-    sr : int > 0
-        Sample rate, Hz.
-
-    Returns
-    -------
-    dict
-        ``peak_dbfs``; ``rms_dbfs`` (whole signal); ``active_p5_dbfs``, ``active_p50_dbfs``,
-        ``active_p95_dbfs``: percentiles of the 50 ms RMS over frames above -60 dBFS (the
-        range of levels the signal spends its time at); ``active_fraction`` of frames.
-    """
-    a = np.asarray(x, dtype=np.float64).reshape(-1)
-    frame = max(int(sr * _FRAME_S), 1)
-    n = a.size // frame
-    with np.errstate(divide="ignore"):
-        peak = 20 * math.log10(float(np.max(np.abs(a)))) if a.size and np.any(a) else -math.inf
-        rms = 10 * math.log10(float(np.mean(a**2))) if a.size and np.any(a) else -math.inf
-        frames = 10 * np.log10(np.mean(a[: n * frame].reshape(n, frame) ** 2, axis=1) + 1e-30)
-    active = frames[frames > _ACTIVE_DB] if n else np.zeros(0)
-    pct = np.percentile(active, [5, 50, 95]) if active.size else [-math.inf] * 3
-    return {"peak_dbfs": peak, "rms_dbfs": rms, "active_p5_dbfs": float(pct[0]),
-            "active_p50_dbfs": float(pct[1]), "active_p95_dbfs": float(pct[2]),
-            "active_fraction": float(active.size / n) if n else 0.0}
-
 
 def _esr(target: np.ndarray, output: np.ndarray) -> float:
     t = np.asarray(target, np.float64)
@@ -91,20 +57,39 @@ def pair_report(pair, *, wet2=None, train_fraction: float = 1.0) -> dict[str, An
         (:class:`fxlab.capture.pairs.LatencyEstimate`; ``None`` when alignment was off or the latency
         given); ``latency_samples``; with ``wet2``: ``two_takes_esr`` (take 2 against take 1)
         and ``floor_esr`` = half of it: a model that output the effect's exact noiseless output
-        would score about that against one noisy take.
+        would score about that against one noisy take. When the dry file is fxlab's reamp
+        signal (``pair.reamp``), the training part is its body, the held-out part its first
+        validation take, and ``two_takes_esr`` compares its two validation takes (no ``wet2``
+        needed); ``reamp`` holds its layout. ``train_dry_levels``: :func:`fxlab.audio.level_profile`
+        of the training part (the level range the model will know); ``latency_from``: "reamp
+        clicks", "onset of the response" or "given".
     """
     sr = int(pair.sr)
-    cut = int(round(pair.n * float(train_fraction)))
+    if pair.reamp is not None:  # the reamp signal says where its parts are
+        train_part = pair.dry[slice(*pair.reamp.train)]
+        held_part = pair.dry[slice(*pair.reamp.takes[0])]
+    else:
+        cut = int(round(pair.n * float(train_fraction)))
+        train_part, held_part = pair.dry[:cut], pair.dry[cut:]
+    trained = level_profile(train_part, sr=sr)
     report: dict[str, Any] = {
         "sr": sr, "samples": int(pair.n), "seconds": pair.n / sr,
         "dry": level_profile(pair.dry, sr=sr), "wet": level_profile(pair.wet, sr=sr),
-        "train_dry_peak_dbfs": level_profile(pair.dry[:cut], sr=sr)["peak_dbfs"],
-        "heldout_dry_peak_dbfs": (level_profile(pair.dry[cut:], sr=sr)["peak_dbfs"]
-                                  if cut < pair.n else None),
+        "train_dry_peak_dbfs": trained["peak_dbfs"],
+        "train_dry_levels": trained,
+        "heldout_dry_peak_dbfs": (level_profile(held_part, sr=sr)["peak_dbfs"]
+                                  if held_part.size else None),
         "esr_vs_wire": _esr(pair.wet, pair.dry),
         "latency_samples": int(pair.offset_samples),
+        "latency_from": ("reamp clicks" if pair.clicks is not None else
+                         "onset of the response" if pair.latency is not None else "given"),
         "relatedness": float(pair.latency.relatedness) if pair.latency is not None else None,
+        "reamp": pair.reamp.to_dict() if pair.reamp is not None else None,
     }
+    if pair.reamp is not None:
+        (a0, a1), (b0, b1) = pair.reamp.takes
+        takes = _esr(pair.wet[a0:a1], pair.wet[b0:b1])
+        report.update(two_takes_esr=takes, floor_esr=takes / 2.0)
     if wet2 is not None:
         s1, s2 = max(0, -pair.offset_samples), max(0, -wet2.offset_samples)
         lo, hi = max(s1, s2), min(s1 + pair.n, s2 + wet2.n)
@@ -147,6 +132,10 @@ def format_report(report: Mapping[str, Any]) -> list[str]:
         r = report["relatedness"]
         lines.append(f"  relatedness {r:.3f} (fraction of the wet explained by a causal linear "
                      "response to the dry; ~1 for an EQ, lower for distortion, ~0 unrelated)")
+    if report.get("reamp"):
+        rp = report["reamp"]
+        lines.append(f"  fxlab's reamp signal: training on {(rp['train'][1] - rp['train'][0]) / rp['sr']:.1f} s, "
+                     f"held out: its first validation take; latency: {report['latency_from']}")
     if "two_takes_esr" in report:
         lines.append(f"  two takes: ESR {report['two_takes_esr']:.3g} against each other; the "
                      f"floor for a model is about {report['floor_esr']:.3g}")
@@ -174,7 +163,10 @@ def grade(esr: float, *, floor: float | None = None, history: Sequence[Mapping] 
     -------
     dict
         ``esr``, ``words`` (from :data:`GRADE_SCALE`), ``scale`` (the scale as text), ``floor``,
-        ``advice`` (list of sentences), ``text`` (one paragraph).
+        ``advice`` (list of sentences), ``text`` (one paragraph); with ``report``: ``in_step``
+        (the frame the ESR was measured in: the latency removed and how a host lines the model
+        up with the effect's recording), ``input_range`` (peak and 50 ms level percentiles of
+        the training input, dBFS) and ``input_range_text``.
     """
     words = next(w for bound, w in GRADE_SCALE if esr < bound)
     scale = "ESR < 0.01 great, < 0.035 not bad, < 0.1 may sound OK, above: poor"
@@ -207,5 +199,27 @@ def grade(esr: float, *, floor: float | None = None, history: Sequence[Mapping] 
     text = (f"held-out ESR {esr:.3g}: {words} (scale: {scale})"
             + (f"; floor from two takes {floor:.3g}" if floor is not None else "")
             + ". " + "; ".join(advice) + ".")
-    return {"esr": float(esr), "words": words, "scale": scale, "floor": floor,
-            "advice": advice, "text": text}
+    out = {"esr": float(esr), "words": words, "scale": scale, "floor": floor,
+           "advice": advice}
+    if report is not None:
+        latency = int(report.get("latency_samples", 0))
+        sr = int(report.get("sr", 0)) or None
+        out["in_step"] = (
+            "measured in step: the model's output against the effect's, sample for sample"
+            + (f", with the effect's {latency} samples of latency ({1000 * latency / sr:.2f} ms, "
+               f"{report.get('latency_from', 'measured')}) removed: the model answers at once, "
+               f"so to line it up with the effect's own recording delay the model's output by "
+               f"{latency} samples" if latency else ", with no latency removed"))
+        lv = report.get("train_dry_levels") or {}
+        if lv:
+            out["input_range"] = {k: lv[k] for k in ("peak_dbfs", "active_p5_dbfs",
+                                                     "active_p95_dbfs")}
+            out["input_range_text"] = (
+                f"trained on inputs up to {_db(lv['peak_dbfs'])} dBFS peak (50 ms levels "
+                f"{_db(lv['active_p5_dbfs'])} to {_db(lv['active_p95_dbfs'])} dBFS): louder "
+                "input is extrapolation")
+        text += " " + out["in_step"][0].upper() + out["in_step"][1:] + "."
+        if "input_range_text" in out:
+            text += " " + out["input_range_text"][0].upper() + out["input_range_text"][1:] + "."
+    out["text"] = text
+    return out

@@ -83,7 +83,11 @@ def model_metadata(tm) -> dict[str, Any]:
         or None), ``data_manifest_hash``, ``val_esr`` (held-out ESR at the best epoch, or None),
         ``fxlab_version``, ``date`` (UTC, ISO 8601), ``input_skip`` (whether the input's audio
         is added to the network's output), ``knobs`` (:func:`knob_inputs`: ``[]`` for an
-        unconditioned network).
+        unconditioned network), ``input_range`` (the training input's peak and 50 ms level
+        percentiles, dBFS: louder input is extrapolation; ``{}`` when not recorded),
+        ``latency_removed_samples`` (a capture's measured latency that was removed before
+        training: the model answers that many samples earlier than the gear; ``None`` for a
+        study model).
     """
     from fxlab import __version__
 
@@ -114,7 +118,17 @@ def model_metadata(tm) -> dict[str, Any]:
         "date": datetime.now(UTC).replace(microsecond=0).isoformat(),
         "input_skip": tm.family == "sample",
         "knobs": knobs,
+        "input_range": dict(cfg.get("input_range") or {}),
+        "latency_removed_samples": _latency_removed(tm),
     }
+
+
+def _latency_removed(tm) -> int | None:
+    """A capture's removed latency, from its ``pair.json`` (``None`` for other models)."""
+    pair = Path(tm.path) / "pair.json"
+    if not pair.is_file():
+        return None
+    return int(json.loads(pair.read_text()).get("latency_samples", 0))
 
 
 def measure_cost(tm, *, seconds: float = 1.0, seed: int = 0) -> dict[str, Any] | None:
@@ -178,6 +192,28 @@ def _knob_card(knobs: list[dict[str, Any]], files: dict[str, Path]) -> list[str]
     return lines
 
 
+def _range_card(meta: dict[str, Any]) -> list[str]:
+    """The card's lines on the input level range and a capture's removed latency."""
+    lines = []
+    rng = meta.get("input_range") or {}
+    if "peak_dbfs" in rng:
+        lines.append(f"- **Input level range**: trained on inputs up to {rng['peak_dbfs']:+.1f} dBFS "
+                     f"peak (50 ms levels {rng.get('active_p5_dbfs', float('nan')):+.1f} to "
+                     f"{rng.get('active_p95_dbfs', float('nan')):+.1f} dBFS); louder input is "
+                     "extrapolation (fxlab's processor warns once)")
+    lat = meta.get("latency_removed_samples")
+    if lat:
+        lines.append(f"- **Latency**: the captured gear answered {lat} samples late; that latency "
+                     "was removed before training, so the model answers at once, in step with "
+                     f"its input. To line it up with the gear's own recording (a null test, "
+                     f"layering), delay the model's output by {lat} samples; a dry/wet blend "
+                     "needs no delay")
+    elif lat == 0:
+        lines.append("- **Latency**: none measured in the capture; the model is in step with "
+                     "the gear")
+    return lines
+
+
 def model_card(tm, meta: dict[str, Any], files: dict[str, Path], verified: dict[str, str],
                cost: dict[str, Any] | None) -> str:
     """The model card: what the model emulates, how well, at what cost, in which files.
@@ -204,6 +240,7 @@ def model_card(tm, meta: dict[str, Any], files: dict[str, Path], verified: dict[
         " (error-to-signal ratio on data not trained on; lower is better)",
         f"- **Parameters**: {tm.param_count}",
         f"- **Input skip**: {'yes: the network predicts the difference from the dry input' if meta['input_skip'] else 'no'}",
+        *_range_card(meta),
         f"- **Training data**: manifest hash `{meta['data_manifest_hash']}`",
         f"- **Made by**: fxlab {meta['fxlab_version']}, {meta['date']}",
     ]

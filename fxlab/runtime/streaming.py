@@ -64,6 +64,7 @@ from fxlab.audio import STUDY_SR
 from fxlab.effects.base import Knob
 from fxlab.errors import (
     EngineUnavailableError,
+    LevelWarning,
     ParameterError,
     problem,
     unknown_name,
@@ -120,6 +121,11 @@ def check_block_size(block_size, *, name: str = "block_size") -> int:
     return int(block_size)
 
 
+LEVEL_HEADROOM_DB = 1.0
+"""A processor warns when its input peaks more than this above the loudest input its model was
+trained on (:meth:`Processor.watch_level`)."""
+
+
 class Processor:
     """Block-by-block processing of one fxlab model (base class; see :func:`make_processor`).
 
@@ -153,6 +159,30 @@ class Processor:
         self._target = self._now = np.zeros(0, np.float64)
         self._fresh = True
         self._moving = False
+        self._level_limit = math.inf  # watch_level: no limit until a model folder gives one
+        self._level_what = ""
+
+    def watch_level(self, peak_dbfs: float | None, *, what: str = "") -> None:
+        """Warn once (:class:`fxlab.errors.LevelWarning`) when an input block peaks more than
+        :data:`LEVEL_HEADROOM_DB` above ``peak_dbfs`` (the loudest input the model was trained
+        on: beyond it the network extrapolates). ``None`` watches nothing."""
+        self._level_limit = (math.inf if peak_dbfs is None or not math.isfinite(peak_dbfs)
+                             else 10.0 ** ((float(peak_dbfs) + LEVEL_HEADROOM_DB) / 20.0))
+        self._level_what = what or f"model {self.name!r}"
+
+    def _check_level(self, x: np.ndarray) -> None:
+        peak = max(float(x.max()), -float(x.min()))
+        if peak > self._level_limit:
+            import warnings
+
+            trained = 20.0 * math.log10(self._level_limit) - LEVEL_HEADROOM_DB
+            warnings.warn(
+                f"{self._level_what} is fed input peaking at {20.0 * math.log10(peak):+.1f} dBFS, "
+                f"louder than anything it was trained on ({trained:+.1f} dBFS peak): its output "
+                "there is extrapolation. Turn the input down, or train on louder material "
+                "(record the loudest playing you will use). (Said once.)",
+                LevelWarning, stacklevel=3)
+            self._level_limit = math.inf
 
     def _setup_knobs(self, model, n_knobs: int, knobs) -> None:
         """Take the knob declarations of a network with ``n_knobs`` knob inputs (see the module
@@ -265,7 +295,11 @@ class Processor:
             The output samples for exactly these input samples.
         """
         x = as_block(block)
-        return self._process(x) if x.size else x
+        if not x.size:
+            return x
+        if self._level_limit != math.inf:
+            self._check_level(x)
+        return self._process(x)
 
     def _process(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError

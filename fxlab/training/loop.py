@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from fxlab import __version__, progress
+from fxlab.audio import STUDY_SR, level_profile
 from fxlab.errors import ParameterError, problem, unknown_name
 from fxlab.models import build_model, model_config
 from fxlab.training.config import RESUMABLE_CHANGES, TrainConfig, learning_rate_at
@@ -163,7 +164,8 @@ def _knob_declarations(data, n_knobs: int, knobs) -> list[dict]:
 
 
 def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = False, verbose: int = 1,
-          log: Callable[[str], Any] = print, knobs=None, **overrides) -> TrainedModel:
+          log: Callable[[str], Any] = print, knobs=None, sr: int | None = None,
+          **overrides) -> TrainedModel:
     """Train one model into the model folder ``out_dir``; returns it loaded (best epoch).
 
     Parameters
@@ -189,6 +191,13 @@ def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = Fa
     knobs : sequence of fxlab.effects.Knob, optional
         The knobs of the knob columns, in order (default: the data set's ``knobs``, else
         ``knob_0`` ... in [0, 1]); saved in ``config.json`` as ``knobs`` so players know the ranges.
+    sr : int or None
+        Sample rate of arrays given in a dict, Hz (a data set folder knows its own); saved in
+        ``config.json`` (exports and the runtime play the model at it).
+
+    ``config.json`` also records ``input_range``: the training input's peak and 50 ms level
+    percentiles, dBFS (:func:`fxlab.audio.level_profile`): louder input is extrapolation, and
+    the model's processor warns once when fed it.
 
     Returns
     -------
@@ -202,7 +211,8 @@ def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = Fa
 
     config = (config or TrainConfig()).replace(**overrides) if overrides else (config or TrainConfig())
     data = _opened(data)
-    splits, sr, data_hash = resolve_data(data)
+    splits, data_sr, data_hash = resolve_data(data)
+    sr = data_sr or sr  # a data set knows its rate; arrays are at ``sr`` (the study's if None)
     val_names = [s for s in splits if s != "train"]
     monitor = config.monitor or (f"{'val1' if 'val1' in val_names else val_names[0]}_loss"
                                  if val_names else "loss")
@@ -230,6 +240,10 @@ def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = Fa
                    "keras_backend": keras.backend.backend(), "keras_version": keras.__version__}
     if n_knobs:
         full_config["knobs"] = _knob_declarations(data, n_knobs, knobs)
+    # the level range the model knows (its training input's), warned about when exceeded
+    levels = level_profile(dry if dry.ndim == 1 else dry[:, 0], sr=sr or STUDY_SR)
+    full_config["input_range"] = {k: round(float(levels[k]), 3) for k in
+                                  ("peak_dbfs", "active_p5_dbfs", "active_p95_dbfs")}
     resuming = resume and ckpt.exists()
     if resuming:
         old = json.loads((out / "config.json").read_text())

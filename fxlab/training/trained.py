@@ -50,15 +50,27 @@ class TrainedModel:
         return tuple(Knob.from_dict(k) for k in self.config.get("knobs") or ())
 
     @property
+    def input_range(self) -> dict:
+        """The level range of the input the model was trained on (``config.json``'s
+        ``input_range``: ``peak_dbfs``, ``active_p5_dbfs``, ``active_p95_dbfs``; ``{}`` for a
+        folder made before fxlab recorded it). Louder input is extrapolation: :meth:`predict` and
+        :meth:`processor` warn once (:class:`fxlab.errors.LevelWarning`) when fed more than
+        :data:`fxlab.runtime.streaming.LEVEL_HEADROOM_DB` above its peak."""
+        return dict(self.config.get("input_range") or {})
+
+    @property
     def receptive_field(self) -> int | None:
         """Input samples one output depends on (``None`` for recurrent networks: unbounded)."""
         return self.config["model"].get("receptive_field")
 
     def processor(self, *, engine: str = "auto"):
-        """A block-by-block :class:`fxlab.runtime.Processor` of this model (state carried)."""
+        """A block-by-block :class:`fxlab.runtime.Processor` of this model (state carried); it
+        warns once when fed louder input than the model was trained on (:attr:`input_range`)."""
         from fxlab.runtime import make_processor
 
-        return make_processor(self, engine=engine, sr=self.sr)
+        proc = make_processor(self, engine=engine, sr=self.sr)
+        proc.watch_level(self.input_range.get("peak_dbfs"), what=f"model {str(self.path)!r}")
+        return proc
 
     def predict(self, x, *, max_samples: int | None = None, knobs=None) -> np.ndarray:
         """Run the model over a whole signal, offline, from a zero state: the fast exact path.
