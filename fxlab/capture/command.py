@@ -27,7 +27,7 @@ import numpy as np
 from fxlab.capture.pairs import load_pair
 from fxlab.capture.reamp import DEFAULT_SECONDS, MIN_SECONDS, write_reamp_signal
 from fxlab.capture.report import format_report, grade, pair_report
-from fxlab.errors import ParameterError, problem
+from fxlab.errors import LatencyUncertainError, ParameterError, problem
 from fxlab.models import MODEL_NAMES, family_of
 from fxlab.training.config import TrainConfig
 from fxlab.training.history import read_history
@@ -119,8 +119,14 @@ def train_on_pair(dry_path, wet_path, out_dir, *, model: str = "lstm", holdout: 
         raise ParameterError(problem(f"holdout={holdout!r}", found=repr(holdout),
                                      expected="a fraction in (0, 0.5]", fix="use e.g. 0.2"))
     pair = load_pair(dry_path, wet_path, sr=sr, align=align, latency=latency)
-    pair2 = (load_pair(dry_path, wet2_path, sr=sr, align=align, latency=latency)
-             if wet2_path is not None else None)
+    pair2 = None
+    if wet2_path is not None:
+        try:
+            pair2 = load_pair(dry_path, wet2_path, sr=sr, align=align, latency=latency)
+        except LatencyUncertainError:  # a noisier take: the same chain, the first take's latency
+            pair2 = load_pair(dry_path, wet2_path, sr=sr, align=align, latency=pair.offset_samples)
+            pair.notes.append(f"{Path(wet2_path).name}: its latency could not be measured with "
+                              f"confidence; the first take's ({pair.offset_samples:+d}) used")
     dry, wet = np.asarray(pair.dry, np.float32), np.asarray(pair.wet, np.float32)
     splits = _splits(pair, holdout)
     segment = overrides.get("segment", TrainConfig.segment)

@@ -77,6 +77,40 @@ def _budget_callback(budget: _TimeBudget):
     return StopAtBudget()
 
 
+def _live_line_callback(model_name: str):
+    """On a terminal, one line rewritten in place while an epoch runs (step, loss); nothing
+    in a pipe or a log file, where the per-epoch line is what is kept (Keras's own progress bar
+    writes a 30 kB line of terminal codes per epoch there)."""
+    import sys
+
+    import keras
+
+    if not getattr(sys.stdout, "isatty", lambda: False)():
+        return None
+
+    class LiveLine(keras.callbacks.Callback):
+        last = 0.0
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch + 1
+
+        def on_train_batch_end(self, batch, logs=None):
+            now = time.perf_counter()
+            if now - self.last > 0.25:
+                self.last = now
+                loss = (logs or {}).get("loss")
+                sys.stdout.write(f"\r{model_name} epoch {self.epoch}: step {batch + 1}"
+                                 + (f", loss {float(loss):.4g}" if loss is not None else "")
+                                 + "\x1b[K")
+                sys.stdout.flush()
+
+        def on_epoch_end(self, epoch, logs=None):
+            sys.stdout.write("\r\x1b[K")
+            sys.stdout.flush()
+
+    return LiveLine()
+
+
 def _write_history(path: Path, rows: list[dict]) -> None:
     if not rows:
         return
@@ -185,7 +219,9 @@ def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = Fa
         Continue from ``out_dir/checkpoint/last.npz`` if present (the same settings are required,
         except ``epochs``, ``max_minutes`` and ``patience``); start afresh if there is none.
     verbose : {0, 1, 2}
-        0 silent; 1 Keras's progress bar and one line per epoch; 2 one line per epoch.
+        0 silent; 1 one line per epoch, and on a terminal a live line while an epoch runs;
+        2 one line per epoch. (Keras's own progress bar is never shown: in a pipe or a log it is
+        a long line of terminal codes.)
     log : callable
         Where the per-epoch lines go.
     knobs : sequence of fxlab.effects.Knob, optional
@@ -299,6 +335,7 @@ def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = Fa
         start = state["budget_start"]
         budget = _TimeBudget(config.max_minutes * 60.0 + start, state["wall_s"], start)
     callbacks = [_budget_callback(budget)] if config.max_minutes else []
+    live = _live_line_callback(config.model) if verbose == 1 else None
     writer = _tensorboard_writer(out / "logs")
     rows = state["history"]
     n_train = (config.windows_per_epoch or dry.size) if window else None
@@ -324,8 +361,8 @@ def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = Fa
             # run would not repeat an uninterrupted one
             fit_args = {"x": window_batches(dry, wet, window, idx, config.batch_size),
                         "shuffle": False}
-        hist = model.fit(**fit_args, epochs=epoch + 1, initial_epoch=epoch,
-                         verbose=1 if verbose == 1 else 0, callbacks=callbacks)
+        hist = model.fit(**fit_args, epochs=epoch + 1, initial_epoch=epoch, verbose=0,
+                         callbacks=callbacks + ([live] if live is not None else []))
         if callbacks and callbacks[0].model.stop_training:  # the budget cut this epoch short
             per_step = config.batch_size * (1 if window else x.shape[1] - config.warmup)
             n_samples = min(n_samples, callbacks[0].steps * per_step)
