@@ -14,6 +14,8 @@ float32 rather than float64: twice the SIMD width, and Keras itself computes in 
   values ``knobs[t, :]`` (normalised to [0, 1]) enter the first layer; the residual adds
   ``x[t]`` alone. Unconditioned networks keep the kernels above, untouched.
 - :func:`tanh`                                the float32 tanh the kernels share
+- :func:`peak`                                a block's largest magnitude (the processor's level
+  watch: ~0.3 us a block where numpy's ``abs().max()`` takes ~3)
 """
 
 from __future__ import annotations
@@ -22,9 +24,20 @@ import numpy as np
 from numba import njit
 
 __all__ = ["gru_kernel", "gru_kernel_1", "gru_kernel_k", "gru_kernel_k_1", "lstm_kernel",
-           "lstm_kernel_1", "lstm_kernel_k", "lstm_kernel_k_1", "tanh"]
+           "lstm_kernel_1", "lstm_kernel_k", "lstm_kernel_k_1", "peak", "tanh"]
 
 _CLAMP = np.float32(7.90531110763549805)
+
+
+@njit(nogil=True, cache=True)
+def peak(x):
+    """The largest ``|x[t]|`` of a 1-D float32 block (0.0 when empty)."""
+    m = np.float32(0.0)
+    for v in x:
+        a = abs(v)
+        if a > m:
+            m = a
+    return float(m)
 
 
 @njit(inline="always", fastmath=True, error_model="numpy")

@@ -70,7 +70,7 @@ from fxlab.errors import (
     unknown_name,
 )
 from fxlab.models import tcn
-from fxlab.runtime import tcn_kernel
+from fxlab.runtime import kernels, tcn_kernel
 from fxlab.runtime.engines import ENGINE_NAMES, as_block, make_engine
 from fxlab.runtime.knobs import KNOB_SMOOTHING_S, knobs_of
 
@@ -171,7 +171,7 @@ class Processor:
         self._level_what = what or f"model {self.name!r}"
 
     def _check_level(self, x: np.ndarray) -> None:
-        peak = max(float(x.max()), -float(x.min()))
+        peak = kernels.peak(x)
         if peak > self._level_limit:
             import warnings
 
