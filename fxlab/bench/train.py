@@ -34,9 +34,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 from fxlab.bench.backend import run_on_backend
+from fxlab.metrics import esr, log_spectral_distance
 from fxlab.training import TrainConfig, train
 
 __all__ = ["RECOMMENDED", "THESIS_QUICK", "main"]
@@ -56,20 +55,7 @@ THESIS_QUICK = TrainConfig(model="thesis_lstm_reduced", loss="mse", epochs=2, ba
 
 
 def _lsd(target, output, sr):
-    try:
-        from fxlab.metrics import log_spectral_distance
-    except ImportError:  # the metrics module is optional here
-        def log_spectral_distance(t, o, *, sr):
-            from scipy.signal import welch
-
-            _, pt = welch(t, sr, nperseg=8192)
-            _, po = welch(o, sr, nperseg=8192)
-            return float(np.sqrt(np.mean((10 * np.log10(pt + 1e-20) - 10 * np.log10(po + 1e-20)) ** 2)))
     return float(log_spectral_distance(target, output, sr=sr))
-
-
-def _esr(target, output):
-    return float(np.sum((target - output) ** 2) / np.sum(target**2))
 
 
 def _data(args):
@@ -136,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     trained = sum(r["train_samples"] for r in read_history(tm.path))
     y = tm.predict(v2.dry)
     results.update({"model": f"lstm-{RECOMMENDED.model_params['units']}", "backend": keras.backend.backend(),
-                    "esr_v1": _esr(v1.wet, tm.predict(v1.dry)), "esr_v2": _esr(v2.wet, y),
+                    "esr_v1": esr(v1.wet, tm.predict(v1.dry)), "esr_v2": esr(v2.wet, y),
                     "lsd_v2_db": _lsd(v2.wet, y, ds.sr), "wall_s": wall, "samples_per_s": trained / wall,
                     "epochs": tm.summary["epochs_run"]})
     print(f"fxlab {results['model']} ({results['backend']}): ESR on Validation 1 {results['esr_v1']:.3g}, "
@@ -161,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         twall = time.perf_counter() - t0
         n = int(args.thesis_eval_seconds * ds.sr)
         yt = th.predict(v2.dry, max_samples=n)
-        results.update({"thesis_model": "thesis_lstm_reduced", "thesis_esr_v2": _esr(v2.wet[:n], yt),
+        results.update({"thesis_model": "thesis_lstm_reduced", "thesis_esr_v2": esr(v2.wet[:n], yt),
                         "thesis_lsd_v2_db": _lsd(v2.wet[:n], yt, ds.sr), "thesis_wall_s": twall,
                         "thesis_windows_per_epoch": THESIS_QUICK.windows_per_epoch,
                         "thesis_eval_s": args.thesis_eval_seconds})

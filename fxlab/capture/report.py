@@ -13,10 +13,9 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
 from fxlab.audio import level_profile
 from fxlab.errors import LengthMismatchError, problem
+from fxlab.metrics import esr
 
 __all__ = ["GRADE_SCALE", "format_report", "grade", "pair_report"]
 
@@ -27,11 +26,6 @@ GRADE_SCALE: tuple[tuple[float, str], ...] = (
     (math.inf, "poor: it will likely sound different from the effect"),
 )
 """Held-out ESR below each bound -> words (the scale Neural Amp Modeler's trainer reports)."""
-
-def _esr(target: np.ndarray, output: np.ndarray) -> float:
-    t = np.asarray(target, np.float64)
-    return float(np.sum((t - np.asarray(output, np.float64)) ** 2) / max(np.sum(t**2), 1e-30))
-
 
 def pair_report(pair, *, wet2=None, train_fraction: float = 1.0) -> dict[str, Any]:
     """The data report of a checked pair (:class:`fxlab.capture.pairs.AudioPair`).
@@ -79,7 +73,7 @@ def pair_report(pair, *, wet2=None, train_fraction: float = 1.0) -> dict[str, An
         "train_dry_levels": trained,
         "heldout_dry_peak_dbfs": (level_profile(held_part, sr=sr)["peak_dbfs"]
                                   if held_part.size else None),
-        "esr_vs_wire": _esr(pair.wet, pair.dry),
+        "esr_vs_wire": esr(pair.wet, pair.dry),
         "latency_samples": int(pair.offset_samples),
         "latency_from": ("reamp clicks" if pair.clicks is not None else
                          "onset of the response" if pair.latency is not None else "given"),
@@ -88,7 +82,7 @@ def pair_report(pair, *, wet2=None, train_fraction: float = 1.0) -> dict[str, An
     }
     if pair.reamp is not None:
         (a0, a1), (b0, b1) = pair.reamp.takes
-        takes = _esr(pair.wet[a0:a1], pair.wet[b0:b1])
+        takes = esr(pair.wet[a0:a1], pair.wet[b0:b1])
         report.update(two_takes_esr=takes, floor_esr=takes / 2.0)
     if wet2 is not None:
         s1, s2 = max(0, -pair.offset_samples), max(0, -wet2.offset_samples)
@@ -100,7 +94,7 @@ def pair_report(pair, *, wet2=None, train_fraction: float = 1.0) -> dict[str, An
                 expected="two takes of the same dry signal", fix="pass a second take of the "
                 "same dry file through the same effect settings"))
         a, b = pair.wet[lo - s1:hi - s1], wet2.wet[lo - s2:hi - s2]
-        takes = _esr(a, b)
+        takes = esr(a, b)
         report.update(two_takes_esr=takes, floor_esr=takes / 2.0,
                       wet2_latency_samples=int(wet2.offset_samples))
     return report

@@ -22,7 +22,6 @@ from fxlab.runtime.engines import (
     DEFAULT_ORDER,
     ENGINE_NAMES,
     Engine,
-    available_engines,
     default_engine,
     make_engine,
 )
@@ -48,7 +47,6 @@ __all__ = [
     "Processor",
     "RecurrentProcessor",
     "WindowedProcessor",
-    "available_engines",
     "check_block_size",
     "default_engine",
     "make_engine",

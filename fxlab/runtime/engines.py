@@ -31,7 +31,7 @@ block (``[n, K]``, or ``[K]`` held over the block); the numba engine runs them t
 Unconditioned networks run exactly as before (``knobs`` left out).
 
 Unavailable engines (no TensorFlow backend, a converter failure, activations the kernel does not
-implement) are reported with their reason by :func:`available_engines`, never silently skipped.
+implement) raise :class:`~fxlab.errors.EngineUnavailableError` with their reason, never silently skipped.
 The TensorFlow-based engines need Keras's TensorFlow backend; under ``KERAS_BACKEND=jax`` only
 ``numba`` (and ``keras``) are available.
 
@@ -39,7 +39,6 @@ Functions and classes
 ---------------------
 - :data:`ENGINE_NAMES`, :data:`DEFAULT_ORDER`
 - :func:`make_engine`         an :class:`Engine` by name (``"auto"`` = fastest available)
-- :func:`available_engines`   ``{name: None | reason it is unavailable}``
 - :func:`default_engine`      the name ``"auto"`` resolves to for a model
 - :func:`tflite_flatbuffer`   the TFLite model the ``tflite`` engine runs (and the exporter writes)
 
@@ -64,7 +63,6 @@ __all__ = [
     "EngineUnavailableError",
     "as_block",
     "as_knob_block",
-    "available_engines",
     "default_engine",
     "make_engine",
     "tflite_flatbuffer",
@@ -518,25 +516,6 @@ def make_engine(model, name: str = "auto") -> Engine:
         raise unknown_name("engine", name, list(ENGINE_NAMES) + ["auto"])
     spec = _as_spec(model)
     return _ENGINE_CLASSES[name](spec)
-
-
-def available_engines(model) -> dict[str, str | None]:
-    """Which engines can run ``model``: ``{name: None}`` if it can, else ``{name: reason}``.
-
-    Builds each engine once (TFLite conversion and numba compilation take a second or two).
-    """
-    try:
-        spec = _as_spec(model)
-    except EngineUnavailableError as exc:
-        return dict.fromkeys(ENGINE_NAMES, str(exc))
-    out: dict[str, str | None] = {}
-    for name in ENGINE_NAMES:
-        try:
-            _ENGINE_CLASSES[name](spec)
-            out[name] = None
-        except EngineUnavailableError as exc:
-            out[name] = str(exc)
-    return out
 
 
 def default_engine(model) -> str:
