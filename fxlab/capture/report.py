@@ -17,7 +17,7 @@ from fxlab.audio import level_profile
 from fxlab.errors import LengthMismatchError, problem
 from fxlab.metrics import esr
 
-__all__ = ["GRADE_SCALE", "format_report", "grade", "pair_report"]
+__all__ = ["GRADE_SCALE", "SELF_ESR_LIMIT", "format_report", "grade", "pair_report"]
 
 GRADE_SCALE: tuple[tuple[float, str], ...] = (
     (0.01, "great"),
@@ -26,6 +26,11 @@ GRADE_SCALE: tuple[tuple[float, str], ...] = (
     (math.inf, "poor: it will likely sound different from the effect"),
 )
 """Held-out ESR below each bound -> words (the scale Neural Amp Modeler's trainer reports)."""
+
+SELF_ESR_LIMIT = 0.01
+"""Two takes of the same dry signal through the gear that differ by more than this ESR are
+flagged: the gear does not sound like itself (Neural Amp Modeler checks its two validation takes
+against the same bound)."""
 
 def pair_report(pair, *, wet2=None, train_fraction: float = 1.0) -> dict[str, Any]:
     """The data report of a checked pair (:class:`fxlab.capture.pairs.AudioPair`).
@@ -133,6 +138,11 @@ def format_report(report: Mapping[str, Any]) -> list[str]:
     if "two_takes_esr" in report:
         lines.append(f"  two takes: ESR {report['two_takes_esr']:.3g} against each other; the "
                      f"floor for a model is about {report['floor_esr']:.3g}")
+        if report["two_takes_esr"] > SELF_ESR_LIMIT:
+            lines.append(f"  warning: the two takes differ by more than ESR {SELF_ESR_LIMIT:g}: the "
+                         "gear does not sound like itself (noise, drift, a time-varying effect "
+                         "such as a chorus, or a recording problem); no model can be graded "
+                         "better than that")
     return lines
 
 
