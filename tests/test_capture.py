@@ -216,3 +216,21 @@ def test_an_onset_buried_in_noise_is_flagged_weak(tmp_path):
     with pytest.raises(LatencyUncertainError, match="weakly determined") as info:
         pairs.load_pair(tmp_path / "d.wav", tmp_path / "w.wav")  # not applied: asked
     assert f"{est.samples:+d} samples" in str(info.value) and "--latency N" in str(info.value)
+
+
+def test_two_takes_that_differ_are_flagged(tmp_path, dry):
+    """Two takes of one dry signal that differ by more than ESR 0.01: the gear does not sound
+    like itself, and the report says so (a tenth of the level in hiss: ESR ~0.01-0.02 would not)."""
+    from fxlab.capture.report import SELF_ESR_LIMIT, format_report, pair_report
+
+    wet = _effect("lowpass")(dry, SR)
+    rms = float(np.sqrt(np.mean(wet.astype(np.float64) ** 2)))
+    hiss = np.random.default_rng(4).standard_normal(dry.size).astype(np.float32)
+    audio.write_wav(tmp_path / "d.wav", dry, SR)
+    audio.write_wav(tmp_path / "w.wav", wet, SR, subtype="FLOAT")
+    for scale, flagged in ((0.3, True), (0.03, False)):
+        audio.write_wav(tmp_path / "w2.wav", wet + scale * rms * hiss, SR, subtype="FLOAT")
+        rep = pair_report(pairs.load_pair(tmp_path / "d.wav", tmp_path / "w.wav", latency=0),
+                          wet2=pairs.load_pair(tmp_path / "d.wav", tmp_path / "w2.wav", latency=0))
+        assert (rep["two_takes_esr"] > SELF_ESR_LIMIT) is flagged
+        assert any("does not sound like itself" in line for line in format_report(rep)) is flagged
