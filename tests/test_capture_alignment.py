@@ -135,8 +135,8 @@ def test_a_wet_that_leads_the_dry_is_refused_as_a_finding(tmp_path, music):
 
 
 def test_a_weak_zero_is_taken(tmp_path, music, wet_of):
-    """The drive with its tone filter reads 0 from music, weakly: 0 is taken (a weak estimate
-    can only be late, and nothing comes before 0)."""
+    """The drive with its tone filter reads 0 from music, weakly: 0 is taken (no shift never asks
+    the model to predict the future)."""
     d, w = _write(tmp_path, music, wet_of("drive_tone", music))
     p = pairs.load_pair(d, w)
     assert p.offset_samples == 0

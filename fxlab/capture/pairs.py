@@ -19,7 +19,8 @@ delay into the model). A weakly determined latency (:attr:`LatencyEstimate.weak`
 the first taps, or the effect distorts and its response starts softly) may be late, and a late
 shift asks the model to predict the future: it is not applied; the error says what it would have
 shifted and asks for ``latency=N`` (``fxlab train --latency N``) or the reamp signal. A weak
-estimate of 0 is taken: it could only be late, and a causal effect's latency cannot be below 0.
+estimate of 0 is taken: not shifting at all never asks a causal model to predict the future (if
+the effect does have latency, the model learns it as a delay).
 When the dry file is fxlab's reamp signal (:mod:`fxlab.capture.reamp`), the latency comes from
 its calibration clicks instead, exactly.
 
@@ -636,9 +637,9 @@ def load_pair(
                          "latency may be a few samples late")
         elif estimate.weak:  # and 0: _refuse_unsafe let nothing else through
             notes.append(f"the onset is weakly determined ({estimate.why_weak}); 0 taken: a "
-                         "weak estimate can only be late, and a causal effect cannot answer "
-                         "before its input. If the effect has latency, the model learns it as "
-                         "a delay (pass --latency N if you know it)")
+                         "causal effect cannot answer before its input, so no shift at all never "
+                         "asks the model to predict the future. If the effect has latency, the "
+                         "model learns it as a delay (pass --latency N if you know it)")
     ms = offset / rate * 1000.0
     if align == "check":
         if abs(offset) > tolerance:
