@@ -161,7 +161,7 @@ def get_effect(name: str, **params: Any) -> Effect:
         return PluginFileEffect(**params)
     if name == "lv2":
         return Lv2Effect(**params)
-    if name.startswith(_PEDALBOARD_PREFIX):
+    if name in pedalboard_plugin_names():
         return PedalboardEffect(name[len(_PEDALBOARD_PREFIX):], **params)
     raise unknown_name("effect", name, list_effects())
 

@@ -227,9 +227,15 @@ class Effect:
             A value outside the knob's range (the message gives the range).
         """
         checked = {name: self.knob(name).check(v, self.name) for name, v in values.items()}
-        from fxlab.effects import effect_from_spec  # the registry imports this module
+        return self._with_params(copy.deepcopy({**self.params, **checked}))
 
-        return effect_from_spec({"name": self.name, "params": {**self.params, **checked}})
+    def _with_params(self, params: dict[str, Any]) -> Effect:
+        """A new effect of this kind made from ``params`` (what ``get_effect`` would pass it).
+
+        An effect whose constructor takes more than its ``params`` as keywords (the EQs' kind, a
+        pedalboard plugin's class name) overrides this.
+        """
+        return type(self)(**params)
 
     @property
     def spec(self) -> dict[str, Any]:

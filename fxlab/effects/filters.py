@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.signal
@@ -57,6 +57,9 @@ class EQFilter(Effect):
         _, h = scipy.signal.sosfreqz(self.sos(sr), worN=f, fs=sr)
         with np.errstate(divide="ignore"):
             return 20.0 * np.log10(np.abs(h))
+
+    def _with_params(self, params: dict[str, Any]) -> Effect:
+        return type(self)(self.name, **params)
 
     def _check_below_nyquist(self, label: str, freq: float, sr: int | float) -> None:
         if not freq < sr / 2:

@@ -166,9 +166,8 @@ class PedalboardEffect(Effect):
     def __init__(self, class_name: str, **params: Any):
         classes = _pedalboard_classes()
         if class_name not in classes:
-            from fxlab.effects import list_effects  # the registry imports this module
-
-            raise unknown_name("effect", _PEDALBOARD_PREFIX + class_name, list_effects())
+            raise unknown_name("pedalboard plugin", _PEDALBOARD_PREFIX + class_name,
+                               pedalboard_plugin_names())
         self.name = _PEDALBOARD_PREFIX + class_name
         self.class_name = class_name
         self.is_linear = class_name in _PEDALBOARD_LTI
@@ -183,6 +182,9 @@ class PedalboardEffect(Effect):
             current = getattr(plugin, key)
             if not _is_enum(current) and not isinstance(current, bool):
                 self.params[key] = _json_value(value)
+
+    def _with_params(self, params: dict[str, Any]) -> Effect:
+        return type(self)(self.class_name, **params)
 
     def process(self, x: np.ndarray, sr: int | float) -> np.ndarray:
         return self._plugin.process(x, float(sr), reset=True)
