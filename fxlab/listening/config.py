@@ -17,9 +17,9 @@ from pathlib import Path
 
 from fxlab.errors import ParameterError, problem, unknown_name
 from fxlab.listening.loudness import LOUDNESS_METHOD
+from fxlab.listening.rendered import find_models
 from fxlab.listening.scale import RESERVED
 from fxlab.listening.store import default_ratings_path
-from fxlab.listening.trials import find_models
 from fxlab.util import NotebookConfig
 
 __all__ = ["SPLITS", "ListeningConfig"]

@@ -4,7 +4,8 @@
 - :class:`TrialSet`        the trials of one session (``<run_dir>/listening/trials.json``)
 - :func:`prepare_trials`   cut, level-match and write the clips of a run; describe them
 - :func:`load_trials`      read ``trials.json`` back
-- :func:`find_models`      the models a run rendered for every split
+- :func:`find_models`      the models a run rendered for every split (from
+  :mod:`fxlab.listening.rendered`)
 - :func:`rater_order`      a rater's order and A/B sides, random but seeded by name and session seed
 - :func:`normalize_rater`  a rater's name, spaces tidied
 
@@ -42,7 +43,8 @@ from fxlab.errors import (
     unknown_name,
 )
 from fxlab.listening.loudness import LOUDNESS_METHOD, match_gains
-from fxlab.listening.scale import CONTROL_DRY, CONTROL_SAME, CONTROLS, RESERVED
+from fxlab.listening.rendered import find_models
+from fxlab.listening.scale import CONTROL_DRY, CONTROL_SAME, CONTROLS
 from fxlab.util import Html, atomic_path, html_table, write_json
 
 if TYPE_CHECKING:
@@ -210,31 +212,6 @@ def _read_mono(path: Path, *, what: str) -> np.ndarray:
             fix="rerun the step that wrote it; a model that outputs NaN needs retraining",
         ))
     return x
-
-
-def find_models(run_dir: str | os.PathLike, *, splits: Sequence[str] = ("val1", "val2")) -> list[str]:
-    """Names of the models that have a rendered output for every split, sorted.
-
-    Parameters
-    ----------
-    run_dir : path
-        A run folder holding ``rendered/<model>/<split>.wav``.
-    splits : sequence of str
-        The splits each model must have.
-
-    Returns
-    -------
-    list of str
-        Possibly empty.
-    """
-    rendered = Path(run_dir) / "rendered"
-    if not rendered.is_dir():
-        return []
-    return sorted(
-        d.name for d in rendered.iterdir()
-        if d.is_dir() and d.name not in RESERVED
-        and all((d / f"{s}.wav").is_file() for s in splits)
-    )
 
 
 def _render_offsets(run_dir: Path, models: Sequence[str], splits: Sequence[str]) -> dict:
