@@ -35,8 +35,9 @@ from typing import Any
 
 import yaml
 
-from fxlab import __version__
+from fxlab import __version__, progress
 from fxlab.errors import ParameterError, PipelineError, problem, unknown_name
+from fxlab.steps import STEPS
 from fxlab.util import atomic_write
 
 __all__ = [
@@ -53,9 +54,6 @@ __all__ = [
     "run",
     "versions",
 ]
-
-#: Every step of the study, in order; a step is the notebook ``notebooks/<step>.ipynb``.
-STEPS = ("01_synthesize_data", "02_train", "03_evaluate", "04_listening_test", "05_latency")
 
 #: Parameters the pipeline itself sets; a profile or override may not.
 RESERVED = ("run_dir",)
@@ -444,7 +442,8 @@ def _run_steps(prof, result, run_dir, given, started, extra, earlier, log, on_st
     """Execute each step of ``result`` in order (see :func:`run`)."""
     import papermill as pm
 
-    from fxlab import progress
+    # here, not at the top: fxlab.report imports nbformat (and jsonschema), about a second that
+    # `fxlab profiles`, `fxlab params` and a sweep's planning need not wait for
     from fxlab.report import build_report
 
     n = len(result.steps)

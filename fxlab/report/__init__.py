@@ -35,6 +35,7 @@ import jinja2
 import nbformat
 from markupsafe import Markup
 
+from fxlab.steps import STEPS
 from fxlab.util import Html, atomic_write, html_table
 
 __all__ = ["build_report", "render_notebook", "report_context"]
@@ -148,8 +149,6 @@ def report_context(run_dir: str | Path) -> dict:
     failed = [s for s in info.get("steps", []) if s["status"] in ("failed", "interrupted")]
     # steps an earlier invocation ran in this folder (``--steps 03`` on a finished run) stay in
     # the report, in the study's order, marked as such in the steps table
-    from fxlab.pipeline import STEPS
-
     steps = sorted([*info.get("earlier_steps", []), *info.get("steps", [])],
                    key=lambda s: STEPS.index(s["name"]) if s["name"] in STEPS else len(STEPS))
     sections = []
