@@ -28,7 +28,8 @@ harmonics.
 
 - :class:`ToneAnalysis`           one output signal analysed: harmonic levels, THD, aliasing, spectrum
 - :func:`analyse_tone`            analyse a signal that holds a sine of a known ``f0`` through a system
-- :class:`Harmonics`              a measurement over several input levels (arrays, one row per level)
+- :class:`Harmonics`              a measurement over several input levels (arrays, one row per level;
+  defined in :mod:`fxlab.harmonics_record`, re-exported here)
 - :func:`measure_harmonics`       sines at several levels through a processor ``fn(x) -> y``
 - :func:`harmonic_difference`     model minus target, dB, per level and harmonic
 - :func:`harmonics_table`         target and models side by side per level, and their differences (HTML)
@@ -49,8 +50,9 @@ import numpy as np
 import scipy.signal
 
 from fxlab.errors import LengthMismatchError, NonFiniteError, ParameterError, problem
+from fxlab.harmonics_record import Harmonics, _as_models, _check_pair
 from fxlab.plots import plot_harmonics
-from fxlab.util import Html, check_sr, html_table, jsonable
+from fxlab.util import Html, check_sr, html_table
 
 __all__ = [
     "DEFAULT_LEVELS_DBFS",
@@ -118,79 +120,6 @@ class ToneAnalysis:
     spectrum_dbfs: np.ndarray
     n: int
     coherent: bool
-
-
-@dataclass(frozen=True)
-class Harmonics:
-    """A harmonic measurement over several input levels: one row per level.
-
-    Attributes
-    ----------
-    f0_hz : float
-        The fundamental used, Hz (the one asked for, or the nearest with a whole number of periods
-        in the window).
-    sr : int
-        Sample rate, Hz.
-    levels_dbfs : np.ndarray [shape=(L,)]
-        Input levels, dB full scale (peak of the sine).
-    harmonic_numbers : np.ndarray [shape=(H,), int]
-        ``1 .. n_harmonics``.
-    harmonic_dbfs, harmonic_db : np.ndarray [shape=(L, H)]
-        Output level of each harmonic in dBFS, and relative to the fundamental in dB (NaN at or
-        above Nyquist); see :class:`ToneAnalysis`.
-    thd_percent, thd_db, aliasing_db : np.ndarray [shape=(L,)]
-        Per input level; see :class:`ToneAnalysis`.
-    freqs_hz : np.ndarray [shape=(F,)]
-        Frequencies of the spectra's bins, Hz.
-    spectrum_dbfs : np.ndarray [shape=(L, F), float32]
-        Each level's output spectrum, dBFS (an on-bin sine's peak reads its level).
-    settle_s : float
-        Seconds of output skipped before the analysis.
-    n : int
-        Samples analysed per level (a whole number of periods).
-    """
-
-    f0_hz: float
-    sr: int
-    levels_dbfs: np.ndarray
-    harmonic_numbers: np.ndarray
-    harmonic_dbfs: np.ndarray
-    harmonic_db: np.ndarray
-    thd_percent: np.ndarray
-    thd_db: np.ndarray
-    aliasing_db: np.ndarray
-    freqs_hz: np.ndarray
-    spectrum_dbfs: np.ndarray
-    settle_s: float
-    n: int
-
-    def level_index(self, level_dbfs: float) -> int:
-        """Row of the input level ``level_dbfs`` (dBFS); a :class:`ParameterError` if not measured."""
-        hits = np.flatnonzero(np.isclose(self.levels_dbfs, float(level_dbfs), atol=1e-9))
-        if not hits.size:
-            raise ParameterError(problem(
-                "level_dbfs", found=repr(level_dbfs),
-                expected=f"one of the measured levels {_levels_text(self.levels_dbfs)} dBFS",
-                fix="pick a measured level (or measure that one)",
-            ))
-        return int(hits[0])
-
-    def to_dict(self, *, spectra: bool = False) -> dict:
-        """Plain JSON values (NaN as ``None``); the spectra only with ``spectra=True``."""
-        doc = {
-            "f0_hz": self.f0_hz, "sr": self.sr, "settle_s": self.settle_s, "n": self.n,
-            "levels_dbfs": self.levels_dbfs, "harmonic_numbers": self.harmonic_numbers,
-            "harmonic_dbfs": self.harmonic_dbfs, "harmonic_db": self.harmonic_db,
-            "thd_percent": self.thd_percent, "thd_db": self.thd_db,
-            "aliasing_db": self.aliasing_db,
-        }
-        if spectra:
-            doc.update(freqs_hz=self.freqs_hz, spectrum_dbfs=self.spectrum_dbfs)
-        return jsonable(doc)
-
-
-def _levels_text(levels) -> str:
-    return ", ".join(f"{v:g}" for v in np.asarray(levels, dtype=float))
 
 
 def _real(name: str, value: object, expected: str, fix: str) -> float:
@@ -491,23 +420,6 @@ def measure_harmonics(fn: Callable[[np.ndarray], np.ndarray], *, sr: int,
     )
 
 
-def _check_pair(target: Harmonics, model: Harmonics, name: str) -> None:
-    for what, a, b in (("f0_hz", target.f0_hz, model.f0_hz), ("sr", target.sr, model.sr),
-                       ("harmonics", target.harmonic_numbers.size, model.harmonic_numbers.size)):
-        if not np.isclose(a, b):
-            raise ParameterError(problem(
-                f"{name} harmonics", found=f"{what}={b:g}", expected=f"the target's {what}={a:g}",
-                fix="measure target and model with the same measure_harmonics settings",
-            ))
-    if target.levels_dbfs.shape != model.levels_dbfs.shape \
-            or not np.allclose(target.levels_dbfs, model.levels_dbfs):
-        raise ParameterError(problem(
-            f"{name} harmonics", found=f"levels {_levels_text(model.levels_dbfs)} dBFS",
-            expected=f"the target's levels {_levels_text(target.levels_dbfs)} dBFS",
-            fix="measure target and model at the same levels_dbfs",
-        ))
-
-
 def harmonic_difference(target: Harmonics, model: Harmonics, *,
                         floor_db: float | None = -120.0) -> np.ndarray:
     """``model - target`` of the levels relative to the fundamental, dB.
@@ -534,19 +446,6 @@ def harmonic_difference(target: Harmonics, model: Harmonics, *,
     with np.errstate(invalid="ignore"):
         diff = np.maximum(m, floor) - np.maximum(t, floor)
         return np.where((t < floor) & (m < floor), np.nan, diff)
-
-
-def _as_models(models) -> dict[str, Harmonics]:
-    if isinstance(models, Harmonics):
-        return {"model": models}
-    if not isinstance(models, Mapping) or not all(isinstance(h, Harmonics)
-                                                  for h in models.values()):
-        raise ParameterError(problem(
-            "models", found=f"a {type(models).__name__}",
-            expected="a Harmonics or a mapping name -> Harmonics",
-            fix="pass {'lstm': measure_harmonics(lambda x: trained.predict(x), sr=sr)}",
-        ))
-    return dict(models)
 
 
 def _shown(value: float, floor_db: float):

@@ -37,6 +37,7 @@ from matplotlib.ticker import FuncFormatter
 
 from fxlab import metrics, response
 from fxlab.errors import ParameterError, problem
+from fxlab.harmonics_record import _as_models, _check_pair
 from fxlab.util import check_sr
 
 __all__ = [
@@ -485,8 +486,6 @@ def plot_harmonics(target, models, *,
     -------
     matplotlib.figure.Figure
     """
-    from fxlab.harmonics import _as_models, _check_pair
-
     models = _as_models(models)
     for name, h in models.items():
         _check_pair(target, h, name)
