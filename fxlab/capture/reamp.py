@@ -27,8 +27,8 @@ Alignment (:func:`align_from_clicks`): for each click, the background is the wet
 0.25 s before the searched window (its mean removed, so a DC offset does not count); the onset
 is the first sample within +-``max_lag`` of the click that departs from that mean by more than
 twice the background's largest departure (by anything at all above a digitally silent
-background, :data:`DIGITAL_SILENCE`, so a soft-starting filter's first tap at -130 dB is still seen). The clicks must agree
-within :data:`CLICK_AGREEMENT` samples. On a noisy background a response's first taps can hide
+background, :data:`DIGITAL_SILENCE`, so a soft-starting filter's first tap at -130 dB is still
+seen). The clicks must agree within :data:`CLICK_AGREEMENT` samples. On a noisy background a response's first taps can hide
 under the noise, so the latency is taken :data:`SAFETY_MARGIN` sample earlier (as NAM does):
 the model then keeps at most that much delay and never has to predict the future. A
 digitally silent background needs no margin: the onset is exact. A click answered before it was
