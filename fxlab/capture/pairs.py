@@ -537,6 +537,65 @@ def load_pair(
     -------
     AudioPair
     """
+    _check_arguments(align=align, tolerance=tolerance, max_offset_s=max_offset_s,
+                     latency=latency, mono=mono)
+    dpath, wpath = Path(dry_path), Path(wet_path)
+    dry, wet, rate, notes = _read_pair(dpath, wpath, sr=sr, mono=mono)
+
+    def length_error(extra: str) -> LengthMismatchError:
+        return _length_error(dpath, wpath, dry.shape[0], wet.shape[0], rate, align, extra)
+
+    diff = wet.shape[0] - dry.shape[0]
+    if align == "off":
+        if abs(diff) > tolerance:
+            raise length_error("")
+        n = min(dry.shape[0], wet.shape[0])
+        notes.append("alignment not checked (align=\"off\")")
+        return AudioPair(dry[:n], wet[:n], rate, 0, dpath, wpath, notes)
+
+    layout = reamp.recognise(dry, rate, name=str(dpath))
+    if layout is not None:
+        notes.append(f"{dpath.name} is fxlab's reamp signal ({layout.n / rate:.1f} s): training "
+                     "on its body, holding out its first validation take, the second measures "
+                     "the noise floor")
+    offset, estimate, clicks = _find_offset(dry, wet, rate, dpath, wpath, layout=layout,
+                                            align=align, max_offset_s=max_offset_s,
+                                            latency=latency, notes=notes)
+    if align == "check":
+        if abs(offset) > tolerance:
+            raise MisalignmentError(problem(
+                f"{wpath} against {dpath}",
+                found=f"wet {'lags' if offset > 0 else 'leads'} dry by {abs(offset)} samples "
+                      f"({abs(offset) / rate * 1000.0:.2f} ms)",
+                expected=f"an offset of at most {tolerance} samples",
+                fix="pass align=\"correct\" to shift and trim them automatically, or remove "
+                    f"{abs(offset)} samples from the start of the "
+                    f"{'wet' if offset > 0 else 'dry'} file",
+            ))
+        if abs(diff) > tolerance:
+            raise length_error("")
+        n = min(dry.shape[0], wet.shape[0])
+        notes.append(f"offset {offset:+d} samples, within tolerance {tolerance}")
+        return AudioPair(dry[:n], wet[:n], rate, offset, dpath, wpath, notes, estimate, layout,
+                         clicks)
+
+    # align == "correct": accepted lengths are equal or differ by the offset (+- tolerance);
+    # a recording of the reamp signal may be longer (a DAW's bounce with a tail) or stop in its
+    # final silence, as long as it holds the whole second validation take
+    if layout is not None:
+        if wet.shape[0] - max(offset, 0) < layout.takes[1][1]:
+            raise length_error(", too short to hold the reamp signal's last validation take")
+        wet = wet[:dry.shape[0] + max(offset, 0)]
+    elif abs(diff) > tolerance and abs(diff - offset) > tolerance:
+        raise length_error(f", not explained by the detected offset of {offset:+d} samples")
+    d_al, w_al = _shifted(dry, wet, offset, rate, notes)
+    if d_al.shape[0] <= 0:
+        raise length_error(", nothing left after aligning")
+    return AudioPair(d_al, w_al, rate, offset, dpath, wpath, notes, estimate, layout, clicks)
+
+
+def _check_arguments(*, align, tolerance, max_offset_s, latency, mono) -> None:
+    """:func:`load_pair`'s argument checks (before any file is read)."""
     if align not in ALIGN_MODES:
         raise unknown_name("align mode", align, ALIGN_MODES)
     if isinstance(tolerance, bool) or not isinstance(tolerance, numbers.Integral) or tolerance < 0:
@@ -565,7 +624,11 @@ def load_pair(
             "mono=False", found="mono=False", expected='True, "mix" or a channel index',
             fix="load_pair needs mono signals: pass mono=True, \"mix\" or 0",
         ))
-    dpath, wpath = Path(dry_path), Path(wet_path)
+
+
+def _read_pair(dpath: Path, wpath: Path, *, sr, mono) -> tuple[np.ndarray, np.ndarray, int, list[str]]:
+    """Both files read and checked (same rate, finite, not silent, not clipped): (dry, wet,
+    rate, notes)."""
     dry, dry_sr = read_wav(dpath, sr=sr, mono=mono)
     wet, wet_sr = read_wav(wpath, sr=sr, mono=mono)
     if dry_sr != wet_sr:
@@ -575,118 +638,84 @@ def load_pair(
             fix=f"resample one with fxlab.audio.resample(x, {wet_sr}, {dry_sr}) (or re-export "
                 "it at the other's rate)",
         ))
-    rate = dry_sr
     notes: list[str] = []
     for path, x in ((dpath, dry), (wpath, wet)):
-        level = check_signal(x, name=str(path), sr=rate)
-        notes.append(f"{path.name}: {x.shape[0]} samples ({x.shape[0] / rate:.3f} s) at "
-                     f"{rate} Hz, peak {level:.1f} dBFS")
-    diff = wet.shape[0] - dry.shape[0]
+        level = check_signal(x, name=str(path), sr=dry_sr)
+        notes.append(f"{path.name}: {x.shape[0]} samples ({x.shape[0] / dry_sr:.3f} s) at "
+                     f"{dry_sr} Hz, peak {level:.1f} dBFS")
+    return dry, wet, dry_sr, notes
 
-    def length_error(extra: str) -> LengthMismatchError:
-        return LengthMismatchError(problem(
-            f"{dpath} and {wpath}",
-            found=f"{dry.shape[0]} samples (dry) and {wet.shape[0]} samples (wet), a difference "
-                  f"of {diff:+d} samples ({diff / rate * 1000:+.1f} ms){extra}",
-            expected="the same length" + (", or a difference equal to the offset between them"
-                                          if align == "correct" else ""),
-            fix="render/record both over the same span (same start and end), or trim the longer "
-                "one; load_pair(..., align=\"correct\") also accepts wet with latency samples "
-                "prepended",
-        ))
 
-    if align == "off":
-        if abs(diff) > tolerance:
-            raise length_error("")
-        n = min(dry.shape[0], wet.shape[0])
-        notes.append("alignment not checked (align=\"off\")")
-        return AudioPair(dry[:n], wet[:n], rate, 0, dpath, wpath, notes)
+def _length_error(dpath: Path, wpath: Path, n_dry: int, n_wet: int, rate: int, align: str,
+                  extra: str) -> LengthMismatchError:
+    diff = n_wet - n_dry
+    return LengthMismatchError(problem(
+        f"{dpath} and {wpath}",
+        found=f"{n_dry} samples (dry) and {n_wet} samples (wet), a difference "
+              f"of {diff:+d} samples ({diff / rate * 1000:+.1f} ms){extra}",
+        expected="the same length" + (", or a difference equal to the offset between them"
+                                      if align == "correct" else ""),
+        fix="render/record both over the same span (same start and end), or trim the longer "
+            "one; load_pair(..., align=\"correct\") also accepts wet with latency samples "
+            "prepended",
+    ))
 
-    estimate = clicks = None
-    layout = reamp.recognise(dry, rate, name=str(dpath))
-    if layout is not None:
-        notes.append(f"{dpath.name} is fxlab's reamp signal ({layout.n / rate:.1f} s): training "
-                     "on its body, holding out its first validation take, the second measures "
-                     "the noise floor")
+
+def _find_offset(dry, wet, rate: int, dpath: Path, wpath: Path, *, layout, align: str,
+                 max_offset_s: float, latency: int | None, notes: list[str]):
+    """The offset to remove: given, from the reamp signal's clicks, or measured (refused when
+    it is not safe to apply); appends what was found to ``notes``. Returns (offset, estimate,
+    clicks)."""
+    max_lag = int(round(float(max_offset_s) * rate))
     if latency is not None:
-        offset = int(latency)
-        notes.append(f"latency given: {offset:+d} samples (not measured)")
-    elif layout is not None:
-        clicks = reamp.align_from_clicks(wet, layout, max_lag=int(round(float(max_offset_s) * rate)),
-                                         name=str(wpath))
-        offset = clicks.samples
-        notes.append(f"latency {offset:+d} samples from the reamp signal's {len(clicks.per_click)} "
-                     f"clicks (each answered at {', '.join(f'{v:+d}' for v in clicks.per_click)}; "
+        notes.append(f"latency given: {int(latency):+d} samples (not measured)")
+        return int(latency), None, None
+    if layout is not None:
+        clicks = reamp.align_from_clicks(wet, layout, max_lag=max_lag, name=str(wpath))
+        notes.append(f"latency {clicks.samples:+d} samples from the reamp signal's "
+                     f"{len(clicks.per_click)} clicks (each answered at "
+                     f"{', '.join(f'{v:+d}' for v in clicks.per_click)}; "
                      + ("background digital silence: exact)" if clicks.clean else
                         f"noisy background: {clicks.margin} sample taken off for safety)"))
-    else:
-        max_lag = int(round(float(max_offset_s) * rate))
-        try:
-            estimate = estimate_latency(dry, wet, max_lag=max_lag)
-        except (MisalignmentError, ParameterError) as e:
-            what = str(e).split(": ", 1)[-1]
-            raise type(e)(f"{dpath} and {wpath}: {what}") from None
-        offset = estimate.samples
-        notes.append(f"latency {offset:+d} samples from the onset of the response (peak at "
-                     f"{estimate.peak_lag:+d}); a causal response explains "
-                     f"{100 * estimate.relatedness:.1f} % of the wet signal")
-        if align == "correct":
-            _refuse_unsafe(estimate, dpath, wpath, rate)
-        if estimate.weak and align == "check":
-            notes.append(f"warning: the onset is weakly determined ({estimate.why_weak}): the "
-                         "latency may be a few samples late")
-        elif estimate.weak:  # and 0: _refuse_unsafe let nothing else through
-            notes.append(f"the onset is weakly determined ({estimate.why_weak}); 0 taken: a "
-                         "causal effect cannot answer before its input, so no shift at all never "
-                         "asks the model to predict the future. If the effect has latency, the "
-                         "model learns it as a delay (pass --latency N if you know it)")
-    ms = offset / rate * 1000.0
-    if align == "check":
-        if abs(offset) > tolerance:
-            raise MisalignmentError(problem(
-                f"{wpath} against {dpath}",
-                found=f"wet {'lags' if offset > 0 else 'leads'} dry by {abs(offset)} samples "
-                      f"({abs(ms):.2f} ms)",
-                expected=f"an offset of at most {tolerance} samples",
-                fix="pass align=\"correct\" to shift and trim them automatically, or remove "
-                    f"{abs(offset)} samples from the start of the "
-                    f"{'wet' if offset > 0 else 'dry'} file",
-            ))
-        if abs(diff) > tolerance:
-            raise length_error("")
-        n = min(dry.shape[0], wet.shape[0])
-        notes.append(f"offset {offset:+d} samples, within tolerance {tolerance}")
-        return AudioPair(dry[:n], wet[:n], rate, offset, dpath, wpath, notes, estimate, layout,
-                         clicks)
+        return clicks.samples, None, clicks
+    try:
+        estimate = estimate_latency(dry, wet, max_lag=max_lag)
+    except (MisalignmentError, ParameterError) as e:
+        what = str(e).split(": ", 1)[-1]
+        raise type(e)(f"{dpath} and {wpath}: {what}") from None
+    notes.append(f"latency {estimate.samples:+d} samples from the onset of the response (peak "
+                 f"at {estimate.peak_lag:+d}); a causal response explains "
+                 f"{100 * estimate.relatedness:.1f} % of the wet signal")
+    if align == "correct":
+        _refuse_unsafe(estimate, dpath, wpath, rate)
+    if estimate.weak and align == "check":
+        notes.append(f"warning: the onset is weakly determined ({estimate.why_weak}): the "
+                     "latency may be a few samples late")
+    elif estimate.weak:  # and 0: _refuse_unsafe let nothing else through
+        notes.append(f"the onset is weakly determined ({estimate.why_weak}); 0 taken: a "
+                     "causal effect cannot answer before its input, so no shift at all never "
+                     "asks the model to predict the future. If the effect has latency, the "
+                     "model learns it as a delay (pass --latency N if you know it)")
+    return estimate.samples, estimate, None
 
-    # align == "correct": accepted lengths are equal or differ by the offset (+- tolerance);
-    # a recording of the reamp signal may be longer (a DAW's bounce with a tail) or stop in its
-    # final silence, as long as it holds the whole second validation take
-    if layout is not None:
-        if wet.shape[0] - max(offset, 0) < layout.takes[1][1]:
-            raise length_error(", too short to hold the reamp signal's last validation take")
-        wet = wet[:dry.shape[0] + max(offset, 0)]
-    elif abs(diff) > tolerance and abs(diff - offset) > tolerance:
-        raise length_error(f", not explained by the detected offset of {offset:+d} samples")
-    if offset >= 0:
-        d_al, w_al = dry, wet[offset:]
-    else:
-        d_al, w_al = dry[-offset:], wet
-    n = min(d_al.shape[0], w_al.shape[0])
-    if n <= 0:
-        raise length_error(", nothing left after aligning")
+
+def _shifted(dry: np.ndarray, wet: np.ndarray, offset: int, rate: int,
+             notes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The later signal's first ``|offset|`` samples dropped, both trimmed to their common
+    length (contiguous); what was done appended to ``notes``."""
+    d_al, w_al = (dry, wet[offset:]) if offset >= 0 else (dry[-offset:], wet)
+    n = max(min(d_al.shape[0], w_al.shape[0]), 0)
     if offset == 0:
         notes.append("aligned: no offset between dry and wet")
     else:
         later, earlier = ("wet", "dry") if offset > 0 else ("dry", "wet")
         notes.append(f"aligned: {later} lagged {earlier} by {abs(offset)} samples "
-                     f"({abs(ms):.2f} ms); dropped its first {abs(offset)} samples")
+                     f"({abs(offset) / rate * 1000.0:.2f} ms); dropped its first {abs(offset)} samples")
     trimmed = max(d_al.shape[0], w_al.shape[0]) - n
-    if trimmed:
+    if trimmed and n:
         notes.append(f"trimmed {trimmed} samples from the end of the longer signal; "
                      f"{n} samples ({n / rate:.3f} s) remain")
-    return AudioPair(np.ascontiguousarray(d_al[:n]), np.ascontiguousarray(w_al[:n]), rate,
-                     offset, dpath, wpath, notes, estimate, layout, clicks)
+    return np.ascontiguousarray(d_al[:n]), np.ascontiguousarray(w_al[:n])
 
 
 def _refuse_unsafe(estimate: LatencyEstimate, dpath: Path, wpath: Path, rate: int) -> None:
