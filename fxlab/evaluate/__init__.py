@@ -18,8 +18,11 @@ spectral comparison it made by eye (Figs. 12-13) made into numbers, and its resu
 - :func:`score_over_knobs`   knob-conditioned models at seen and unseen settings on real recordings
   (:func:`evaluation_settings`, :func:`knob_table_html`, :func:`plot_error_vs_knob`; module ``knobs``)
 
-Modules: ``config`` (:class:`EvalConfig`, the thesis's figures), ``run`` (rendering, metrics,
-figures, the files written), ``tables`` (answers, results table, players).
+Modules, lowest first: ``thesis`` (the thesis's figures and :func:`combined_measure`),
+``trained`` (:func:`find_models`), ``reference`` (fxlab's reference run of the thesis's networks),
+``tables`` (answers, results table, players), ``config`` (:class:`EvalConfig`, :class:`Evaluation`;
+re-exports the thesis's figures), ``knobs`` (knob-conditioned models), ``run`` (rendering,
+metrics, figures, the files written).
 
 Choices (where the thesis is silent)
 ------------------------------------

@@ -1,4 +1,13 @@
-"""What an evaluation is set to do and what it returns: :class:`EvalConfig`, the thesis's figures."""
+"""What an evaluation is set to do and what it returns: :class:`EvalConfig`, :class:`Evaluation`.
+
+- :class:`EvalConfig`   every setting of an evaluation (frozen; notebook 03 builds it)
+- :class:`FigureInfo`   a saved figure and its caption
+- :class:`Evaluation`   what :func:`fxlab.evaluate.evaluate_run` made; ``table_html()`` is its
+  results table (:func:`fxlab.evaluate.tables.results_table_html`)
+
+The thesis's figures (:data:`THESIS_VALIDATION_MSE`, :data:`THESIS_MODELS`, :data:`SPLIT_LABELS`,
+:data:`SPLIT_NAMES`, ...) live in :mod:`fxlab.evaluate.thesis` and are re-exported here.
+"""
 
 from __future__ import annotations
 
@@ -9,33 +18,19 @@ from typing import ClassVar
 
 from fxlab import response
 from fxlab.errors import ParameterError, problem, unknown_name
+from fxlab.evaluate.tables import results_table_html
+from fxlab.evaluate.thesis import (
+    SPLIT_LABELS,
+    SPLIT_NAMES,
+    THESIS_MODELS,
+    THESIS_SHORT,
+    THESIS_VALIDATION_MSE,
+)
 from fxlab.util import NotebookConfig
 
 __all__ = ["Evaluation", "EvalConfig", "FigureInfo", "SPLIT_LABELS", "SPLIT_NAMES", "THESIS_MODELS",
-           "THESIS_VALIDATION_MSE"]
+           "THESIS_SHORT", "THESIS_VALIDATION_MSE"]
 
-THESIS_VALIDATION_MSE: dict[str, float] = {
-    "LSTM, 384 units, 1024 window (4.1.1)": 7.9e-5,
-    "reduced LSTM, 160 units, 512 window (4.1.3)": 3.03e-3,
-    "GRU (4.2)": 7.823e-3,
-    "dilated CNN (4.3)": 1.905e-2,
-}
-"""The thesis's final validation MSE per network, as it reports them (sections 4.1.1-4.3), on its
-validation audio: the voice clip followed by the synthetic one (its Fig. 15); fxlab's
-like-for-like measure is :func:`fxlab.evaluate.run.combined_measure`."""
-
-THESIS_SHORT = {"LSTM, 384 units, 1024 window (4.1.1)": "LSTM",
-                 "reduced LSTM, 160 units, 512 window (4.1.3)": "reduced LSTM",
-                 "GRU (4.2)": "GRU", "dilated CNN (4.3)": "CNN"}
-
-#: fxlab's model for each of the thesis's networks (the keys of :data:`THESIS_VALIDATION_MSE`).
-THESIS_MODELS = {"LSTM, 384 units, 1024 window (4.1.1)": "thesis_lstm",
-                 "reduced LSTM, 160 units, 512 window (4.1.3)": "thesis_lstm_reduced",
-                 "GRU (4.2)": "thesis_gru", "dilated CNN (4.3)": "thesis_cnn"}
-
-SPLIT_LABELS = {"val1": "V1", "val2": "V2"}
-SPLIT_NAMES = {"val1": "Validation 1 (synthetic signals, unseen seeds)",
-               "val2": "Validation 2 (recorded speech)"}
 RESPONSE_METHODS = response.RESPONSE_METHODS
 
 
@@ -182,6 +177,4 @@ class Evaluation:
 
     def table_html(self) -> str:
         """The results table of this run (see :func:`fxlab.evaluate.results_table_html`)."""
-        from fxlab.evaluate.tables import results_table_html
-
         return results_table_html(self.run_dir)

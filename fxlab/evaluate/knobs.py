@@ -30,6 +30,7 @@ from matplotlib.figure import Figure
 
 from fxlab import metrics, progress
 from fxlab.errors import ParameterError, problem
+from fxlab.evaluate.trained import find_models
 from fxlab.util import html_table
 
 __all__ = ["evaluation_settings", "knob_harmonics", "knob_table_html", "plot_error_vs_knob",
@@ -229,7 +230,6 @@ def knob_harmonics(run_dir, *, f0_hz: float = 1000.0, levels_dbfs: Sequence[floa
     from pathlib import Path
 
     from fxlab.datasets import load_dataset
-    from fxlab.evaluate.run import find_models
     from fxlab.harmonics import DEFAULT_LEVELS_DBFS, measure_harmonics
 
     data = load_dataset(Path(run_dir) / "data")

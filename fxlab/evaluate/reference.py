@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from fxlab.errors import PipelineError, problem
+from fxlab.evaluate.thesis import COMBINED_ORDER, combined_measure
 from fxlab.util import write_json
 
 __all__ = ["REFERENCE_FILE", "export_reference", "learning_curve", "load_reference"]
@@ -55,13 +56,11 @@ def _excerpt_measure(run: Path, result: dict, excerpt_seconds: float) -> dict[st
     """The thesis's measure on the loudest ``excerpt_seconds`` of each clip, from the rendered WAVs.
 
     For a run evaluated before ``metrics.json`` carried ``combined_excerpts``: the same
-    :func:`fxlab.evaluate.run.combined_measure`, fed the outputs step 03 wrote
+    :func:`fxlab.evaluate.thesis.combined_measure`, fed the outputs step 03 wrote
     (``rendered/<model>/<split>.wav``, from ``start_s``) and the whole targets
     (``rendered/target/<split>.wav``).
     """
     import soundfile as sf
-
-    from fxlab.evaluate.run import COMBINED_ORDER, combined_measure
 
     sr = int(result["sr"])
     splits = [s for s in COMBINED_ORDER if all(s in e["splits"] for e in result["models"].values())]
@@ -103,7 +102,7 @@ def export_reference(run_dir: str | os.PathLike, *, commit: str, command: str,
         "NVIDIA H100 80GB HBM3", "cpus": 16, "platform": "..."}``); default: this machine.
     excerpt_seconds : float > 0
         The stretch of ``combined_excerpts`` when ``metrics.json`` lacks it (see
-        :func:`fxlab.evaluate.run.combined_measure`); the quick profile's excerpt length.
+        :func:`fxlab.evaluate.thesis.combined_measure`); the quick profile's excerpt length.
 
     Returns
     -------

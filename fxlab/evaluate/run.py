@@ -1,9 +1,13 @@
-"""Render every trained model on the validation splits, measure and plot (:func:`evaluate_run`)."""
+"""Render every trained model on the validation splits, measure and plot (:func:`evaluate_run`).
+
+Also :func:`render`, :func:`score` and :func:`score_recordings`; :func:`find_models` (from
+:mod:`fxlab.evaluate.trained`), :func:`combined_measure` and :data:`COMBINED_ORDER` (from
+:mod:`fxlab.evaluate.thesis`) are re-exported here.
+"""
 
 from __future__ import annotations
 
 import csv
-import os
 import time
 from collections.abc import Iterable
 from dataclasses import asdict
@@ -16,17 +20,19 @@ import soundfile as sf
 from fxlab import metrics, plots, progress, response
 from fxlab.audio import loudest_start
 from fxlab.errors import ParameterError, PipelineError, problem, unknown_name
-from fxlab.evaluate.config import (
-    SPLIT_LABELS,
+from fxlab.evaluate.config import EvalConfig, Evaluation, FigureInfo
+from fxlab.evaluate.knobs import score_over_knobs
+from fxlab.evaluate.reference import learning_curve, load_reference
+from fxlab.evaluate.tables import answers, training_info
+from fxlab.evaluate.thesis import (
+    COMBINED_ORDER,
     SPLIT_NAMES,
     THESIS_MODELS,
     THESIS_SHORT,
     THESIS_VALIDATION_MSE,
-    EvalConfig,
-    Evaluation,
-    FigureInfo,
+    combined_measure,
 )
-from fxlab.evaluate.tables import answers, training_info
+from fxlab.evaluate.trained import find_models
 from fxlab.util import fmt, jsonable, write_json
 
 __all__ = ["COMBINED_ORDER", "combined_measure", "evaluate_run", "find_models", "render", "score",
@@ -34,28 +40,6 @@ __all__ = ["COMBINED_ORDER", "combined_measure", "evaluate_run", "find_models", 
 
 
 # ------------------------------------------------------------------ models and rendering
-
-
-def find_models(run_dir: str | os.PathLike) -> list:
-    """The trained models of a run: ``fxlab.training.load_trained`` on each ``models/<name>/``.
-
-    Folders without ``model.keras`` (a training that did not finish) are skipped. Sorted by name.
-
-    Raises
-    ------
-    PipelineError
-        If ``run_dir/models`` holds no trained model.
-    """
-    from fxlab.training import load_trained
-
-    root = Path(run_dir) / "models"
-    dirs = sorted(p for p in root.iterdir() if (p / "model.keras").exists()) if root.is_dir() else []
-    if not dirs:
-        raise PipelineError(problem(
-            root, found="no trained model (no models/<name>/model.keras)",
-            expected="at least one model trained by step 02_train",
-            fix="run notebook 02_train first (fxlab run --steps 02_train)"))
-    return [load_trained(d) for d in dirs]
 
 
 def render(trained, x, *, knobs=None) -> tuple[np.ndarray, str]:
@@ -270,8 +254,6 @@ def evaluate_run(config: EvalConfig, *, models: Iterable | None = None) -> Evalu
             clips={s: data.split(s).wet for s in cfg.splits})
 
     if cfg.recordings_peak_dbfs is not None and data.conditioning:
-        from fxlab.evaluate.knobs import score_over_knobs
-
         result["knobs"] = score_over_knobs(trained_list, effect, data.conditioning, sr=sr,
                                            peak_dbfs=cfg.recordings_peak_dbfs)
     if cfg.recordings_peak_dbfs is not None:
@@ -348,106 +330,8 @@ def score_recordings(trained_list, effect, *, sr: int, peak_dbfs: float = -12.0,
     return out
 
 
-#: The thesis's validation audio: the voice clip, then the synthetic one (its Fig. 15).
-COMBINED_ORDER = ("val2", "val1")
-
-
-def combined_measure(result: dict, outputs: dict, *, splits, sr: int,
-                     excerpt_seconds: float = 0.0,
-                     clips: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
-    """The thesis's measure: MSE (and ESR) over Validation 2 followed by Validation 1.
-
-    The thesis scored its networks on its validation audio assembled as "Validation 2 (the voice)
-    and then Validation 1" (section 4.1.3, Fig. 15), at the clips' own levels. Here every model is
-    scored on the same stretch of each clip, joined V2 first, one MSE and one ESR taken over the
-    join. Same data for every model: rows compare. Which stretch:
-
-    - ``excerpt_seconds = 0`` (the run's own measure, ``metrics.json``'s ``combined``): the
-      stretch every model was rendered on -- the intersection of their scored excerpts, so the
-      thesis's windowed networks' excerpts when they are scored on excerpts, else the whole clips;
-    - ``excerpt_seconds > 0`` (``combined_excerpts``): the loudest ``excerpt_seconds`` of each
-      whole clip (``clips``), where a run scored on excerpts of that length scores its windowed
-      networks. A run scored on whole clips thus also gives the number that compares with a run
-      scored on excerpts (fxlab's reference run against the quick profile's). Models whose
-      rendering does not cover that stretch are left out (``left_out``).
-
-    Parameters
-    ----------
-    result : dict
-        ``metrics.json`` under construction (each model's ``splits.<s>.start_s``/``seconds``).
-    outputs : dict
-        ``{model: {split: (target, output)}}`` as rendered, starting at ``start_s``.
-    splits : sequence of str
-    sr : int > 0
-    excerpt_seconds : float >= 0
-    clips : dict, optional
-        ``{split: whole target clip}``; needed when ``excerpt_seconds > 0``.
-
-    Returns
-    -------
-    dict
-        ``order``, ``stretches`` (``{split: {"start_s", "seconds"}}``), ``whole_clips``,
-        ``models`` (``{name: {"mse", "esr"}}``), ``left_out`` and ``definition`` (a sentence);
-        ``models`` is empty when no stretch is common to the models.
-    """
-    order = [s for s in COMBINED_ORDER if s in splits]
-    rendered = {name: {s: (round(e["splits"][s]["start_s"] * sr),
-                           round((e["splits"][s]["start_s"] + e["splits"][s]["seconds"]) * sr))
-                       for s in order}
-                for name, e in result["models"].items()}
-    stretches: dict[str, tuple[int, int]] = {}
-    for s in order:
-        if excerpt_seconds > 0:
-            clip = np.asarray((clips or {})[s], np.float32)
-            n = min(int(round(excerpt_seconds * sr)), clip.size)
-            lo = loudest_start(clip, n, hop=sr // 100) if n < clip.size else 0
-            stretches[s] = (lo, lo + n)
-        else:
-            lo = max(r[s][0] for r in rendered.values())
-            hi = min(r[s][1] for r in rendered.values())
-            if hi <= lo:
-                return {"order": order, "stretches": {}, "whole_clips": False, "models": {},
-                        "left_out": sorted(rendered),
-                        "definition": "not computed: the models' excerpts of a clip do not overlap"}
-            stretches[s] = (lo, hi)
-    per_model, left_out = {}, []
-    for name, r in rendered.items():
-        if any(r[s][0] > stretches[s][0] or r[s][1] < stretches[s][1] for s in order):
-            left_out.append(name)
-            continue
-        t_parts, y_parts = [], []
-        for s in order:
-            start = r[s][0]
-            lo, hi = stretches[s]
-            target, y = outputs[name][s]
-            t_parts.append(target[lo - start:hi - start])
-            y_parts.append(y[lo - start:hi - start])
-        t, y = np.concatenate(t_parts), np.concatenate(y_parts)
-        per_model[name] = {"mse": metrics.mse(t, y), "esr": metrics.esr(t, y)}
-    seconds = {s: (hi - lo) / sr for s, (lo, hi) in stretches.items()}
-    whole = (excerpt_seconds <= 0 and all(e["splits"][s].get("whole_clip", True)
-                                          for e in result["models"].values() for s in order))
-    what = "the whole clips" if whole else " and ".join(
-        f"{seconds[s]:.2g} s of {SPLIT_LABELS[s]} from {stretches[s][0] / sr:.2f} s" for s in order)
-    if excerpt_seconds > 0:
-        what += f" (the loudest {excerpt_seconds:g} s of each)"
-    return {
-        "order": order,
-        "stretches": {s: {"start_s": lo / sr, "seconds": (hi - lo) / sr}
-                      for s, (lo, hi) in stretches.items()},
-        "whole_clips": whole,
-        "models": per_model,
-        "left_out": left_out,
-        "definition": (f"MSE over {' followed by '.join(SPLIT_LABELS[s] for s in order)} (the "
-                       f"thesis's validation audio, its Fig. 15), every model on the same stretch: "
-                       f"{what}"),
-    }
-
-
 def _learning_curves(run: Path, result: dict) -> tuple[dict, dict]:
     """Per thesis network: this run's and the reference run's histories, and the thesis's MSE."""
-    from fxlab.evaluate.reference import learning_curve, load_reference
-
     reference = load_reference() or {}
     curves: dict[str, dict[str, list]] = {}
     marks = {}

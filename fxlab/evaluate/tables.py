@@ -17,7 +17,8 @@ import soundfile as sf
 
 from fxlab.audio import loudest_start
 from fxlab.errors import ParameterError, PipelineError, problem, unknown_name
-from fxlab.evaluate.config import (
+from fxlab.evaluate.reference import learning_curve, load_reference
+from fxlab.evaluate.thesis import (
     SPLIT_LABELS,
     SPLIT_NAMES,
     THESIS_MODELS,
@@ -223,8 +224,6 @@ def training_info(run_dir: str | os.PathLike) -> dict[str, dict[str, Any]]:
     ``windows_seen``: training examples in the loss over all epochs (windowed: windows;
     sample-level: segment samples), from ``history.csv``.
     """
-    from fxlab.evaluate.reference import learning_curve
-
     out = {}
     root = Path(run_dir) / "models"
     for d in sorted(root.iterdir()) if root.is_dir() else []:
@@ -288,8 +287,6 @@ def results_table_html(run_dir: str | os.PathLike) -> str:
     PipelineError
         If ``run_dir/metrics.json`` does not exist.
     """
-    from fxlab.evaluate.reference import load_reference
-
     run = Path(run_dir)
     result = read_metrics(run)
     rtf = _read_rtf(run)
