@@ -473,8 +473,8 @@ def test_knob_inputs_state_how_a_host_maps_a_log_knob():
     from fxlab.export.metadata import knob_inputs as describe
 
     cutoff = Knob("cutoff_hz", 20.0, 20000.0, 632.0, "Hz", "log")
-    tm = SimpleNamespace(config={"model": {"knobs": 1}, "knobs": [cutoff.to_dict()]})
+    tm = SimpleNamespace(knobs=(cutoff,))  # the exporter asks the model for its knobs
     (entry,) = describe(tm)
     assert entry["to_input"] == "u = ln(v / low) / ln(high / low)" and entry["input"] == 1
     assert entry["default_input"] == pytest.approx(cutoff.normalise(632.0)) == pytest.approx(0.5, abs=1e-3)
-    assert describe(SimpleNamespace(config={"model": {}})) == []
+    assert describe(SimpleNamespace(knobs=())) == []

@@ -2,8 +2,6 @@
 represent, its writer, the reader that verifies it), and the checks the formats share.
 
 - :class:`Format`            an export format
-- :func:`knob_count`         how many knob values a network reads beside the audio (0: none)
-- :func:`model_knobs`        the knobs it reads, in input order (:class:`fxlab.effects.Knob`)
 - :func:`recurrent_only`     ``None`` for ``lstm``/``gru`` (conditioned or not), else why not
 - :func:`sample_level_only`  ``None`` for what a streaming graph holds, else why not
 """
@@ -15,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Format", "knob_count", "model_knobs", "recurrent_only", "sample_level_only"]
+__all__ = ["Format", "recurrent_only", "sample_level_only"]
 
 
 @dataclass(frozen=True)
@@ -47,29 +45,6 @@ class Format:
     verified_by: str
 
 
-def knob_count(tm) -> int:
-    """How many knob values the network reads per sample beside the audio (``config["model"]["knobs"]``;
-    0 for an unconditioned network)."""
-    k = (getattr(tm, "config", None) or {}).get("model", {}).get("knobs", 0)
-    return len(k) if isinstance(k, list) else int(k or 0)
-
-
-def model_knobs(tm) -> tuple:
-    """The knobs a conditioned network reads, in its input order (channels 1..K).
-
-    The model folder's ``config["knobs"]`` (:meth:`fxlab.effects.Knob.to_dict` each); when it
-    names none, ``knob_0`` ... in [0, 1] (values already normalised), as :mod:`fxlab.runtime`
-    assumes. ``()`` for an unconditioned network.
-    """
-    from fxlab.effects import Knob
-
-    k = knob_count(tm)
-    stated = (getattr(tm, "config", None) or {}).get("knobs") or []
-    if k and len(stated) == k:
-        return tuple(Knob.from_dict(d) for d in stated)
-    return tuple(Knob(f"knob_{i}", 0.0, 1.0, 0.5) for i in range(k))
-
-
 def recurrent_only(tm) -> str | None:
     """``None`` for the sample-level LSTM/GRU networks (``lstm``, ``gru``, knob-conditioned or
     not), else why not."""
@@ -82,7 +57,7 @@ def sample_level_only(tm) -> str | None:
     """``None`` for the networks a streaming graph holds (``tcn`` without knobs, and what
     :func:`recurrent_only` admits), else why not."""
     if tm.name == "tcn":
-        k = knob_count(tm)
+        k = tm.knob_count
         if k:  # FiLM conditioning: its streaming graph is not written yet
             return (f"it is a tcn conditioned on {k} knob(s) through FiLM, and fxlab does not export a "
                     "conditioned tcn yet (conditioned lstm and gru networks export with their knob inputs)")

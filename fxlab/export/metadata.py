@@ -61,12 +61,10 @@ def knob_inputs(tm) -> list[dict[str, Any]]:
         ``default_input`` (the default normalised: what the network reads at the default) and
         ``to_input`` (:data:`TO_INPUT` of its scale: the value a host feeds).
     """
-    from fxlab.export.base import model_knobs
-
     return [{"input": 1 + i, "name": k.name, "unit": k.unit, "low": float(k.low), "high": float(k.high),
              "scale": k.scale, "default": float(k.default),
              "default_input": float(k.normalise(k.default)), "to_input": TO_INPUT[k.scale]}
-            for i, k in enumerate(model_knobs(tm))]
+            for i, k in enumerate(tm.knobs)]
 
 
 def model_metadata(tm) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fxlab.export.base import Format, knob_count, model_knobs
+from fxlab.export.base import Format
 from fxlab.util import atomic_write
 
 __all__ = ["EPS", "NAM", "NAM_FILE_VERSION", "to_document"]
@@ -110,9 +110,9 @@ def _why_not(tm) -> str | None:
     if tm.name != "lstm":
         return (f"it is a {tm.name!r} network: NAM's architectures are LSTM, WaveNet and Linear, "
                 "and only fxlab's lstm maps onto one of them exactly")
-    k = knob_count(tm)
+    k = tm.knob_count
     if k:
-        names = ", ".join(kn.name for kn in model_knobs(tm))
+        names = ", ".join(kn.name for kn in tm.knobs)
         return (f"it is conditioned on {k} knob(s) ({names}), and NAM's LSTM reads the audio alone: "
                 "a .nam file has no knob inputs (train it without knobs for NAM)")
     return None

@@ -52,7 +52,7 @@ from pathlib import Path
 import numpy as np
 
 from fxlab.errors import ParameterError, problem
-from fxlab.export.base import Format, knob_count, model_knobs, recurrent_only
+from fxlab.export.base import Format, recurrent_only
 from fxlab.util import atomic_write
 
 __all__ = ["AIDAX", "AIDAX_MAX_KNOBS", "AIDAX_UNITS", "RTNEURAL", "check_document", "run_document",
@@ -254,9 +254,9 @@ def _aidax_why_not(tm) -> str | None:
     reason = recurrent_only(tm)
     if reason:
         return reason
-    k = knob_count(tm)
+    k = tm.knob_count
     if k > AIDAX_MAX_KNOBS:
-        names = ", ".join(kn.name for kn in model_knobs(tm))
+        names = ", ".join(kn.name for kn in tm.knobs)
         return (f"AIDA-X feeds at most {AIDAX_MAX_KNOBS} knob inputs (its PARAM1 and PARAM2), and this "
                 f"network reads {k} ({names}): condition it on at most {AIDAX_MAX_KNOBS} knobs, or "
                 "export --format rtneural (any number of inputs)")

@@ -42,12 +42,20 @@ class TrainedModel:
         return int(self.config["model"]["window"]) if self.family == "windowed" else None
 
     @property
+    def knob_count(self) -> int:
+        """How many knob values the network reads per sample beside the audio (0: none)."""
+        k = self.config["model"].get("knobs", 0)
+        return len(k) if isinstance(k, list) else int(k or 0)
+
+    @property
     def knobs(self):
         """The knobs a conditioned network reads beside the audio, in its input order
-        (:class:`fxlab.effects.Knob`; ``config.json``'s ``knobs``); ``()`` when not conditioned."""
-        from fxlab.effects import Knob
+        (:class:`fxlab.effects.Knob`): ``config.json``'s ``knobs``, else ``knob_0`` ... in
+        [0, 1] (:func:`fxlab.runtime.knobs.knobs_of`, the one reader of a model's knob
+        declaration); ``()`` when not conditioned. Exporters and processors ask this."""
+        from fxlab.runtime.knobs import knobs_of
 
-        return tuple(Knob.from_dict(k) for k in self.config.get("knobs") or ())
+        return knobs_of(self, self.knob_count, None) if self.knob_count else ()
 
     @property
     def input_range(self) -> dict:
