@@ -11,6 +11,7 @@ read_wav          read an audio file (soundfile) -> (x, sr), checked rate and ch
 write_wav         write float32 WAV (creates parent folders)
 resample          high-quality resampling (soxr, "VHQ")
 check_signal      raise on NaN/inf, silence or clipping; return the peak in dBFS
+as_mono           an array as a checked float32 mono signal (shape, finite), for models
 peak_dbfs         peak level in dBFS
 loudest_start     start of the loudest excerpt of a given length
 level_profile     peak and short-term (50 ms) levels: the level range a signal spends its time at
@@ -52,6 +53,7 @@ __all__ = [
     "peak_dbfs",
     "loudest_start",
     "check_signal",
+    "as_mono",
     "level_profile",
 ]
 
@@ -289,6 +291,32 @@ def _runs(mask: np.ndarray, min_len: int) -> tuple[np.ndarray, np.ndarray]:
     lengths = ends - starts
     keep = lengths >= min_len
     return starts[keep], lengths[keep]
+
+
+def as_mono(x, *, name: str) -> np.ndarray:
+    """``x`` as a float32 mono signal ``(n,)``, checked: non-empty, one channel, finite samples
+    (silence and full scale allowed: a model's input may be either). The one shape-and-finite
+    check of arrays handed to training and to a model; files get :func:`check_signal` too.
+
+    Raises
+    ------
+    ParameterError
+        Not a non-empty 1-D array.
+    NonFiniteError
+        NaN or infinite samples (how many, the first index).
+    """
+    a = np.asarray(x, dtype=np.float32)
+    if a.ndim != 1 or a.size == 0:
+        raise ParameterError(problem(name, found=f"an array of shape {a.shape}",
+                                     expected="a non-empty mono signal of shape (n,)",
+                                     fix="pass one channel as a 1-D float array"))
+    bad = ~np.isfinite(a)
+    if bad.any():
+        raise NonFiniteError(problem(
+            name, found=f"{int(bad.sum())} NaN or infinite samples, the first at sample "
+                        f"{int(np.flatnonzero(bad)[0])}", expected="finite samples",
+            fix="clean the signal (fxlab.capture.load_pair checks files)"))
+    return a
 
 
 def check_signal(

@@ -16,24 +16,11 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from fxlab.audio import as_mono
 from fxlab.errors import ParameterError, problem, unknown_name
 from fxlab.training.config import TrainConfig
 
-__all__ = ["check_inputs", "check_signal", "resolve_data", "segments", "window_batches"]
-
-
-
-
-def check_signal(x, what: str) -> np.ndarray:
-    a = np.asarray(x, dtype=np.float32)
-    if a.ndim != 1 or a.size == 0:
-        raise ParameterError(problem(what, found=f"an array of shape {a.shape}",
-                                     expected="a non-empty mono signal of shape (n,)",
-                                     fix="pass one channel as a 1-D float array"))
-    if not np.all(np.isfinite(a)):
-        raise ParameterError(problem(what, found="NaN or infinite samples", expected="finite samples",
-                                     fix="clean the signal (fxlab.capture.pairs.load_pair checks files)"))
-    return a
+__all__ = ["check_inputs", "resolve_data", "segments", "window_batches"]
 
 
 def check_inputs(x, what: str) -> np.ndarray:
@@ -52,7 +39,7 @@ def check_inputs(x, what: str) -> np.ndarray:
                 expected="knob values normalised to [0, 1] (Knob.normalise)",
                 fix="build the input with fxlab.conditioning.knob_inputs"))
         return a
-    return check_signal(a, what)
+    return as_mono(a, name=what)
 
 
 def resolve_data(data) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], int | None, str]:
@@ -90,7 +77,7 @@ def resolve_data(data) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], int | 
         raise unknown_name("split", "train", list(splits))
     out = {}
     for name, (dry, wet) in splits.items():
-        d, w = check_inputs(dry, f"split {name!r} dry"), check_signal(wet, f"split {name!r} wet")
+        d, w = check_inputs(dry, f"split {name!r} dry"), as_mono(wet, name=f"split {name!r} wet")
         if d.shape[0] != w.size:
             raise ParameterError(problem(f"split {name!r}", found=f"dry {d.shape[0]} and wet {w.size} samples",
                                          expected="dry and wet of the same length",

@@ -7,12 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
+from fxlab.audio import as_mono
 from fxlab.errors import ParameterError, problem
-from fxlab.training.data import check_signal
 
 __all__ = ["TrainedModel", "load_trained"]
-
-
 
 
 class TrainedModel:
@@ -105,7 +103,7 @@ class TrainedModel:
         """
         from fxlab.runtime import render
 
-        x = check_signal(x, "predict input")
+        x = as_mono(x, name="predict input")
         if max_samples is not None:
             x = x[: max(int(max_samples), 1)]
         if self.knobs:  # every knob set, so no setting lingers from an earlier call
