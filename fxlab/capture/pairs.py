@@ -220,8 +220,11 @@ class LatencyEstimate:
                            "explain")
         else:
             reasons.append("noise or a very predictable dry signal hides the first taps")
-        reasons.append(f"starting one sample later costs only {100 * self.evidence:.1f} % of "
-                       "the best fit's residual")
+        bar = (f"a sharp onset costs at least {100 * SHARP_ONSET:.0f} %"
+               if 1.0 - self.relatedness > NONLINEAR_RESIDUAL
+               else f"a clear one at least {1000 * self.margin:.0f} %")
+        reasons.append(f"starting one sample later costs {100 * self.evidence:.1f} % of the "
+                       f"best fit's residual ({bar})")
         return "; ".join(reasons)
 
     def to_dict(self) -> dict:
