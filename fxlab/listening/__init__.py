@@ -15,7 +15,7 @@ every public name is re-exported here, so ``from fxlab import listening; listeni
     :data:`LOUDNESS_METHOD` (recorded in ``trials.json``).
 :mod:`~fxlab.listening.trials`
     :class:`Trial`, :class:`TrialSet`, :func:`prepare_trials` (cut, level-match and write the clips
-    of a run into ``<run_dir>/listening/``), :func:`load_trials`, :func:`find_models`,
+    of a run into ``<run_dir>/listening/``), :func:`load_trials`, :func:`rendered_models`,
     :func:`rater_order` (a rater's order and A/B sides, seeded by name and session seed),
     :func:`normalize_rater`.
 :mod:`~fxlab.listening.store`
@@ -79,11 +79,11 @@ from fxlab.listening.trials import (
     STUDY_SR,
     Trial,
     TrialSet,
-    find_models,
     load_trials,
     normalize_rater,
     prepare_trials,
     rater_order,
+    rendered_models,
 )
 from fxlab.listening.widget import ListeningWidget, listening_widget
 
@@ -108,7 +108,7 @@ __all__ = [
     "audition_summary",
     "conditioned_models",
     "default_ratings_path",
-    "find_models",
+    "rendered_models",
     "k_weighting_coefficients",
     "knob_audition",
     "latest_answers",

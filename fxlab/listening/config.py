@@ -17,7 +17,7 @@ from pathlib import Path
 
 from fxlab.errors import ParameterError, problem, unknown_name
 from fxlab.listening.loudness import LOUDNESS_METHOD
-from fxlab.listening.rendered import find_models
+from fxlab.listening.rendered import rendered_models
 from fxlab.listening.scale import RESERVED
 from fxlab.listening.store import default_ratings_path
 from fxlab.util import NotebookConfig
@@ -162,9 +162,9 @@ class ListeningConfig(NotebookConfig):
         once, on first use.
         """
         run = Path(self.run_dir)
-        if self.interactive and not find_models(run, splits=self.split_names):
+        if self.interactive and not rendered_models(run, splits=self.split_names):
             latest = run.parent / "latest"
-            if find_models(latest, splits=self.split_names):
+            if rendered_models(latest, splits=self.split_names):
                 return latest
         return run
 

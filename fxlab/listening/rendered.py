@@ -1,6 +1,6 @@
 """What a run folder offers the listening test: the models it rendered.
 
-- :func:`find_models`  the models a run rendered for every split (``rendered/<model>/<split>.wav``)
+- :func:`rendered_models`  the models a run rendered for every split (``rendered/<model>/<split>.wav``)
 
 Below both :mod:`fxlab.listening.config` (which falls back to ``reports/latest`` when a run has
 none) and :mod:`fxlab.listening.trials` (which cuts their clips).
@@ -14,10 +14,10 @@ from pathlib import Path
 
 from fxlab.listening.scale import RESERVED
 
-__all__ = ["find_models"]
+__all__ = ["rendered_models"]
 
 
-def find_models(run_dir: str | os.PathLike, *, splits: Sequence[str] = ("val1", "val2")) -> list[str]:
+def rendered_models(run_dir: str | os.PathLike, *, splits: Sequence[str] = ("val1", "val2")) -> list[str]:
     """Names of the models that have a rendered output for every split, sorted.
 
     Parameters

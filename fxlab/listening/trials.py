@@ -4,7 +4,7 @@
 - :class:`TrialSet`        the trials of one session (``<run_dir>/listening/trials.json``)
 - :func:`prepare_trials`   cut, level-match and write the clips of a run; describe them
 - :func:`load_trials`      read ``trials.json`` back
-- :func:`find_models`      the models a run rendered for every split (from
+- :func:`rendered_models`  the models a run rendered for every split (from
   :mod:`fxlab.listening.rendered`)
 - :func:`rater_order`      a rater's order and A/B sides, random but seeded by name and session seed
 - :func:`normalize_rater`  a rater's name, spaces tidied
@@ -43,7 +43,7 @@ from fxlab.errors import (
     unknown_name,
 )
 from fxlab.listening.loudness import LOUDNESS_METHOD, match_gains
-from fxlab.listening.rendered import find_models
+from fxlab.listening.rendered import rendered_models
 from fxlab.listening.scale import CONTROL_DRY, CONTROL_SAME, CONTROLS
 from fxlab.util import Html, atomic_path, html_table, write_json
 
@@ -54,7 +54,7 @@ __all__ = [
     "STUDY_SR",
     "Trial",
     "TrialSet",
-    "find_models",
+    "rendered_models",
     "load_trials",
     "normalize_rater",
     "prepare_trials",
@@ -296,7 +296,7 @@ def prepare_trials(config: ListeningConfig) -> TrialSet:
             run_dir, found="no such folder", expected="a run folder (reports/<run-id>)",
             fix="run the study first (fxlab run --profile quick) or pass the run folder it made",
         ))
-    available = find_models(run_dir, splits=splits_t)
+    available = rendered_models(run_dir, splits=splits_t)
     wanted = config.model_names
     by_name = bool(wanted)
     if not wanted:
