@@ -126,11 +126,9 @@ def _split_metrics(target: np.ndarray, output: np.ndarray, sr: int) -> dict[str,
 def _reference_response(effect, freqs: np.ndarray, sr: int, cfg: EvalConfig):
     """The effect's magnitude response in dB at ``freqs`` and where it came from."""
     fn = getattr(effect, "magnitude_response_db", None)
-    if callable(fn):
-        try:
-            return np.asarray(fn(freqs, sr=sr), dtype=float), "the effect's transfer function"
-        except Exception:  # an effect without a closed form: measure it like the models
-            pass
+    if callable(fn):  # the EQs' closed form (an error there is a bug, not a fallback)
+        return np.asarray(fn(freqs, sr=sr), dtype=float), "the effect's transfer function"
+    # an effect without a closed form: measured like the models
     r = response.measure_response(lambda v: effect(v, sr), sr=sr, level_dbfs=cfg.response_level_dbfs,
                                  method="sweep", n=int(cfg.response_seconds * sr))
     return np.interp(np.log(freqs), np.log(r.freqs_hz), r.magnitude_db), "measured (sweep)"
