@@ -4,19 +4,13 @@ A conditioned network learns one effect at every setting of its knobs from examp
 settings: about five values per knob suffice in the literature (an analog EQ and a compressor
 were learnt from four to six). :func:`knob_grid` spreads the values of each knob evenly on its
 own scale (log for frequencies, ratios and times; linear for dB and fractions) and takes every
-combination; :func:`render_grid` renders the dry signal through the effect at each setting
-(the whole signal per setting, from silence, so the effect's state is continuous), cuts it into
-segments and holds chosen settings out for validation -- settings the network never sees, to
-measure how it interpolates between those it saw.
-
-Arrays are what a sample-level conditioned LSTM/GRU (``build_model("lstm", knobs=K)``) reads:
-inputs ``[N, T, 1 + K]`` (channel 0 the dry audio, then the ``K`` knob values normalised to
-[0, 1] by :meth:`fxlab.effects.Knob.normalise`, constant along a segment) and targets
-``[N, T, 1]`` (the wet audio).
+combination; :func:`plan_settings` holds chosen settings out for validation -- settings the
+network never sees, to measure how it interpolates between those it saw. A conditioned network
+(``build_model("lstm", knobs=K)``) reads ``[n, 1 + K]`` inputs: channel 0 the dry audio, then
+the ``K`` knob values normalised to [0, 1] by :meth:`fxlab.effects.Knob.normalise`
+(:func:`knob_inputs`).
 
 - :func:`knob_grid`        the settings of a grid: ``[{knob: value, ...}, ...]``
-- :func:`render_grid`      the dry signal through the effect at every setting -> :class:`ConditionedData`
-- :class:`ConditionedData` training and validation arrays, with the settings recorded
 - :func:`knob_inputs`      one signal and one setting as a ``[n, 1 + K]`` network input
 - :func:`plan_settings`    the training and held-out settings of a grid (what a data set renders)
 - :func:`resolve_conditioning`  a data set's conditioning request, resolved to knobs and settings
@@ -24,8 +18,9 @@ inputs ``[N, T, 1 + K]`` (channel 0 the dry audio, then the ``K`` knob values no
 - :func:`setting_starts`   where the setting changes in a ``[n, 1 + K]`` input
 - :func:`render_inputs`    run a model over ``[n, 1 + K]`` inputs, from a zero state at every setting
 
-Data sets on disk (:mod:`fxlab.datasets`, notebook 01's ``knobs`` parameter) hold the same thing
-as one long signal per split: the dry signal rendered at each setting in turn, the settings and
+Data sets on disk (:func:`fxlab.datasets.build_dataset` with ``conditioning=``, notebook 01's
+``knobs`` parameter) render them: one long signal per split, the dry signal rendered through the
+effect at each setting in turn, from silence, the settings and
 where each starts listed in the manifest; :attr:`fxlab.datasets.Split.inputs` rebuilds the
 ``[n, 1 + K]`` input, and training cuts segments that never straddle two settings.
 """
@@ -33,19 +28,15 @@ where each starts listed in the manifest; :attr:`fxlab.datasets.Split.inputs` re
 from __future__ import annotations
 
 import itertools
-import numbers
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from fxlab.effects import Effect, Knob, effect_from_spec
-from fxlab.effects.base import _as_signal
-from fxlab.errors import NonFiniteError, ParameterError, problem, unknown_name
+from fxlab.errors import ParameterError, problem, unknown_name
 
-__all__ = ["DEFAULT_GRID_SIZE", "ConditionedData", "knob_grid", "knob_inputs", "plan_settings",
-           "render_grid", "render_inputs", "resolve_conditioning", "same_setting", "setting_starts"]
+__all__ = ["DEFAULT_GRID_SIZE", "knob_grid", "knob_inputs", "plan_settings", "render_inputs",
+           "resolve_conditioning", "same_setting", "setting_starts"]
 
 #: Values per knob of a grid (the literature finds about five enough).
 DEFAULT_GRID_SIZE = 5
@@ -118,6 +109,11 @@ def knob_grid(effect: Effect, knobs: Sequence[str] | None = None, *, n: int = DE
             for combo in itertools.product(*axes)]
 
 
+def same_setting(a: Mapping[str, float], b: Mapping[str, float]) -> bool:
+    """Whether two settings name the same knobs with the same values (``np.isclose``)."""
+    return set(a) == set(b) and all(np.isclose(float(a[k]), float(b[k])) for k in a)
+
+
 def plan_settings(effect: Effect, knobs: Sequence[str] | None = None, *, n: int = DEFAULT_GRID_SIZE,
                   values: Mapping[str, Sequence[float]] | None = None,
                   holdout: Sequence[Mapping[str, float]] | None = None
@@ -127,7 +123,13 @@ def plan_settings(effect: Effect, knobs: Sequence[str] | None = None, *, n: int 
     ``knobs``, ``n``, ``values``: the grid (:func:`knob_grid`). ``holdout``: validation settings,
     a value for every varied knob each; one on the grid is taken out of training, one off the
     grid is a setting the network never sees between those it does. Default: the grid's middle
-    setting. ``[]``: none. Raises as :func:`render_grid` does.
+    setting. ``[]``: none.
+
+    Raises
+    ------
+    UnknownNameError, ParameterError
+        An unknown knob, a value out of range, a holdout setting that misses a knob or holds out
+        every setting, an effect without knobs.
     """
     effect = effect_from_spec(effect)
     varied = _varied(effect, knobs)
@@ -246,122 +248,3 @@ def knob_inputs(dry: np.ndarray, knobs: Sequence[Knob], setting: Mapping[str, fl
     return np.concatenate([dry[:, None], np.broadcast_to(u, (dry.size, len(knobs)))], axis=1)
 
 
-@dataclass
-class ConditionedData:
-    """A dry signal rendered at every setting of a knob grid, split for training and validation.
-
-    Attributes
-    ----------
-    effect : dict
-        The spec of the effect at its base setting (the knobs not varied keep its values).
-    knobs : tuple of Knob
-        The varied knobs, in input order (channel ``1 + i`` is ``knobs[i]``).
-    sr : int [Hz]
-    segment : int [samples]
-        ``T``, the length of every example.
-    train_settings, val_settings : list of dict
-        The distinct settings of each split, ``{knob: value}`` (knob units).
-    train_inputs, val_inputs : np.ndarray [shape=(N, T, 1 + K), float32]
-    train_targets, val_targets : np.ndarray [shape=(N, T, 1), float32]
-    train_setting_index, val_setting_index : np.ndarray [shape=(N,), int64]
-        Which of the split's settings each example is.
-    """
-
-    effect: dict
-    knobs: tuple[Knob, ...]
-    sr: int
-    segment: int
-    train_settings: list[dict[str, float]]
-    val_settings: list[dict[str, float]]
-    train_inputs: np.ndarray = field(repr=False)
-    train_targets: np.ndarray = field(repr=False)
-    train_setting_index: np.ndarray = field(repr=False)
-    val_inputs: np.ndarray = field(repr=False)
-    val_targets: np.ndarray = field(repr=False)
-    val_setting_index: np.ndarray = field(repr=False)
-
-    def manifest(self) -> dict[str, Any]:
-        """JSON-able record: effect, knobs, sample rate, segment length, settings, example counts."""
-        return {
-            "effect": self.effect, "knobs": [k.to_dict() for k in self.knobs], "sr": self.sr,
-            "segment": self.segment, "train_settings": self.train_settings,
-            "val_settings": self.val_settings, "n_train": int(self.train_inputs.shape[0]),
-            "n_val": int(self.val_inputs.shape[0]),
-        }
-
-
-def same_setting(a: Mapping[str, float], b: Mapping[str, float]) -> bool:
-    """Whether two settings name the same knobs with the same values (``np.isclose``)."""
-    return set(a) == set(b) and all(np.isclose(float(a[k]), float(b[k])) for k in a)
-
-
-def render_grid(effect: Effect | Mapping[str, Any], dry: np.ndarray, sr: int, *,
-                knobs: Sequence[str] | None = None, n: int = DEFAULT_GRID_SIZE,
-                values: Mapping[str, Sequence[float]] | None = None,
-                holdout: Sequence[Mapping[str, float]] | None = None,
-                segment: int | None = None) -> ConditionedData:
-    """Render ``dry`` through ``effect`` at every setting of a knob grid; hold some out.
-
-    Parameters
-    ----------
-    effect : Effect or spec
-        The effect at its base setting.
-    dry : np.ndarray [shape=(n_samples,)], finite, full scale [-1, 1]
-    sr : int > 0 [Hz]
-    knobs, n, values
-        The grid (see :func:`knob_grid`).
-    holdout : sequence of {knob: value}, optional
-        Validation settings, a value for every varied knob each. One on the grid is taken out of
-        training; one off the grid is rendered for validation only. Default: the grid's middle
-        setting (every knob at its ``n // 2``-th value), so validation sits between seen
-        settings. ``[]``: no validation.
-    segment : int >= 1 [samples], optional
-        Length ``T`` of each example; the signal is cut into ``n_samples // T`` segments per
-        setting (the rest dropped). Default: the whole signal, one example per setting.
-
-    Returns
-    -------
-    ConditionedData
-
-    Raises
-    ------
-    UnknownNameError, ParameterError, NonFiniteError
-        An unknown knob, a value out of range, a holdout setting that misses a knob or holds out
-        every setting, a segment longer than the signal, NaN in the signal.
-    """
-    effect = effect_from_spec(effect)
-    x, sr = _as_signal(dry, sr, "render_grid: dry")
-    if not np.all(np.isfinite(x)):
-        raise NonFiniteError(problem(
-            "render_grid: dry", found="NaN or infinite samples", expected="finite samples",
-            fix="clean the signal (np.nan_to_num) or pick another one"))
-    varied, train, held = plan_settings(effect, knobs, n=n, values=values, holdout=holdout)
-    if segment is None:
-        segment = x.size
-    if isinstance(segment, bool) or not isinstance(segment, numbers.Integral) \
-            or not 1 <= segment <= x.size:
-        raise ParameterError(problem(
-            f"segment={segment!r}", found=f"{segment!r} for a signal of {x.size} samples",
-            expected=f"a whole number of samples in [1, {x.size}]",
-            fix="pass a shorter segment or a longer dry signal"))
-    segment = int(segment)
-    n_seg = x.size // segment
-
-    def split(settings):
-        ins, tgs, idx = [], [], []
-        for i, s in enumerate(settings):
-            wet = effect.with_knobs(**s)(x, sr)[: n_seg * segment]
-            inp = knob_inputs(x[: n_seg * segment], varied, s)
-            ins.append(inp.reshape(n_seg, segment, 1 + len(varied)))
-            tgs.append(wet.reshape(n_seg, segment, 1))
-            idx.append(np.full(n_seg, i, np.int64))
-        if not settings:
-            return (np.zeros((0, segment, 1 + len(varied)), np.float32),
-                    np.zeros((0, segment, 1), np.float32), np.zeros(0, np.int64))
-        return np.concatenate(ins), np.concatenate(tgs), np.concatenate(idx)
-
-    tr, va = split(train), split(held)
-    return ConditionedData(
-        effect=effect.spec, knobs=varied, sr=sr, segment=segment, train_settings=train,
-        val_settings=held, train_inputs=tr[0], train_targets=tr[1], train_setting_index=tr[2],
-        val_inputs=va[0], val_targets=va[1], val_setting_index=va[2])
