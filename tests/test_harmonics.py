@@ -130,7 +130,9 @@ def test_comparison_table_and_figure(tmp_path):
     assert isinstance(fig, Figure) and len(fig.axes) == 3
     fig.savefig(tmp_path / "h.png")
     assert (tmp_path / "h.png").stat().st_size > 10_000
-    assert harmonics.plot_harmonics(target, model, spectrum_level_dbfs=-12) is not None
+    at_12 = harmonics.plot_harmonics(target, model, spectrum_level_dbfs=-12)
+    assert "at -12 dBFS in" in at_12.axes[-1].get_title()  # the spectra drawn are the level asked
+    assert "at 0 dBFS in" in fig.axes[-1].get_title()  # default: the loudest level
     doc = target.to_dict()
     assert doc["f0_hz"] == 1000.0 and len(doc["harmonic_db"]) == 2 and "spectrum_dbfs" not in doc
 
