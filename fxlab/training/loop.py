@@ -259,14 +259,7 @@ def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = Fa
     window = mcfg["window"] if config.family == "windowed" else None
     dry, wet = splits["train"]
     n_knobs = 0 if dry.ndim == 1 else dry.shape[1] - 1
-    if n_knobs != int(mcfg.get("knobs", 0) or 0):
-        reads = f"{mcfg.get('knobs', 0) or 0} knob input(s)" if "knobs" in mcfg else "no knob inputs"
-        raise ParameterError(problem(
-            f"model {config.model!r} for data with {n_knobs} knob column(s)",
-            found=f"a model that reads {reads}",
-            expected=f"model_params knobs={n_knobs}" if n_knobs else "a model without knob inputs",
-            fix=(f"train an lstm, gru or tcn with model_params={{'knobs': {n_knobs}}} on this conditioned data"
-                 if n_knobs else "leave knobs out of model_params for unconditioned data")))
+    _check_knob_columns(config, mcfg, n_knobs)
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -281,28 +274,7 @@ def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = Fa
     full_config["input_range"] = {k: round(float(levels[k]), 3) for k in
                                   ("peak_dbfs", "active_p5_dbfs", "active_p95_dbfs")}
     resuming = resume and ckpt.exists()
-    if resuming:
-        old = json.loads((out / "config.json").read_text())
-        # a setting added to TrainConfig after the checkpoint was made reads as its default there
-        defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)
-                    if f.default is not dataclasses.MISSING}
-        changed = sorted(k for k, v in config.to_dict().items()
-                         if old["train"].get(k, defaults.get(k)) != v and k not in RESUMABLE_CHANGES)
-        if changed or old.get("data_manifest_hash") != data_hash:
-            what = changed or ["the training data"]
-            raise ParameterError(problem(
-                out, found=f"a checkpoint made with other settings ({', '.join(what)})",
-                expected="the settings the checkpoint was made with (only epochs, max_minutes and "
-                         "patience may change on resume)",
-                fix="resume with the same settings, or train afresh without --resume"))
-    else:
-        for name in _OWNED:
-            p = out / name
-            if p.is_dir():
-                shutil.rmtree(p)
-            elif p.exists():
-                p.unlink()
-    atomic_write(out / "config.json", json.dumps(full_config, indent=2, sort_keys=True))
+    _prepare_folder(out, config, full_config, resuming=resuming)
 
     _set_determinism(config.seed)
     model = build_model(config.model, **config.model_params)
@@ -327,13 +299,7 @@ def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = Fa
             log(f"{config.model}: already stopped early at epoch {state['epoch']}; nothing to do")
         return load_trained(out)
 
-    budget = _TimeBudget(config.max_minutes * 60.0, state["wall_s"])
-    if config.max_minutes and budget.exceeded():  # resuming a run that used its budget: a new one
-        budget = _TimeBudget(config.max_minutes * 60.0 + state["wall_s"], state["wall_s"], state["wall_s"])
-        state["budget_start"] = state["wall_s"]
-    elif config.max_minutes and state.get("budget_start"):  # an interrupted extension goes on
-        start = state["budget_start"]
-        budget = _TimeBudget(config.max_minutes * 60.0 + start, state["wall_s"], start)
+    budget = _budget_for(config, state)
     callbacks = [_budget_callback(budget)] if config.max_minutes else []
     live = _live_line_callback(config.model) if verbose == 1 else None
     writer = _tensorboard_writer(out / "logs")
@@ -347,59 +313,25 @@ def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = Fa
         t_epoch = time.perf_counter()
         lr = learning_rate_at(config, epoch, budget.fraction())
         optimizer.learning_rate.assign(lr)
-        if window is None:
-            x, y = segments(dry, wet, config, epoch)
-            n_samples = int(x.shape[0] * (x.shape[1] - config.warmup))
-            fit_args = {"x": x, "y": y, "batch_size": config.batch_size, "shuffle": False}
-        else:
-            rng = np.random.default_rng([config.seed, epoch, 2])
-            idx = (rng.choice(dry.size, n_train, replace=False) if n_train < dry.size
-                   else rng.permutation(dry.size))
-            n_samples = int(idx.size)
-            # the windows are drawn in a random order already (seeded by epoch): Keras must not
-            # shuffle the batches again with Python's unseeded-on-resume `random`, or a resumed
-            # run would not repeat an uninterrupted one
-            fit_args = {"x": window_batches(dry, wet, window, idx, config.batch_size),
-                        "shuffle": False}
+        fit_args, n_samples, per_step = _epoch_data(dry, wet, config, epoch, window, n_train)
         hist = model.fit(**fit_args, epochs=epoch + 1, initial_epoch=epoch, verbose=0,
                          callbacks=callbacks + ([live] if live is not None else []))
         if callbacks and callbacks[0].model.stop_training:  # the budget cut this epoch short
-            per_step = config.batch_size * (1 if window else x.shape[1] - config.warmup)
             n_samples = min(n_samples, callbacks[0].steps * per_step)
-        row = {"epoch": epoch + 1, "loss": float(hist.history["loss"][-1])}
-        from fxlab.runtime import make_processor
-
-        proc = make_processor(model)  # this epoch's weights, packed once for every split
-        for s in val_names:
-            row[f"{s}_loss"], row[f"{s}_esr"] = _evaluate_split(proc, loss, *splits[s], config, window)
+        row = {"epoch": epoch + 1, "loss": float(hist.history["loss"][-1]),
+               **_validate(model, loss, splits, val_names, config, window)}
         row.update({"lr": lr, "train_samples": n_samples,
                     "epoch_s": round(time.perf_counter() - t_epoch, 3)})
         row["wall_s"] = round(budget.elapsed(), 3)
         rows.append(row)
-        value = row[monitor]
-        improved = state["best"] is None or value < state["best"]
-        if improved:
-            state.update(best=value, best_epoch=epoch + 1, wait=0)
-            with atomic_path(out / "model.keras", suffix=".keras") as tmp:
-                model.save(tmp)
-        else:
-            state["wait"] += 1
+        improved = _keep_best(state, row[monitor], epoch, model, out)
         state.update(epoch=epoch + 1, wall_s=budget.elapsed(), history=rows)
-        if state["wait"] >= config.patience:
-            stopped = "early stopping"
-        elif budget.exceeded():
-            stopped = "time budget"
+        stopped = ("early stopping" if state["wait"] >= config.patience else
+                   "time budget" if budget.exceeded() else "")
         state["stopped"] = stopped
         _write_history(out / "history.csv", rows)
         _save_checkpoint(ckpt, model, optimizer, state)
-        if writer is not None:
-            import tensorflow as tf
-
-            with writer.as_default(step=epoch + 1):
-                for k, v in row.items():
-                    if k != "epoch":
-                        tf.summary.scalar(k, v)
-            writer.flush()
+        _tensorboard_row(writer, row)
         vals = " ".join(f"{k}={v:.3g}" for k, v in row.items()
                         if k == "loss" or k.endswith("_esr") or (k.endswith("_loss") and loss_is_not_esr))
         line = (f"{config.model} epoch {epoch + 1}/{config.epochs} {vals} lr={lr:.2g} "
@@ -411,19 +343,135 @@ def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = Fa
             break
     else:
         stopped = "epochs done"
-    summary = {
-        "name": config.model, "family": config.family, "best_epoch": state["best_epoch"],
-        "best_val": state["best"], "monitor": monitor, "epochs_run": state["epoch"],
-        "stopped": stopped, "wall_s": round(state["wall_s"], 3), "data_manifest_hash": data_hash,
-        "param_count": int(model.count_params()), "fxlab_version": __version__,
-        "receptive_field": mcfg["receptive_field"], "train_samples_per_epoch": rows[-1]["train_samples"] if rows else 0,
-        "best": {k: v for k, v in (rows[state["best_epoch"] - 1].items() if rows else [])
-                 if k.endswith(("loss", "esr"))},
-    }
-    atomic_write(out / "summary.json", json.dumps(summary, indent=2, sort_keys=True))
+    atomic_write(out / "summary.json", json.dumps(
+        _summary(config, state, stopped=stopped, monitor=monitor, data_hash=data_hash,
+                 param_count=int(model.count_params()), receptive_field=mcfg["receptive_field"]),
+        indent=2, sort_keys=True))
     if not (out / "model.keras").exists():
         model.save(out / "model.keras")
     return load_trained(out)
+
+
+def _check_knob_columns(config: TrainConfig, mcfg: dict, n_knobs: int) -> None:
+    """Refuse a model whose knob inputs do not match the data's knob columns."""
+    if n_knobs != int(mcfg.get("knobs", 0) or 0):
+        reads = f"{mcfg.get('knobs', 0) or 0} knob input(s)" if "knobs" in mcfg else "no knob inputs"
+        raise ParameterError(problem(
+            f"model {config.model!r} for data with {n_knobs} knob column(s)",
+            found=f"a model that reads {reads}",
+            expected=f"model_params knobs={n_knobs}" if n_knobs else "a model without knob inputs",
+            fix=(f"train an lstm, gru or tcn with model_params={{'knobs': {n_knobs}}} on this conditioned data"
+                 if n_knobs else "leave knobs out of model_params for unconditioned data")))
+
+
+def _prepare_folder(out: Path, config: TrainConfig, full_config: dict, *, resuming: bool) -> None:
+    """Check that a resumed folder was made with the same settings and data (or clear what a
+    fresh run owns), then write ``config.json``."""
+    if resuming:
+        old = json.loads((out / "config.json").read_text())
+        # a setting added to TrainConfig after the checkpoint was made reads as its default there
+        defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)
+                    if f.default is not dataclasses.MISSING}
+        changed = sorted(k for k, v in config.to_dict().items()
+                         if old["train"].get(k, defaults.get(k)) != v and k not in RESUMABLE_CHANGES)
+        if changed or old.get("data_manifest_hash") != full_config["data_manifest_hash"]:
+            what = changed or ["the training data"]
+            raise ParameterError(problem(
+                out, found=f"a checkpoint made with other settings ({', '.join(what)})",
+                expected="the settings the checkpoint was made with (only epochs, max_minutes and "
+                         "patience may change on resume)",
+                fix="resume with the same settings, or train afresh without --resume"))
+    else:
+        for name in _OWNED:
+            p = out / name
+            if p.is_dir():
+                shutil.rmtree(p)
+            elif p.exists():
+                p.unlink()
+    atomic_write(out / "config.json", json.dumps(full_config, indent=2, sort_keys=True))
+
+
+def _budget_for(config: TrainConfig, state: dict) -> _TimeBudget:
+    """The time budget of this (possibly resumed) run: a resumed run that had used its budget
+    gets a new one from where it stopped; an interrupted extension goes on."""
+    budget = _TimeBudget(config.max_minutes * 60.0, state["wall_s"])
+    if config.max_minutes and budget.exceeded():
+        budget = _TimeBudget(config.max_minutes * 60.0 + state["wall_s"], state["wall_s"], state["wall_s"])
+        state["budget_start"] = state["wall_s"]
+    elif config.max_minutes and state.get("budget_start"):
+        start = state["budget_start"]
+        budget = _TimeBudget(config.max_minutes * 60.0 + start, state["wall_s"], start)
+    return budget
+
+
+def _epoch_data(dry, wet, config: TrainConfig, epoch: int, window: int | None,
+                n_train: int | None) -> tuple[dict, int, int]:
+    """Keras ``fit`` arguments of one epoch (seeded by it), the output samples it trains on, and
+    the samples per optimiser step."""
+    if window is None:
+        x, y = segments(dry, wet, config, epoch)
+        per_step = config.batch_size * (x.shape[1] - config.warmup)
+        return ({"x": x, "y": y, "batch_size": config.batch_size, "shuffle": False},
+                int(x.shape[0] * (x.shape[1] - config.warmup)), per_step)
+    rng = np.random.default_rng([config.seed, epoch, 2])
+    idx = (rng.choice(dry.size, n_train, replace=False) if n_train < dry.size
+           else rng.permutation(dry.size))
+    # the windows are drawn in a random order already (seeded by epoch): Keras must not shuffle
+    # the batches again with Python's unseeded-on-resume `random`, or a resumed run would not
+    # repeat an uninterrupted one
+    return ({"x": window_batches(dry, wet, window, idx, config.batch_size), "shuffle": False},
+            int(idx.size), config.batch_size)
+
+
+def _validate(model, loss, splits, val_names, config: TrainConfig, window: int | None) -> dict:
+    """``{<split>_loss, <split>_esr}`` of this epoch's weights on every validation split."""
+    from fxlab.runtime import make_processor  # the runtime imports the model families' engines
+
+    proc = make_processor(model)  # this epoch's weights, packed once for every split
+    row = {}
+    for s in val_names:
+        row[f"{s}_loss"], row[f"{s}_esr"] = _evaluate_split(proc, loss, *splits[s], config, window)
+    return row
+
+
+def _keep_best(state: dict, value: float, epoch: int, model, out: Path) -> bool:
+    """Save the model when ``value`` (the monitored number) improved; count the epochs since."""
+    if state["best"] is None or value < state["best"]:
+        state.update(best=value, best_epoch=epoch + 1, wait=0)
+        with atomic_path(out / "model.keras", suffix=".keras") as tmp:
+            model.save(tmp)
+        return True
+    state["wait"] += 1
+    return False
+
+
+def _summary(config: TrainConfig, state: dict, *, stopped: str, monitor: str, data_hash: str,
+             param_count: int, receptive_field) -> dict:
+    """``summary.json``: how the run ended and its best epoch's numbers."""
+    rows = state["history"]
+    return {
+        "name": config.model, "family": config.family, "best_epoch": state["best_epoch"],
+        "best_val": state["best"], "monitor": monitor, "epochs_run": state["epoch"],
+        "stopped": stopped, "wall_s": round(state["wall_s"], 3), "data_manifest_hash": data_hash,
+        "param_count": param_count, "fxlab_version": __version__,
+        "receptive_field": receptive_field,
+        "train_samples_per_epoch": rows[-1]["train_samples"] if rows else 0,
+        "best": {k: v for k, v in (rows[state["best_epoch"] - 1].items() if rows else [])
+                 if k.endswith(("loss", "esr"))},
+    }
+
+
+def _tensorboard_row(writer, row: dict) -> None:
+    """One epoch's numbers into TensorBoard (TensorFlow backend; ``writer`` None otherwise)."""
+    if writer is None:
+        return
+    import tensorflow as tf
+
+    with writer.as_default(step=row["epoch"]):
+        for k, v in row.items():
+            if k != "epoch":
+                tf.summary.scalar(k, v)
+    writer.flush()
 
 
 def train_many(data, models_dir, configs: Mapping[str, TrainConfig], *, resume: bool = False,
