@@ -291,29 +291,7 @@ def prepare_trials(config: ListeningConfig) -> TrialSet:
     """
     run_dir = config.run_folder
     splits_t = config.split_names
-    if not run_dir.is_dir():
-        raise AudioFileError(problem(
-            run_dir, found="no such folder", expected="a run folder (reports/<run-id>)",
-            fix="run the study first (fxlab run --profile quick) or pass the run folder it made",
-        ))
-    available = rendered_models(run_dir, splits=splits_t)
-    wanted = config.model_names
-    by_name = bool(wanted)
-    if not wanted:
-        if not available:
-            raise AudioFileError(problem(
-                run_dir / "rendered", found="no model with a rendered output for "
-                + " and ".join(splits_t),
-                expected="rendered/<model>/<split>.wav for each model",
-                fix="run 01_synthesize_data to 03_evaluate for this run folder first, or `make "
-                    "report` (opened by hand, this notebook then finds the newest run through "
-                    "reports/latest)",
-            ))
-        wanted = tuple(available)
-    for m in wanted:
-        if m not in available:
-            raise unknown_name("model (rendered for " + ", ".join(splits_t) + ")", m, available)
-
+    wanted, by_name = _wanted_models(config)
     sources: dict[str, dict[str, Path]] = {}
     for s in splits_t:
         sources[s] = {
@@ -338,14 +316,8 @@ def prepare_trials(config: ListeningConfig) -> TrialSet:
     }
     root = run_dir / "listening"
     manifest_path = root / "trials.json"
-    if manifest_path.is_file():
-        try:
-            old = json.loads(manifest_path.read_text())
-            if (old.get("options") == options and old.get("sources") == source_hashes
-                    and all(_sha256_file(root / f) == h for f, h in old["files"].items())):
-                return load_trials(run_dir)
-        except (OSError, ValueError, KeyError, TypeError):
-            pass  # unreadable or stale: rebuild below
+    if _up_to_date(manifest_path, options, source_hashes):
+        return load_trials(run_dir)
 
     sr = STUDY_SR
     clips: dict[str, dict] = {}
@@ -380,26 +352,10 @@ def prepare_trials(config: ListeningConfig) -> TrialSet:
                     fix="render a longer excerpt (03_evaluate's windowed_eval_seconds), lower "
                         'min_clip_seconds, or leave the model out (models="...")',
                 ))
-            n_win = min(n_clip, hi - lo)
-            start = lo + loudest_start(versions["target"][lo:hi], n_win, hop=sr // 4)
-            off = 0 if other == "dry" else groups[other][1]
-            cut = {
-                "target": _fade(versions["target"][start:start + n_win], sr),
-                other: _fade(versions[other][start - off:start - off + n_win], sr),
-            }
-            lufs_in, gains = match_gains(cut, sr=sr, target_lufs=config.loudness_lufs)
-            rel = {"target": f"trials/{s}/{group}.target.wav", other: f"trials/{s}/{group}.wav"}
-            for k, v in cut.items():
-                y = np.clip(v * 10 ** (gains[k] / 20), -1.0, 1.0).astype(np.float32)
-                with atomic_path(root / rel[k], suffix=".wav") as tmp:
-                    sf.write(tmp, y, sr, subtype="PCM_16")
-                files[rel[k]] = _sha256_file(root / rel[k])
-            clips[s][group] = {
-                "start_s": start / sr, "seconds": n_win / sr,
-                "loudness_in": {k: (None if np.isinf(v) else round(v, 3))
-                                for k, v in lufs_in.items()},
-                "gain_db": {k: round(g, 3) for k, g in gains.items()},
-            }
+            rel, clips[s][group] = _write_clip(
+                root, s, group, versions["target"], versions[other], lo=lo, hi=hi,
+                off=0 if other == "dry" else groups[other][1], n_clip=n_clip,
+                lufs=config.loudness_lufs, files=files, other=other)
             ref = rel["target"]
             if group == "controls":
                 trials.append(Trial(f"{s}:{CONTROL_SAME}", s, CONTROL_SAME, ref, ref))
@@ -430,6 +386,72 @@ def prepare_trials(config: ListeningConfig) -> TrialSet:
         "fxlab_version": __version__,
     })
     return load_trials(run_dir)
+
+
+def _wanted_models(config: ListeningConfig) -> tuple[tuple[str, ...], bool]:
+    """The models to test (asked by name, else every model rendered for all the splits) and
+    whether they were asked by name."""
+    run_dir, splits_t = config.run_folder, config.split_names
+    if not run_dir.is_dir():
+        raise AudioFileError(problem(
+            run_dir, found="no such folder", expected="a run folder (reports/<run-id>)",
+            fix="run the study first (fxlab run --profile quick) or pass the run folder it made",
+        ))
+    available = rendered_models(run_dir, splits=splits_t)
+    wanted = config.model_names
+    by_name = bool(wanted)
+    if not wanted:
+        if not available:
+            raise AudioFileError(problem(
+                run_dir / "rendered", found="no model with a rendered output for "
+                + " and ".join(splits_t),
+                expected="rendered/<model>/<split>.wav for each model",
+                fix="run 01_synthesize_data to 03_evaluate for this run folder first, or `make "
+                    "report` (opened by hand, this notebook then finds the newest run through "
+                    "reports/latest)",
+            ))
+        wanted = tuple(available)
+    for m in wanted:
+        if m not in available:
+            raise unknown_name("model (rendered for " + ", ".join(splits_t) + ")", m, available)
+    return tuple(wanted), by_name
+
+
+def _up_to_date(manifest_path: Path, options: dict, source_hashes: dict) -> bool:
+    """Whether ``trials.json`` already describes these sources and options, its clips intact."""
+    if not manifest_path.is_file():
+        return False
+    root = manifest_path.parent
+    try:
+        old = json.loads(manifest_path.read_text())
+        return bool(old.get("options") == options and old.get("sources") == source_hashes
+                    and all(_sha256_file(root / f) == h for f, h in old["files"].items()))
+    except (OSError, ValueError, KeyError, TypeError):
+        return False  # unreadable or stale: rebuild
+
+
+def _write_clip(root: Path, split: str, group: str, target: np.ndarray, other_signal: np.ndarray,
+                *, lo: int, hi: int, off: int, n_clip: int, lufs: float, files: dict,
+                other: str) -> tuple[dict[str, str], dict]:
+    """Cut one pair (the target and ``other``) where the target is loudest within ``[lo, hi)``,
+    fade, loudness-match and write it; record each file's hash in ``files``. Returns the
+    files' paths under ``root`` and the clip's record."""
+    sr = STUDY_SR
+    n_win = min(n_clip, hi - lo)
+    start = lo + loudest_start(target[lo:hi], n_win, hop=sr // 4)
+    cut = {"target": _fade(target[start:start + n_win], sr),
+           other: _fade(other_signal[start - off:start - off + n_win], sr)}
+    lufs_in, gains = match_gains(cut, sr=sr, target_lufs=lufs)
+    rel = {"target": f"trials/{split}/{group}.target.wav", other: f"trials/{split}/{group}.wav"}
+    for k, v in cut.items():
+        y = np.clip(v * 10 ** (gains[k] / 20), -1.0, 1.0).astype(np.float32)
+        with atomic_path(root / rel[k], suffix=".wav") as tmp:
+            sf.write(tmp, y, sr, subtype="PCM_16")
+        files[rel[k]] = _sha256_file(root / rel[k])
+    record = {"start_s": start / sr, "seconds": n_win / sr,
+              "loudness_in": {k: (None if np.isinf(v) else round(v, 3)) for k, v in lufs_in.items()},
+              "gain_db": {k: round(g, 3) for k, g in gains.items()}}
+    return rel, record
 
 
 def load_trials(run_dir: str | os.PathLike) -> TrialSet:
