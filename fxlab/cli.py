@@ -18,12 +18,15 @@
 ``--workers`` processes, or the cluster at ``--scheduler``) and writes ``reports/<sweep-id>/sweep.html``;
 see :mod:`fxlab.sweep`.
 Exit status: 0 when every step (every point) succeeded, 1 when a step or a point failed (the report
-says which), 2 for a usage error (an unknown profile, step or parameter, a malformed spec).
+says which), 2 for a usage error (an unknown profile, step or parameter, a malformed spec), 130 when
+``fxlab sweep`` was stopped with Ctrl-C (its unfinished points are marked ``interrupted``; the same
+command resumes them).
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 
 from fxlab.errors import FxlabError
@@ -46,10 +49,23 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from fxlab.sweep import run_sweep
+    from fxlab.sweep import SweepInterrupted, run_sweep
 
-    result = run_sweep(args.spec, sweep_id=args.sweep_id, reports_dir=args.reports,
-                       workers=args.workers, scheduler=args.scheduler)
+    try:
+        result = run_sweep(args.spec, sweep_id=args.sweep_id, reports_dir=args.reports,
+                           workers=args.workers, scheduler=args.scheduler)
+    except SweepInterrupted as stop:
+        r = stop.result
+        again = ["fxlab", "sweep", args.spec, "--sweep-id", r.sweep_id]
+        for flag, value in (("--reports", args.reports if args.reports != "reports" else None),
+                            ("--scheduler", args.scheduler), ("--workers", args.workers)):
+            if value is not None:
+                again += [flag, str(value)]
+        print(f"fxlab sweep: interrupted; {len(r.interrupted)} points not finished are marked "
+              f"'interrupted' in {r.sweep_dir / 'sweep.json'}", file=sys.stderr)
+        print(f"fxlab sweep: to resume them (finished points are skipped): {shlex.join(again)}",
+              file=sys.stderr)
+        return 130
     print(f"sweep report: {result.report}")
     if not result.ok:
         for name in result.failed:

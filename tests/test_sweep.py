@@ -123,6 +123,20 @@ def test_a_scheduler_whose_workers_run_several_threads_is_refused(tmp_path):
     assert not (tmp_path / "r" / "spec" / "seed-0" / "point.json").exists()
 
 
+def test_a_point_whose_sweep_was_stopped_before_it_started_runs_nothing(tmp_path):
+    """A task that starts after Ctrl-C (its stop file is there) records itself interrupted and
+    leaves its process's environment and the run folder alone."""
+    stop = tmp_path / ".stop-client"
+    stop.write_text("stopped\n")
+    before = dict(os.environ)
+    state = sweep.run_point({"name": "seed-0", "swept": {"seed": 0}, "overrides": {"seed": 0}},
+                            profile="tiny", steps=["01_synthesize_data"], sweep_dir=str(tmp_path),
+                            cache_dir=str(tmp_path / "_cache"), stop_file=str(stop))
+    assert state["status"] == "interrupted" and "not started" in state["error"]
+    assert sweep.read_point(tmp_path / "seed-0") == state
+    assert not (tmp_path / "seed-0" / "run.json").exists() and dict(os.environ) == before
+
+
 def test_spread_is_the_mean_and_students_t_interval():
     s = sweep.spread([1.0, 2.0, 3.0, None])
     assert s["n"] == 3 and s["mean"] == pytest.approx(2.0)

@@ -9,12 +9,13 @@ runs ``notebooks/06_compare.ipynb`` over the points into ``reports/<sweep-id>/sw
 | module | job |
 |---|---|
 | :mod:`~fxlab.sweep.spec` | ``load_spec(path) -> SweepSpec`` (checked; each point resolved against the notebooks), ``point_name`` |
-| :mod:`~fxlab.sweep.execute` | ``run_sweep(spec, ...) -> SweepResult``, ``run_point`` (a worker's task), ``start_client``, ``read_point``, ``THREAD_ENV`` |
+| :mod:`~fxlab.sweep.execute` | ``run_sweep(spec, ...) -> SweepResult``, ``run_point`` (a worker's task), ``start_client``, ``read_point``, ``THREAD_ENV``, ``SweepInterrupted`` (Ctrl-C) |
 | :mod:`~fxlab.sweep.compare` | ``CompareConfig`` (notebook 06), ``compare_points``, ``collect``, ``write_csv``, ``points_table_html``, ``spread``, ``plot_against`` |
 | :mod:`~fxlab.sweep.report` | ``run_compare`` (papermill, notebook 06), ``build_sweep_report`` (``sweep.html``) |
 
 Sweep folder ``reports/<sweep-id>/``: ``sweep.json`` (spec, each point's final state),
 ``<point>/`` (a run folder, plus ``point.json``: its live state, and ``logs/sweep.log``),
+``.stop-<client>`` (only while a stopped sweep's points are stopping),
 ``notebooks/06_compare.ipynb``, ``sweep.csv``, ``figures/<param>.png``, ``sweep.html``.
 """
 
@@ -33,6 +34,7 @@ from fxlab.sweep.compare import (
 )
 from fxlab.sweep.execute import (
     THREAD_ENV,
+    SweepInterrupted,
     SweepResult,
     read_point,
     run_point,
@@ -48,6 +50,7 @@ __all__ = [
     "CompareConfig",
     "Comparison",
     "Point",
+    "SweepInterrupted",
     "SweepResult",
     "SweepSpec",
     "build_sweep_report",

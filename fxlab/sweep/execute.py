@@ -14,6 +14,14 @@ the others into their existing folders, where the pipeline resumes: the data set
 training continues from each model's last checkpoint. A worker killed mid-point has its task
 rescheduled by Dask onto another worker, which resumes the point the same way.
 
+Ctrl-C in the client stops the sweep: the client writes a stop file in the sweep folder
+(``.stop-<client>``, one per run of the client), which every running point watches; a point that
+sees it ends its notebook kernel and records itself ``interrupted``. The client waits (up to
+:data:`STOP_WAIT_S`; a second Ctrl-C cuts the wait short) for the running points to say so, marks
+every point not finished ``interrupted`` (``point.json``, ``sweep.json``) and raises
+:class:`SweepInterrupted`. A Dask worker cannot stop a task that is running, so without the stop
+file the points would go on on an external cluster after their client has gone.
+
 Progress: one line per change of a point's state (queued, running a step, done, failed) with the
 overall count, and a bar on a terminal. Each worker writes its point's state to ``point.json``; the
 client polls those files.
@@ -23,14 +31,17 @@ client polls those files.
 - :func:`start_client` a Dask client on a new LocalCluster or on a scheduler address
 - :func:`read_point`   a point's recorded state (``point.json``), or None
 - :data:`THREAD_ENV`   the thread limits given to every point's notebooks
+- :class:`SweepInterrupted` raised by :func:`run_sweep` on Ctrl-C (a ``KeyboardInterrupt``), with the result
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +50,8 @@ from fxlab.errors import ParameterError, PipelineError, problem
 from fxlab.sweep.spec import Point, SweepSpec, load_spec
 from fxlab.util import write_json
 
-__all__ = ["THREAD_ENV", "SweepResult", "read_point", "run_point", "run_sweep", "start_client"]
+__all__ = ["THREAD_ENV", "SweepInterrupted", "SweepResult", "read_point", "run_point", "run_sweep",
+           "start_client"]
 
 #: Environment of every point's notebooks: one thread per library (TensorFlow's intra- and inter-op
 #: pools, OpenMP, BLAS, numba), so that a worker's kernel uses one core.
@@ -49,6 +61,12 @@ THREAD_ENV = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "OMP
 
 POINT_FILE = "point.json"
 _POLL_S = 0.5
+#: Seconds the client waits, after Ctrl-C, for the running points to stop.
+STOP_WAIT_S = 30.0
+#: Seconds a point's kernel has between SIGTERM and SIGKILL when its sweep is stopped.
+_KILL_AFTER_S = 5.0
+#: A point's notebook kernel, recognised among its worker process's children by its command line.
+_KERNEL_MARK = "ipykernel"
 
 
 def _cores() -> int:
@@ -62,44 +80,100 @@ def _now() -> str:
 
 def read_point(point_dir: str | os.PathLike) -> dict | None:
     """The state a point last recorded in ``point.json``: ``name``, ``swept``, ``overrides``,
-    ``steps``, ``status`` (queued, running, ok, failed), ``step``, ``error``, ``wall_s`` ...; None
-    when the point has never been queued or the file is unreadable."""
+    ``steps``, ``status`` (queued, running, ok, failed, interrupted), ``step``, ``error``,
+    ``wall_s``, ``host``, ``pid`` ...; None when the point has never been queued or the file is
+    unreadable."""
     try:
         return json.loads((Path(point_dir) / POINT_FILE).read_text())
     except (OSError, ValueError):
         return None
 
 
+class _Stopped(Exception):
+    """Raised from a point's step callback when its sweep was stopped (ends its pipeline run)."""
+
+
+class _StopWatch(threading.Thread):
+    """Watches a point's stop file; once it appears, ends the point's notebook kernels.
+
+    The kernels are this process's ``ipykernel`` child processes (on a one-thread worker, this
+    point's only): SIGTERM, then SIGKILL after :data:`_KILL_AFTER_S`. The pipeline sees its kernel
+    die, records the step as failed and returns; :func:`run_point` then records ``interrupted``.
+    """
+
+    def __init__(self, stop_file: str | os.PathLike):
+        super().__init__(name="fxlab-point-stop", daemon=True)
+        self.stop_file = Path(stop_file)
+        self.requested = threading.Event()
+        self.done = threading.Event()
+
+    def check(self) -> bool:
+        if not self.requested.is_set() and self.stop_file.exists():
+            self.requested.set()
+        return self.requested.is_set()
+
+    def run(self) -> None:
+        since = None
+        while not self.done.wait(_POLL_S):
+            if self.check():
+                since = since or time.monotonic()
+                _end_kernels(kill=time.monotonic() - since > _KILL_AFTER_S)
+
+
+def _end_kernels(*, kill: bool) -> None:
+    """Terminate (or kill) this process's notebook kernels."""
+    import psutil  # a dependency of distributed
+
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):  # ended meanwhile, or a zombie
+            if any(_KERNEL_MARK in part for part in child.cmdline()):
+                if kill:
+                    child.kill()
+                else:
+                    child.terminate()
+
+
 def run_point(point: dict, *, profile: str, steps: list[str], sweep_dir: str, cache_dir: str,
-              thread_env: dict | None = None) -> dict:
+              thread_env: dict | None = None, stop_file: str | None = None) -> dict:
     """Run one point as a pipeline run into ``sweep_dir/<point name>/``; never raises.
 
     Runs on a Dask worker (or anywhere): sets ``thread_env`` (default :data:`THREAD_ENV`) and
     ``FXLAB_CACHE=cache_dir`` (the data-set cache every point shares) for the notebooks' kernels,
     records the point's state in ``point.json`` as each step starts and ends, and returns the final
-    state (``status`` "ok" or "failed", ``error``, ``wall_s``, ``steps``).
+    state (``status`` "ok", "failed" or "interrupted", ``error``, ``wall_s``, ``steps``).
+    ``stop_file``: once this file exists (the client was stopped), the point ends its kernel and
+    returns as "interrupted"; rerunning it resumes from its checkpoints.
     """
     from fxlab import pipeline
 
-    os.environ.update(THREAD_ENV if thread_env is None else thread_env)
-    os.environ["FXLAB_CACHE"] = cache_dir
     folder = Path(sweep_dir) / point["name"]
     (folder / "logs").mkdir(parents=True, exist_ok=True)
     state = {**point, "steps": steps, "status": "running", "step": None, "error": "",
              "started": _now(), "finished": None, "wall_s": None, "host": os.uname().nodename,
              "pid": os.getpid()}
+    watch = _StopWatch(stop_file) if stop_file else None
+    if watch is not None and watch.check():  # stopped before it started: a cancelled task
+        state.update(status="interrupted", error="not started: the sweep was stopped", finished=_now())
+        write_json(folder / POINT_FILE, state)
+        return state
+    os.environ.update(THREAD_ENV if thread_env is None else thread_env)
+    os.environ["FXLAB_CACHE"] = cache_dir
     write_json(folder / POINT_FILE, state)
     t0 = time.perf_counter()
 
     def on_step(i: int, n: int, sr) -> None:
         state.update(step=sr.name, step_index=i, step_total=n)
         write_json(folder / POINT_FILE, state)
+        if watch is not None and watch.requested.is_set():
+            raise _Stopped(f"stopped before step {sr.name}")
 
     with open(folder / "logs" / "sweep.log", "a", encoding="utf-8") as log_file:
         def log(message: str) -> None:
             log_file.write(message + "\n")
             log_file.flush()
 
+        if watch is not None:
+            watch.start()
         try:
             result = pipeline.run(profile, steps=steps, run_id=point["name"],
                                   overrides=point["overrides"], reports_dir=sweep_dir, log=log,
@@ -112,6 +186,13 @@ def run_point(point: dict, *, profile: str, steps: list[str], sweep_dir: str, ca
                 state["step"] = bad.name
         except Exception as e:  # a point's failure is recorded; the sweep goes on
             state["status"], state["error"] = "failed", f"{type(e).__name__}: {e}"
+        finally:
+            if watch is not None:
+                watch.done.set()
+        if watch is not None and watch.requested.is_set() and state["status"] != "ok":
+            state["status"] = "interrupted"
+            state["error"] = f"interrupted in step {state['step']}: the sweep was stopped (Ctrl-C)"
+            log(f"point {point['name']}: {state['error']}")
     state.update(finished=_now(), wall_s=round(time.perf_counter() - t0, 1))
     write_json(folder / POINT_FILE, state)
     return state
@@ -185,7 +266,23 @@ class SweepResult:
 
     @property
     def failed(self) -> list[str]:
+        """The points that did not finish: failed or interrupted."""
         return [n for n, p in self.points.items() if p.get("status") != "ok"]
+
+    @property
+    def interrupted(self) -> list[str]:
+        """The points stopped by Ctrl-C (rerunning the sweep resumes them)."""
+        return [n for n, p in self.points.items() if p.get("status") == "interrupted"]
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped :func:`run_sweep`; ``result`` holds every point's state, the unfinished ones
+    ``interrupted`` (recorded in ``point.json`` and ``sweep.json``). A ``KeyboardInterrupt``, so
+    whatever stops on Ctrl-C still stops."""
+
+    def __init__(self, result: SweepResult):
+        super().__init__(f"sweep {result.sweep_id} interrupted: {len(result.interrupted)} points not finished")
+        self.result = result
 
 
 class _Progress:
@@ -284,6 +381,12 @@ def run_sweep(spec: str | os.PathLike | SweepSpec, *, sweep_id: str | None = Non
     -------
     SweepResult
         ``ok`` is False when a point or the comparison failed; never raises for a point's failure.
+
+    Raises
+    ------
+    SweepInterrupted
+        On Ctrl-C while the points run: the running points are stopped and every unfinished one is
+        marked ``interrupted``; the comparison is not run. Rerunning the sweep resumes them.
     """
     log = log or (lambda msg: print(msg, flush=True))
     if workers is not None:
@@ -306,13 +409,23 @@ def run_sweep(spec: str | os.PathLike | SweepSpec, *, sweep_id: str | None = Non
         f"{' '.join(s.split('_')[0] for s in spec.steps)}) -> {sweep_dir}")
     if result.skipped:
         log(f"  {len(result.skipped)} finished earlier, not rerun: {', '.join(result.skipped)}")
+    resumed = [p.name for p in pending
+               if (read_point(sweep_dir / p.name) or {}).get("status") in ("interrupted", "running")]
+    if resumed:
+        log(f"  {len(resumed)} stopped earlier, resumed from their checkpoints: {', '.join(resumed)}")
     if workers is None and not scheduler:
         workers = min(len(pending), _cores()) or 1  # no more workers than points to run
     extra = {"scheduler": scheduler or "LocalCluster", "workers": None if scheduler else workers}
     _write_sweep_json(sweep_dir, spec, result, started, extra)
 
     if pending:
-        _run_pending(pending, spec, sweep_dir, result, workers=workers, scheduler=scheduler, log=log)
+        try:
+            _run_pending(pending, spec, sweep_dir, result, workers=workers, scheduler=scheduler, log=log)
+        except SweepInterrupted:
+            _write_sweep_json(sweep_dir, spec, result, started, {**extra, "interrupted": True})
+            log(f"  interrupted: {len(result.interrupted)} points not finished, marked 'interrupted' "
+                f"(rerun the sweep to resume them): {', '.join(result.interrupted)}")
+            raise
     _write_sweep_json(sweep_dir, spec, result, started, extra)
 
     if compare:
@@ -334,16 +447,19 @@ def _run_pending(pending: list[Point], spec: SweepSpec, sweep_dir: Path, result:
                    {"name": p.name, "swept": p.swept, "overrides": p.overrides, "steps": spec.steps,
                     "status": "queued", "step": None, "error": "", "queued": _now()})
     progress = _Progress(len(spec.points), len(result.skipped), log)
+    stop_file = sweep_dir / f".stop-{os.uname().nodename}-{os.getpid()}-{time.time_ns()}"
+    cache_dir = os.environ.get("FXLAB_CACHE") or str(sweep_dir.parent / "_cache")
+    open_: dict = {}  # name -> future of the points not finished
+    interrupted = False
     try:
-        futures = {
-            p.name: client.submit(run_point, {"name": p.name, "swept": p.swept, "overrides": p.overrides},
-                                  profile=spec.profile, steps=spec.steps, sweep_dir=str(sweep_dir),
-                                  cache_dir=os.environ.get("FXLAB_CACHE") or str(sweep_dir.parent / "_cache"),
-                                  key=f"fxlab-point-{sweep_dir.name}-{p.name}-{time.time_ns()}", pure=False)
-            for p in pending}
-        for name in futures:
+        for p in pending:
+            open_[p.name] = client.submit(
+                run_point, {"name": p.name, "swept": p.swept, "overrides": p.overrides},
+                profile=spec.profile, steps=spec.steps, sweep_dir=str(sweep_dir), cache_dir=cache_dir,
+                stop_file=str(stop_file), key=f"fxlab-point-{sweep_dir.name}-{p.name}-{time.time_ns()}",
+                pure=False)
+        for name in open_:
             progress.update(name, read_point(sweep_dir / name))
-        open_ = dict(futures)
         while open_:
             time.sleep(_POLL_S)
             for name, fut in list(open_.items()):
@@ -360,11 +476,62 @@ def _run_pending(pending: list[Point], spec: SweepSpec, sweep_dir: Path, result:
                     del open_[name]
                 else:
                     progress.update(name, read_point(sweep_dir / name))
+    except KeyboardInterrupt:
+        interrupted = True
+        _stop_points(client, open_, sweep_dir, stop_file, log)
     finally:
         progress.close()
         cluster = getattr(client, "cluster", None)
         client.close()
         if cluster is not None and not scheduler:
             cluster.close()
+    if interrupted:
+        for p in pending:
+            if p.name in result.points:
+                continue
+            state = read_point(sweep_dir / p.name) or {"name": p.name, "steps": spec.steps}
+            if state.get("status") not in ("ok", "failed", "interrupted"):  # queued, or not answering
+                state.update(status="interrupted", finished=_now(),
+                             error="the sweep was stopped (Ctrl-C) before this point finished")
+                write_json(sweep_dir / p.name / POINT_FILE, state)
+            result.points[p.name] = state
     order = [p.name for p in spec.points]
     result.points = {n: result.points[n] for n in order if n in result.points}
+    if interrupted:
+        raise SweepInterrupted(result)
+
+
+def _stop_points(client, open_: dict, sweep_dir: Path, stop_file: Path, log) -> None:
+    """Stop the points of ``open_`` (name -> future) after Ctrl-C: cancel the ones not started,
+    write ``stop_file`` for the running ones, and wait up to :data:`STOP_WAIT_S` until none of them
+    says it is running (a point whose worker process on this machine is gone is not waited for). A
+    second Ctrl-C ends the wait."""
+    stop_file.write_text(f"stopped by Ctrl-C in the client at {_now()}\n")
+    log(f"  Ctrl-C: stopping {len(open_)} unfinished points (a second Ctrl-C stops waiting) ...")
+    running = set(open_)
+    try:
+        with contextlib.suppress(Exception):  # the scheduler may be gone already
+            client.cancel(list(open_.values()))
+        deadline = time.monotonic() + STOP_WAIT_S
+        while running and time.monotonic() < deadline:
+            running = {n for n in running if _still_running(read_point(sweep_dir / n))}
+            if running:
+                time.sleep(_POLL_S)
+    except KeyboardInterrupt:
+        pass
+    if running:
+        log(f"  not confirmed stopped: {', '.join(sorted(running))}; they stop when they see "
+            f"{stop_file}")
+    else:
+        stop_file.unlink(missing_ok=True)
+
+
+def _still_running(state: dict | None) -> bool:
+    """True when a point's state says it is running, and its process lives (when on this machine)."""
+    if not state or state.get("status") != "running":
+        return False
+    if state.get("host") == os.uname().nodename and state.get("pid"):
+        import psutil  # a dependency of distributed
+
+        return psutil.pid_exists(state["pid"])
+    return True
