@@ -193,44 +193,8 @@ def evaluate_run(config: EvalConfig, *, models: Iterable | None = None) -> Evalu
     grid = None
     for k, trained in enumerate(trained_list, 1):
         progress.note(f"evaluating {trained.name} ({k}/{len(trained_list)})")
-        family = getattr(trained, "family", "sample")
-        seconds = cfg.windowed_eval_seconds if family == "windowed" else cfg.sample_eval_seconds
-        context = cfg.context_samples
-        window = getattr(trained, "window", None)
-        if family == "windowed" and isinstance(window, int) and window > 0:
-            context = min(context, window - 1)  # a windowed output sees only its window
-        entry: dict[str, Any] = {"family": family,
-                                 "param_count": int(getattr(trained, "param_count", 0) or 0),
-                                 "splits": {}, "render": {}}
-        outputs[trained.name] = {}
-        for split_name in cfg.splits:
-            split = data.split(split_name)
-            dry, wet, start, ctx = _excerpt(split, seconds, context, sr)
-            if getattr(trained, "knobs", ()) and getattr(split, "knobs", ()):
-                # the knob columns of the same stretch: each setting's own value beside the audio
-                dry = split.inputs[start - ctx:start - ctx + dry.size]
-            t0 = time.perf_counter()
-            y, how = render(trained, dry)
-            wall = time.perf_counter() - t0
-            y = y[ctx:]
-            outputs[trained.name][split_name] = (wet, y)
-            _write_wav(run / "rendered" / trained.name / f"{split_name}.wav", y, sr)
-            m = _split_metrics(wet, y, sr)
-            m.update({"start_s": start / sr, "seconds": wet.size / sr,
-                      "whole_clip": wet.size == np.asarray(split.wet).size})
-            entry["splits"][split_name] = m
-            entry["render"][split_name] = {"path": how, "wall_s": wall,
-                                           "samples": int(dry.size)}
-        if linear:
-            if family == "windowed":
-                meth, n = cfg.windowed_response_method, cfg.windowed_response_samples
-                tail = n
-            else:
-                meth, n = cfg.response_method, int(round(cfg.response_seconds * sr))
-                tail = None
-            r = response.measure_response(
-                lambda v, _t=trained: render(_t, v)[0], sr=sr,
-                level_dbfs=cfg.response_level_dbfs, method=meth, n=n, tail=tail)
+        entry, outputs[trained.name], r = _score_model(trained, data, cfg, run, linear=linear)
+        if r is not None:
             responses[trained.name] = r
             grid = r.freqs_hz
         result["models"][trained.name] = entry
@@ -270,6 +234,51 @@ def evaluate_run(config: EvalConfig, *, models: Iterable | None = None) -> Evalu
     _write_csv(run / "metrics.csv", result)
     figures = _make_figures(run, fig_dir, data, cfg, result, outputs, responses, sr)
     return Evaluation(run, result, figures)
+
+
+def _score_model(trained, data, cfg: EvalConfig, run: Path, *, linear: bool):
+    """One model rendered on every split (written to ``rendered/``) and measured; its response
+    too when the effect is linear. Returns (metrics entry, {split: (target, output)},
+    Response or None)."""
+    sr = int(data.sr)
+    family = getattr(trained, "family", "sample")
+    seconds = cfg.windowed_eval_seconds if family == "windowed" else cfg.sample_eval_seconds
+    context = cfg.context_samples
+    window = getattr(trained, "window", None)
+    if family == "windowed" and isinstance(window, int) and window > 0:
+        context = min(context, window - 1)  # a windowed output sees only its window
+    entry: dict[str, Any] = {"family": family,
+                             "param_count": int(getattr(trained, "param_count", 0) or 0),
+                             "splits": {}, "render": {}}
+    outputs = {}
+    for split_name in cfg.splits:
+        split = data.split(split_name)
+        dry, wet, start, ctx = _excerpt(split, seconds, context, sr)
+        if getattr(trained, "knobs", ()) and getattr(split, "knobs", ()):
+            # the knob columns of the same stretch: each setting's own value beside the audio
+            dry = split.inputs[start - ctx:start - ctx + dry.size]
+        t0 = time.perf_counter()
+        y, how = render(trained, dry)
+        wall = time.perf_counter() - t0
+        y = y[ctx:]
+        outputs[split_name] = (wet, y)
+        _write_wav(run / "rendered" / trained.name / f"{split_name}.wav", y, sr)
+        m = _split_metrics(wet, y, sr)
+        m.update({"start_s": start / sr, "seconds": wet.size / sr,
+                  "whole_clip": wet.size == np.asarray(split.wet).size})
+        entry["splits"][split_name] = m
+        entry["render"][split_name] = {"path": how, "wall_s": wall, "samples": int(dry.size)}
+    if not linear:
+        return entry, outputs, None
+    if family == "windowed":
+        meth, n = cfg.windowed_response_method, cfg.windowed_response_samples
+        tail = n
+    else:
+        meth, n = cfg.response_method, int(round(cfg.response_seconds * sr))
+        tail = None
+    r = response.measure_response(lambda v: render(trained, v)[0], sr=sr,
+                                  level_dbfs=cfg.response_level_dbfs, method=meth, n=n, tail=tail)
+    return entry, outputs, r
 
 
 def score_recordings(trained_list, effect, *, sr: int, peak_dbfs: float = -12.0,
