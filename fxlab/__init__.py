@@ -7,7 +7,8 @@ The library behind the study's notebooks. One job per module, in pipeline order:
 - :mod:`fxlab.audio`     WAV I/O, resampling, checked loading of a user's dry/wet pair
 - :mod:`fxlab.datasets`  data sets on disk, cached by recipe, with a manifest
 - :mod:`fxlab.models`, :mod:`fxlab.losses`, :mod:`fxlab.training`   networks and their training
-- :mod:`fxlab.metrics`, :mod:`fxlab.plots`, :mod:`fxlab.evaluate`   the quantitative tests
+- :mod:`fxlab.metrics`, :mod:`fxlab.evaluate`   the quantitative tests
+- :mod:`fxlab.plots`     every figure of the study, one module per step
 - :mod:`fxlab.harmonics` a distortion's harmonics and aliasing, sines at several levels (effect vs model)
 - :mod:`fxlab.listening` the blind A/B listening test
 - :mod:`fxlab.runtime`   everything that runs a network over audio (engines, kernels, processors)

@@ -33,9 +33,10 @@ harmonics.
 - :func:`measure_harmonics`       sines at several levels through a processor ``fn(x) -> y``
 - :func:`harmonic_difference`     model minus target, dB, per level and harmonic
 - :func:`harmonics_table`         target and models side by side per level, and their differences (HTML)
-- :func:`plot_harmonics`          harmonic level against harmonic number per level, and one level's
-  output spectra overlaid (drawn by :func:`fxlab.plots.plot_harmonics`, re-exported here)
 - :data:`DEFAULT_LEVELS_DBFS`     the input levels measured by default
+
+The figure (harmonic level against harmonic number per level, and one level's output spectra
+overlaid) is :func:`fxlab.plots.evaluation.plot_harmonics`.
 """
 
 from __future__ import annotations
@@ -50,8 +51,7 @@ import numpy as np
 import scipy.signal
 
 from fxlab.errors import LengthMismatchError, NonFiniteError, ParameterError, problem
-from fxlab.harmonics_record import Harmonics, _as_models, _check_pair
-from fxlab.plots import plot_harmonics
+from fxlab.harmonics_record import Harmonics, as_models, check_pair
 from fxlab.util import Html, check_sr, html_table
 
 __all__ = [
@@ -62,7 +62,6 @@ __all__ = [
     "harmonic_difference",
     "harmonics_table",
     "measure_harmonics",
-    "plot_harmonics",
 ]
 
 #: Input levels measured by default, dB full scale (peak of the sine).
@@ -438,7 +437,7 @@ def harmonic_difference(target: Harmonics, model: Harmonics, *,
     np.ndarray [shape=(L, H)]
         Per input level and harmonic (the first column is 0; NaN at or above Nyquist).
     """
-    _check_pair(target, model, "model")
+    check_pair(target, model, "model")
     if floor_db is None:
         return model.harmonic_db - target.harmonic_db
     floor = _real("floor_db", floor_db, "a level in dB < 0", "use e.g. floor_db=-120")
@@ -494,9 +493,9 @@ def harmonics_table(target: Harmonics, models: Harmonics | Mapping[str, Harmonic
     -------
     Html
     """
-    models = _as_models(models)
+    models = as_models(models)
     for name, h in models.items():
-        _check_pair(target, h, name)
+        check_pair(target, h, name)
     ks = target.harmonic_numbers[1:]
     columns = ["input (dBFS)", "system", "H1 (dBFS)", *[f"H{k} (dB)" for k in ks],
                "THD (%)", "aliasing (dB)"]

@@ -2,12 +2,13 @@
 
 - :class:`Harmonics`   a measurement over several input levels (arrays, one row per level), made by
   :func:`fxlab.harmonics.measure_harmonics` and re-exported by :mod:`fxlab.harmonics`
-- ``_check_pair``      a model's record was measured with the target's settings (else a
+- :func:`check_pair`  a model's record was measured with the target's settings (else a
   :class:`~fxlab.errors.ParameterError` saying which)
-- ``_as_models``       a record or a mapping name -> record, as that mapping
+- :func:`as_models`   a record or a mapping name -> record, as that mapping
 
-Below both :mod:`fxlab.harmonics` (the measurement and its table) and :mod:`fxlab.plots` (its
-figure, :func:`fxlab.plots.plot_harmonics`), which check their inputs with the same helpers.
+Below both :mod:`fxlab.harmonics` (the measurement and its table) and
+:mod:`fxlab.plots.evaluation` (its figure, :func:`fxlab.plots.evaluation.plot_harmonics`), which
+check their inputs with the same helpers.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 from fxlab.errors import ParameterError, problem
 from fxlab.util import jsonable
 
-__all__ = ["Harmonics"]
+__all__ = ["Harmonics", "as_models", "check_pair"]
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,9 @@ def _levels_text(levels) -> str:
     return ", ".join(f"{v:g}" for v in np.asarray(levels, dtype=float))
 
 
-def _check_pair(target: Harmonics, model: Harmonics, name: str) -> None:
+def check_pair(target: Harmonics, model: Harmonics, name: str) -> None:
+    """Raise a :class:`~fxlab.errors.ParameterError` unless ``model`` (named ``name``) was measured
+    with ``target``'s fundamental, sample rate, number of harmonics and levels."""
     for what, a, b in (("f0_hz", target.f0_hz, model.f0_hz), ("sr", target.sr, model.sr),
                        ("harmonics", target.harmonic_numbers.size, model.harmonic_numbers.size)):
         if not np.isclose(a, b):
@@ -113,7 +116,8 @@ def _check_pair(target: Harmonics, model: Harmonics, name: str) -> None:
         ))
 
 
-def _as_models(models) -> dict[str, Harmonics]:
+def as_models(models) -> dict[str, Harmonics]:
+    """``models`` as a mapping name -> :class:`Harmonics` (a single record is named ``"model"``)."""
     if isinstance(models, Harmonics):
         return {"model": models}
     if not isinstance(models, Mapping) or not all(isinstance(h, Harmonics)

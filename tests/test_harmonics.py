@@ -1,6 +1,6 @@
 """Harmonic and aliasing analysis (``fxlab.harmonics``): exact values from shapers whose Fourier
-series is known, aliasing of the drive with and without oversampling, the table and figure, and
-every bad input as a clear error."""
+series is known, aliasing of the drive with and without oversampling, the table and figure
+(``fxlab.plots.evaluation.plot_harmonics``), and every bad input as a clear error."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 
 from fxlab import effects, harmonics
 from fxlab.errors import FxlabError, LengthMismatchError, NonFiniteError, ParameterError
+from fxlab.plots.evaluation import plot_harmonics
 
 SR = 44100
 LEVELS = (-24.0, -12.0, -6.0, 0.0)
@@ -126,11 +127,11 @@ def test_comparison_table_and_figure(tmp_path):
     table = harmonics.harmonics_table(target, {"lstm": model, "gru": target})
     assert table.count("<tr>") == 1 + 2 * 5  # header, then per level: target, 2 x (model, diff)
     assert "lstm - target" in table and "H10 (dB)" in table and "&lt; -120" in table
-    fig = harmonics.plot_harmonics(target, model, title="tanh", caption="a check")
+    fig = plot_harmonics(target, model, title="tanh", caption="a check")
     assert isinstance(fig, Figure) and len(fig.axes) == 3
     fig.savefig(tmp_path / "h.png")
     assert (tmp_path / "h.png").stat().st_size > 10_000
-    at_12 = harmonics.plot_harmonics(target, model, spectrum_level_dbfs=-12)
+    at_12 = plot_harmonics(target, model, spectrum_level_dbfs=-12)
     assert "at -12 dBFS in" in at_12.axes[-1].get_title()  # the spectra drawn are the level asked
     assert "at 0 dBFS in" in fig.axes[-1].get_title()  # default: the loudest level
     doc = target.to_dict()
@@ -172,7 +173,7 @@ def test_mismatched_measurements_and_levels_are_clear_errors():
     with pytest.raises(ParameterError, match="f0_hz=500"):
         harmonics.harmonics_table(a, {"lstm": c})
     with pytest.raises(ParameterError, match=r"level_dbfs.*measured levels -6"):
-        harmonics.plot_harmonics(a, a, spectrum_level_dbfs=0.0)
+        plot_harmonics(a, a, spectrum_level_dbfs=0.0)
     with pytest.raises(ParameterError, match="mapping name -> Harmonics"):
         harmonics.harmonics_table(a, [a])
     with pytest.raises(FxlabError, match="NaN"):

@@ -24,6 +24,7 @@ from scipy.stats import binomtest
 
 from fxlab import errors, listening, pipeline
 from fxlab.listening import ANSWERS, CONTROL_DRY, CONTROL_SAME, RatingsStore
+from fxlab.plots.listening import plot_aggregate
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "04_listening_test.ipynb"
@@ -411,7 +412,7 @@ def test_write_aggregate_pending_then_counted(tmp_path):
     # answers 2 and 3: mean 2.5, t(0.975, 1) * sd / sqrt(2) = 12.706 * 0.5 = 6.35
     assert "<td>lstm</td>" in page and "2.5 [-3.85, 8.85]" in page
     assert "Listening test pending" not in page
-    fig = listening.plot_aggregate(agg, path=config.figure_path)
+    fig = plot_aggregate(agg, path=config.figure_path)
     assert config.figure_path == run / "figures" / "listening_ratings.png"
     assert len(fig.axes) == 2 and config.figure_path.stat().st_size > 5000
 

@@ -1,10 +1,11 @@
-"""fxlab.metrics against hand-computed values on small arrays, and fxlab.plots on real figures."""
+"""fxlab.metrics against hand-computed values on small arrays, and fxlab.evaluation on real
+figures."""
 
 import numpy as np
 import pytest
 from scipy import signal as sps
 
-from fxlab import metrics, plots, response
+from fxlab import metrics, response
 from fxlab.errors import (
     FxlabError,
     LengthMismatchError,
@@ -12,6 +13,15 @@ from fxlab.errors import (
     ParameterError,
     SilenceError,
     UnknownNameError,
+)
+from fxlab.plots.common import save_figure
+from fxlab.plots.evaluation import (
+    plot_band_errors,
+    plot_model_comparison,
+    plot_responses,
+    plot_spectra,
+    plot_spectrograms,
+    plot_time_comparison,
 )
 
 SR = 44100
@@ -204,25 +214,25 @@ def test_plots_return_figures_with_log_hz_axes(tmp_path, noise):
     b, a = sps.butter(1, 440, "highpass", fs=SR)
     y = sps.lfilter(b, a, noise).astype(np.float32)
     o = (y + 0.01 * noise).astype(np.float32)
-    fig = plots.plot_spectra(y, o, sr=SR, title="spectra", caption="a caption")
+    fig = plot_spectra(y, o, sr=SR, title="spectra", caption="a caption")
     ax = fig.axes[-1]
     assert ax.get_xscale() == "log" and ax.get_xlim() == (20.0, 20000.0)
     assert ax.get_xlabel() == "frequency (Hz)"
     assert fig._suptitle.get_text() == "spectra"
     r = response.measure_response(lambda x: sps.lfilter(b, a, x), sr=SR, method="impulse")
     _, h = sps.freqz(b, a, worN=r.freqs_hz, fs=SR)
-    fig = plots.plot_responses({"m": r}, reference_freqs_hz=r.freqs_hz,
-                               reference_db=20 * np.log10(np.abs(h)), cutoff_hz=440.0)
+    fig = plot_responses({"m": r}, reference_freqs_hz=r.freqs_hz,
+                         reference_db=20 * np.log10(np.abs(h)), cutoff_hz=440.0)
     assert fig.axes[0].get_xscale() == "log"
     assert any("-3 dB at 440 Hz" in t.get_text() for t in fig.axes[0].texts)
-    fig = plots.plot_model_comparison({"lstm": 1e-4}, metric="MSE",
-                                      reference_values={"LSTM": 7.9e-5})
+    fig = plot_model_comparison({"lstm": 1e-4}, metric="MSE",
+                                reference_values={"LSTM": 7.9e-5})
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert labels == ["lstm", "LSTM (thesis)"]
-    for i, f in enumerate([plots.plot_time_comparison(y, o, sr=SR),
-                           plots.plot_spectrograms(y, o, sr=SR),
-                           plots.plot_band_errors({"m": metrics.third_octave_band_errors(y, o, sr=SR)})]):
-        p = plots.save_figure(f, tmp_path / "f" / f"{i}.png")
+    for i, f in enumerate([plot_time_comparison(y, o, sr=SR),
+                           plot_spectrograms(y, o, sr=SR),
+                           plot_band_errors({"m": metrics.third_octave_band_errors(y, o, sr=SR)})]):
+        p = save_figure(f, tmp_path / "f" / f"{i}.png")
         assert p.stat().st_size > 10_000 and p.read_bytes()[:4] == b"\x89PNG"
 
 
@@ -239,7 +249,7 @@ def test_stft_magnitude_is_the_framed_hann_fft(noise):
 
 
 def test_spectrogram_figure_has_a_log_frequency_axis_and_db_colour_bars(noise):
-    fig = plots.plot_spectrograms(noise, 0.5 * noise, sr=SR)
+    fig = plot_spectrograms(noise, 0.5 * noise, sr=SR)
     bars = [ax for ax in fig.axes if ax.get_title() in ("re FS", "difference")]
     panels = [ax for ax in fig.axes if ax.get_title() and ax not in bars]
     assert [ax.get_yscale() for ax in panels] == ["log"] * 3

@@ -40,7 +40,8 @@ __all__ = ["add_reamp_arguments", "add_train_arguments", "run_reamp_command", "r
 
 
 def _write_alignment(out: Path, pair) -> None:
-    from fxlab.plots import plot_click_alignment, plot_latency_evidence, save_figure
+    from fxlab.plots.capture import plot_click_alignment, plot_latency_evidence
+    from fxlab.plots.common import save_figure
 
     ms = 1000 * pair.offset_samples / pair.sr
     if pair.clicks is not None:

@@ -16,13 +16,14 @@ spectral comparison it made by eye (Figs. 12-13) made into numbers, and its resu
   (:func:`thesis_networks_html`: the thesis's figure, fxlab's reference run, this run) and answers
 - :func:`audio_players_html` HTML audio players: target and each model's output, short excerpts
 - :func:`score_over_knobs`   knob-conditioned models at seen and unseen settings on real recordings
-  (:func:`evaluation_settings`, :func:`knob_table_html`, :func:`plot_error_vs_knob`; module ``knobs``)
+  (:func:`evaluation_settings`, :func:`knob_table_html`; module ``knobs``; the figure:
+  :func:`fxlab.plots.evaluation.plot_error_vs_knob`)
 
 Modules, lowest first: ``thesis`` (the thesis's figures and :func:`combined_measure`),
 ``trained`` (:func:`find_models`), ``reference`` (fxlab's reference run of the thesis's networks),
 ``tables`` (answers, results table, players), ``config`` (:class:`EvalConfig`, :class:`Evaluation`;
 re-exports the thesis's figures), ``knobs`` (knob-conditioned models), ``run`` (rendering,
-metrics, figures, the files written).
+metrics, figures, the files written). The figures are drawn by :mod:`fxlab.plots.evaluation`.
 
 Choices (where the thesis is silent)
 ------------------------------------
@@ -53,7 +54,6 @@ from fxlab.evaluate.knobs import (
     evaluation_settings,
     knob_harmonics,
     knob_table_html,
-    plot_error_vs_knob,
     score_over_knobs,
 )
 from fxlab.evaluate.run import combined_measure, evaluate_run, find_models, render, score
@@ -88,5 +88,4 @@ __all__ = [
     "knob_harmonics",
     "score_over_knobs",
     "knob_table_html",
-    "plot_error_vs_knob",
 ]

@@ -11,13 +11,13 @@ model with the knob held at the same value.
                                for one knob, the midpoints between neighbouring training values
 - :func:`score_over_knobs`     ESR (and MSE, LSD) per setting and model, seen or unseen
 - :func:`knob_table_html`      the scores as an HTML table, unseen settings marked
-- :func:`plot_error_vs_knob`   ESR against the knob's value per model, seen filled, unseen open
 - :func:`knob_harmonics`       harmonics of sines at several levels, effect against each model, at
                                a seen and the unseen settings of a run (:mod:`fxlab.harmonics`)
 
 The material is the same for every setting and model: each recording scaled to ``peak_dbfs``
 (default -12 dBFS), the speech resampled to the data set's rate. ESR is taken over all the
-material joined (what ``esr`` reports) and per recording (``per_recording``).
+material joined (what ``esr`` reports) and per recording (``per_recording``). The figure of the
+scores is :func:`fxlab.plots.evaluation.plot_error_vs_knob`.
 """
 
 from __future__ import annotations
@@ -26,15 +26,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from fxlab import metrics, progress
 from fxlab.errors import ParameterError, problem
 from fxlab.evaluate.trained import find_models
 from fxlab.util import html_table
 
-__all__ = ["evaluation_settings", "knob_harmonics", "knob_table_html", "plot_error_vs_knob",
-           "score_over_knobs"]
+__all__ = ["evaluation_settings", "knob_harmonics", "knob_table_html", "score_over_knobs"]
 
 
 def _key(setting: Mapping[str, float]) -> tuple:
@@ -181,36 +179,6 @@ def knob_table_html(scores: Mapping[str, Any]) -> str:
             + (f"<p>Not scored across the knob:</p><ul>{skipped}</ul>" if skipped else ""))
 
 
-def plot_error_vs_knob(scores: Mapping[str, Any], *, knob: str | None = None) -> Figure:
-    """ESR (log axis) against one knob's value per model: seen settings filled, unseen open.
-
-    With several knobs, ``knob`` picks the x axis (default: the first) and every setting is a
-    point. The NAM grades are drawn as guides (< 0.01 great, < 0.035 not bad).
-    """
-    knobs = scores["knobs"]
-    name = knob or knobs[0]["name"]
-    unit = next((k.get("unit", "") for k in knobs if k["name"] == name), "")
-    fig = Figure(figsize=(7.5, 3.6), layout="constrained")
-    ax = fig.add_subplot()
-    for i, (model, rows) in enumerate(scores["models"].items()):
-        xs = np.array([r["setting"][name] for r in rows], float)
-        ys = np.array([max(r["esr"], 1e-9) for r in rows], float)
-        seen = np.array([r["seen"] for r in rows], bool)
-        order = np.argsort(xs)
-        ax.plot(xs[order], ys[order], color=f"C{i}", lw=1, label=model)
-        ax.plot(xs[seen], ys[seen], "o", color=f"C{i}", ms=6)
-        ax.plot(xs[~seen], ys[~seen], "o", mfc="white", color=f"C{i}", ms=7)
-    for level, label in ((0.01, "ESR 0.01 (great)"), (0.035, "0.035 (not bad)")):
-        ax.axhline(level, color="grey", ls=":", lw=1)
-        ax.annotate(label, (ax.get_xlim()[0], level), fontsize=7, color="grey", va="bottom")
-    ax.set_yscale("log")
-    ax.set(xlabel=f"{name}{f' ({unit})' if unit else ''}", ylabel="ESR on real recordings",
-           title="error against the knob: filled = trained on, open = never seen")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
-    return fig
-
-
 def knob_harmonics(run_dir, *, f0_hz: float = 1000.0, levels_dbfs: Sequence[float] | None = None,
                    settings: Sequence[Mapping[str, float]] | None = None) -> list[dict[str, Any]]:
     """Harmonics of the effect and of each conditioned model of a run, setting by setting.
@@ -225,7 +193,8 @@ def knob_harmonics(run_dir, *, f0_hz: float = 1000.0, levels_dbfs: Sequence[floa
     list of dict
         ``{"setting": {knob: value}, "seen": bool, "target": Harmonics, "models": {name:
         Harmonics}}``; empty when the run is not conditioned or has no conditioned model.
-        Show one with :func:`fxlab.harmonics.harmonics_table` and :func:`fxlab.harmonics.plot_harmonics`.
+        Show one with :func:`fxlab.harmonics.harmonics_table` and
+        :func:`fxlab.plots.evaluation.plot_harmonics`.
     """
     from pathlib import Path
 

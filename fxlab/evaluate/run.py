@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
-from fxlab import metrics, plots, progress, response
+from fxlab import metrics, progress, response
 from fxlab.audio import loudest_start
 from fxlab.errors import ParameterError, PipelineError, problem, unknown_name
 from fxlab.evaluate.config import EvalConfig, Evaluation, FigureInfo
@@ -33,6 +33,16 @@ from fxlab.evaluate.thesis import (
     combined_measure,
 )
 from fxlab.evaluate.trained import find_models
+from fxlab.plots.common import save_figure
+from fxlab.plots.evaluation import (
+    plot_band_errors,
+    plot_model_comparison,
+    plot_responses,
+    plot_spectra,
+    plot_spectrograms,
+    plot_time_comparison,
+)
+from fxlab.plots.training import plot_learning_curves
 from fxlab.util import fmt, jsonable, write_json
 
 __all__ = ["COMBINED_ORDER", "combined_measure", "evaluate_run", "find_models", "render", "score",
@@ -388,7 +398,7 @@ def _make_figures(run, fig_dir, data, cfg, result, outputs, responses, sr) -> li
     figs: list[FigureInfo] = []
 
     def save(fig, stem, caption):
-        p = plots.save_figure(fig, fig_dir / f"{stem}.png")
+        p = save_figure(fig, fig_dir / f"{stem}.png")
         figs.append(FigureInfo(p, caption))
 
     split = cfg.figure_split if cfg.figure_split in cfg.splits else cfg.splits[0]
@@ -401,20 +411,20 @@ def _make_figures(run, fig_dir, data, cfg, result, outputs, responses, sr) -> li
                  f"a {e['seconds']:.2g} s excerpt from {e['start_s']:.2f} s")
         a = loudest_start(target, n_fig, hop=sr // 100)
         tt, yy = target[a:a + n_fig], y[a:a + n_fig]
-        save(plots.plot_time_comparison(tt, yy, sr=sr, labels=("target", name),
-                                        title=f"{name}: target, output and difference ({split_label})"),
+        save(plot_time_comparison(tt, yy, sr=sr, labels=("target", name),
+                                  title=f"{name}: target, output and difference ({split_label})"),
              f"time_{name}_{split}",
              f"{name} on {split_label} ({where}; drawn: {tt.size / sr:.2g} s): the effect's output "
              f"(top), the model's (middle) and their difference (bottom), as the thesis's Figs. 11, "
              f"15, 17 and 19. MSE {e['mse']:.3g}, ESR {fmt(e['esr'])}.")
-        save(plots.plot_spectra(target, y, sr=sr, labels=("target", name),
-                                title=f"{name}: long-term spectra ({split_label})"),
+        save(plot_spectra(target, y, sr=sr, labels=("target", name),
+                          title=f"{name}: long-term spectra ({split_label})"),
              f"spectra_{name}_{split}",
              f"Long-term spectra of the target and of {name}'s output on {split_label} ({where}), "
              f"as the thesis's Figs. 12-13, with their difference in dB below; log-spectral "
              f"distance {e['lsd_db']:.2f} dB over 20 Hz-20 kHz.")
-        save(plots.plot_spectrograms(tt, yy, sr=sr, labels=("target", name),
-                                     title=f"{name}: spectrograms ({split_label})"),
+        save(plot_spectrograms(tt, yy, sr=sr, labels=("target", name),
+                               title=f"{name}: spectrograms ({split_label})"),
              f"spectrogram_{name}_{split}",
              f"Spectrograms of the target (left) and of {name}'s output (middle) on {split_label}, "
              f"and the output's level minus the target's (right, red: too loud, blue: too quiet).")
@@ -423,9 +433,9 @@ def _make_figures(run, fig_dir, data, cfg, result, outputs, responses, sr) -> li
         parts = [f"{n}: {fmt(result['models'][n]['response']['below_db'], 2)} dB below / "
                  f"{fmt(result['models'][n]['response']['above_db'], 2)} dB above"
                  for n in responses]
-        save(plots.plot_responses(responses, reference_freqs_hz=ref["freqs_hz"],
-                                  reference_db=ref["magnitude_db"], cutoff_hz=cfg.cutoff_hz,
-                                  title="Magnitude response of each model and of the effect"),
+        save(plot_responses(responses, reference_freqs_hz=ref["freqs_hz"],
+                            reference_db=ref["magnitude_db"], cutoff_hz=cfg.cutoff_hz,
+                            title="Magnitude response of each model and of the effect"),
              "responses",
              f"Magnitude response of each model measured at {cfg.response_level_dbfs:g} dBFS "
              f"(sample-level models: a {cfg.response_method}; windowed models: an "
@@ -435,13 +445,13 @@ def _make_figures(run, fig_dir, data, cfg, result, outputs, responses, sr) -> li
              f"(below / above the cutoff): " + "; ".join(parts) + ".")
     bands = {name: metrics.third_octave_band_errors(*per_split[split], sr=sr)
              for name, per_split in outputs.items()}
-    save(plots.plot_band_errors(bands, title=f"Level error per third-octave band ({split_label})"),
+    save(plot_band_errors(bands, title=f"Level error per third-octave band ({split_label})"),
          f"band_errors_{split}",
          f"Output level minus target level in each third-octave band on {split_label}: 0 dB "
          f"everywhere means the spectrum is preserved; the thesis's Figs. 12-13 showed it was not.")
     combined = result.get("combined", {})
     if combined.get("models"):
-        save(plots.plot_model_comparison(
+        save(plot_model_comparison(
             {n: v["mse"] for n, v in combined["models"].items()},
             metric="MSE over V2 then V1, the thesis's measure (log scale)",
             reference_values={THESIS_SHORT[k]: v for k, v in THESIS_VALIDATION_MSE.items()},
@@ -452,8 +462,8 @@ def _make_figures(run, fig_dir, data, cfg, result, outputs, responses, sr) -> li
             f"(grey, hatched, labelled 'thesis'; sections 4.1-4.3, its Fig. 20).")
     curves, marks = _learning_curves(run, result)
     if curves:
-        save(plots.plot_learning_curves(curves, marks=marks,
-                                        title="The thesis's networks: learning curves"),
+        save(plot_learning_curves(curves, marks=marks,
+                                  title="The thesis's networks: learning curves"),
              "learning_curves",
              "Validation MSE (the windows of V1 and V2 pooled) of each of the thesis's networks "
              "against the training windows seen (left) and training wall time (right): this run "

@@ -79,14 +79,15 @@ Functions
 - :func:`load_models`        trained models of a run folder
 - :func:`measure_run`        everything, written to ``run_dir/latency.json``
 - :data:`KNOBS_FIXED`, :data:`KNOBS_MOVED`   a conditioned network's two knob modes
-- :func:`rtf_figure`, :func:`live_table_html`, :func:`thesis_table_html`, :func:`measurements_html`,
-  :func:`knobs_table_html`, :func:`answer_markdown`   what the notebook and the report show
+- :func:`live_table_html`, :func:`thesis_table_html`, :func:`measurements_html`,
+  :func:`knobs_table_html`, :func:`answer_markdown`   what the notebook and the report show (the
+  figure: :func:`fxlab.plots.latency.rtf_figure`)
 - :func:`pick_demo_model`    the model the live-style demo streams
 - :func:`demo_knob_sweep`, :func:`sweep_note`   a conditioned demo model's knob moved mid-stream,
   and the sentence saying so
 
 Modules: ``config`` (:class:`LatencyConfig`, :data:`KIND_ENGINES`, the thesis's figures),
-``measure`` (pinning, timing, ``latency.json``), ``display`` (figure, tables, answer).
+``measure`` (pinning, timing, ``latency.json``), ``display`` (tables, answer).
 """
 
 from fxlab.latency.config import (
@@ -104,7 +105,6 @@ from fxlab.latency.display import (
     knobs_table_html,
     live_table_html,
     measurements_html,
-    rtf_figure,
     sweep_note,
     thesis_table_html,
 )
@@ -145,7 +145,6 @@ __all__ = [
     "parse_block_sizes",
     "pick_demo_model",
     "pin_one_core",
-    "rtf_figure",
     "sweep_note",
     "thesis_table_html",
     "time_blocks",

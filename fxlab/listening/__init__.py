@@ -24,8 +24,8 @@ every public name is re-exported here, so ``from fxlab import listening; listeni
 :mod:`~fxlab.listening.aggregate`
     :func:`latest_answers`, :func:`rater_status` (the controls), :func:`mean_ci95`,
     :func:`aggregate` (per model, raters who failed the controls excluded), :func:`write_aggregate`
-    (``<run_dir>/listening/aggregate.json``), :func:`aggregate_html` (the report's section) and
-    :func:`plot_aggregate` (the figure).
+    (``<run_dir>/listening/aggregate.json``) and :func:`aggregate_html` (the report's section); the
+    figure is :func:`fxlab.plots.listening.plot_aggregate`.
 :mod:`~fxlab.listening.widget`
     :class:`ListeningWidget` (ipywidgets) and :func:`listening_widget`, which shows it when
     someone is at the keyboard and a note otherwise.
@@ -42,7 +42,7 @@ every public name is re-exported here, so ``from fxlab import listening; listeni
 
 The notebook's calls: ``prepare_trials(config)``, ``listening_widget(trial_set, config)``,
 ``knob_audition(config)``, ``write_aggregate(config, session=trial_set.session)``, ``aggregate_html(agg)``,
-``plot_aggregate(agg, path=config.figure_path)``.
+and for the figure ``fxlab.plots.listening.plot_aggregate(agg, path=config.figure_path)``.
 """
 
 from fxlab.listening.aggregate import (
@@ -50,7 +50,6 @@ from fxlab.listening.aggregate import (
     aggregate_html,
     latest_answers,
     mean_ci95,
-    plot_aggregate,
     rater_status,
     write_aggregate,
 )
@@ -118,7 +117,6 @@ __all__ = [
     "match_gains",
     "mean_ci95",
     "normalize_rater",
-    "plot_aggregate",
     "prepare_trials",
     "rater_order",
     "rater_status",

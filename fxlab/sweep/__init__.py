@@ -10,7 +10,7 @@ runs ``notebooks/06_compare.ipynb`` over the points into ``reports/<sweep-id>/sw
 |---|---|
 | :mod:`~fxlab.sweep.spec` | ``load_spec(path) -> SweepSpec`` (checked; each point resolved against the notebooks), ``point_name`` |
 | :mod:`~fxlab.sweep.execute` | ``run_sweep(spec, ...) -> SweepResult``, ``run_point`` (a worker's task), ``start_client``, ``read_point``, ``THREAD_ENV``, ``SweepInterrupted`` (Ctrl-C) |
-| :mod:`~fxlab.sweep.compare` | ``CompareConfig`` (notebook 06), ``compare_points``, ``collect``, ``write_csv``, ``points_table_html``, ``spread``, ``plot_against`` |
+| :mod:`~fxlab.sweep.compare` | ``CompareConfig`` (notebook 06), ``compare_points``, ``collect``, ``write_csv``, ``points_table_html``, ``spread``, ``series_against`` (drawn by :func:`fxlab.plots.sweep.plot_against`) |
 | :mod:`~fxlab.sweep.report` | ``run_compare`` (papermill, notebook 06), ``build_sweep_report`` (``sweep.html``) |
 
 Sweep folder ``reports/<sweep-id>/``: ``sweep.json`` (spec, each point's final state),
@@ -27,8 +27,8 @@ from fxlab.sweep.compare import (
     Comparison,
     collect,
     compare_points,
-    plot_against,
     points_table_html,
+    series_against,
     spread,
     write_csv,
 )
@@ -57,13 +57,13 @@ __all__ = [
     "collect",
     "compare_points",
     "load_spec",
-    "plot_against",
     "point_name",
     "points_table_html",
     "read_point",
     "run_compare",
     "run_point",
     "run_sweep",
+    "series_against",
     "spread",
     "start_client",
     "write_csv",

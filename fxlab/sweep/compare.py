@@ -16,7 +16,8 @@ interval of Student's t over the points that differ only in ``seed``.
 - :func:`write_csv`       every row and column to ``sweep.csv``
 - :func:`points_table_html`  the table of every point
 - :func:`spread`          mean and 95% interval of a list of values
-- :func:`plot_against`    a figure of each metric against one swept parameter
+- :func:`series_against`  each metric against one swept parameter, the numbers its figure draws
+  (:func:`fxlab.plots.sweep.plot_against`)
 """
 
 from __future__ import annotations
@@ -30,13 +31,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from fxlab.errors import ParameterError, problem, unknown_name
 from fxlab.util import Html, NotebookConfig, atomic_write, html_table
 
-__all__ = ["METRICS", "CompareConfig", "Comparison", "collect", "compare_points", "plot_against",
-           "points_table_html", "spread", "write_csv"]
+__all__ = ["METRICS", "CompareConfig", "Comparison", "collect", "compare_points",
+           "points_table_html", "series_against", "spread", "write_csv"]
 
 #: Headline metrics: column name -> (split, key in metrics.json's per-split numbers, label).
 METRICS = {
@@ -151,16 +150,34 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, numbers.Real) and not isinstance(v, bool)
 
 
-def plot_against(rows: list[dict[str, Any]], swept: list[str], param: str, metrics: list[str]):
-    """A figure with one panel per metric against the swept ``param``.
+def series_against(rows: list[dict[str, Any]], swept: list[str], param: str,
+                   metrics: list[str]) -> dict[str, Any]:
+    """Each metric against the swept ``param``: what :func:`fxlab.plots.sweep.plot_against` draws.
 
-    One line per model and combination of the other swept values (``seed`` aside): each marker is
-    the mean over the points that differ only in ``seed``, its bar the 95% interval (none for a
-    single seed). Numeric values are placed on a numeric axis, others side by side. Returns a
-    :class:`matplotlib.figure.Figure`.
+    One line per model and combination of the other swept values (``seed`` aside): each point is
+    the :func:`spread` over the finished points that differ only in ``seed`` (its interval none
+    for a single seed). Numeric values of ``param`` keep their value as position, others are
+    placed side by side in the order met.
+
+    Parameters
+    ----------
+    rows : list of dict
+        From :func:`collect`.
+    swept : list of str
+        The swept names (``sweep.json``'s ``spec.swept``).
+    param : str
+        One of ``swept``.
+    metrics : list of str
+        Names from :data:`METRICS`.
+
+    Returns
+    -------
+    dict
+        ``param``; ``ticks``: ``[(position, label)]`` when the values are not numeric, else
+        ``None``; ``panels``: one per metric, ``{"metric", "title", "log", "lines"}``, ``log`` true
+        for an ESR or MSE whose every interval lies above 0, each line ``{"label", "x", "mean",
+        "low", "high"}`` (lists; ``low``/``high`` equal ``mean`` without an interval).
     """
-    import matplotlib.pyplot as plt
-
     others = [k for k in swept if k not in (param, "seed")]
     good = [r for r in rows if r["model"] is not None and r["status"] == "ok" and r[param] is not None]
     xs = list(dict.fromkeys(r[param] for r in good))
@@ -168,41 +185,30 @@ def plot_against(rows: list[dict[str, Any]], swept: list[str], param: str, metri
     if numeric:
         xs = sorted(xs)
     position = {json.dumps(x): (x if numeric else i) for i, x in enumerate(xs)}
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.4), squeeze=False)
-    lines = list(dict.fromkeys((r["model"], *(json.dumps(r[k]) for k in others)) for r in good))
-    for ax, metric in zip(axes[0], metrics, strict=True):
-        positive = True
+    # each finished row with its line (model, then the other swept values) and its x, as JSON
+    keyed = [((r["model"], *(json.dumps(r[k]) for k in others)), json.dumps(r[param]), r) for r in good]
+    lines = list(dict.fromkeys(line for line, _, _ in keyed))
+    panels = []
+    for metric in metrics:
+        drawn = []
         for line in lines:
-            label = ", ".join([line[0], *(f"{k}={json.loads(v)}" for k, v in zip(others, line[1:], strict=True)
-                                          if v != "null")])
+            label = ", ".join([line[0], *(f"{k}={json.loads(v)}"
+                                          for k, v in zip(others, line[1:], strict=True) if v != "null")])
             pts = []
-            for x in xs:
-                vals = [r[metric] for r in good if (r["model"], *(json.dumps(r[k]) for k in others)) == line
-                        and json.dumps(r[param]) == json.dumps(x)]
-                s = spread(vals)
+            for x in position:
+                s = spread([r[metric] for at, rx, r in keyed if at == line and rx == x])
                 if s["mean"] is not None:
-                    pts.append((position[json.dumps(x)], s))
-            if not pts:
-                continue
-            px = [p for p, _ in pts]
-            mean = np.array([s["mean"] for _, s in pts])
-            lo = np.array([s["ci95"][0] if s["ci95"] else s["mean"] for _, s in pts])
-            hi = np.array([s["ci95"][1] if s["ci95"] else s["mean"] for _, s in pts])
-            positive &= bool(np.all(lo > 0))
-            ax.errorbar(px, mean, yerr=[mean - lo, hi - mean], marker="o", capsize=3, label=label)
-        if positive and metric.split("_")[0] in ("esr", "mse"):
-            ax.set_yscale("log")
-        ax.set_xlabel(param)
-        ax.set_title(METRICS[metric][2], fontsize=9)
-        if not numeric:
-            ax.set_xticks(range(len(xs)), [str(x) for x in xs])
-        ax.grid(alpha=0.3)
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    if handles:
-        fig.legend(handles, labels, loc="upper center", ncol=min(4, len(labels)), fontsize=8,
-                   bbox_to_anchor=(0.5, 1.0 + 0.05 * math.ceil(len(labels) / 4)))
-    fig.tight_layout()
-    return fig
+                    pts.append((position[x], s))
+            if pts:
+                drawn.append({"label": label, "x": [p for p, _ in pts],
+                              "mean": [s["mean"] for _, s in pts],
+                              "low": [s["ci95"][0] if s["ci95"] else s["mean"] for _, s in pts],
+                              "high": [s["ci95"][1] if s["ci95"] else s["mean"] for _, s in pts]})
+        positive = all(v > 0 for d in drawn for v in d["low"])
+        panels.append({"metric": metric, "title": METRICS[metric][2],
+                       "log": positive and metric.split("_")[0] in ("esr", "mse"), "lines": drawn})
+    return {"param": param, "ticks": None if numeric else [(i, str(x)) for i, x in enumerate(xs)],
+            "panels": panels}
 
 
 @dataclass(frozen=True)
@@ -262,7 +268,9 @@ def compare_points(config: CompareConfig) -> Comparison:
     One figure per swept parameter other than ``seed`` (``seed`` itself when it is the only one)
     that at least one finished point sets.
     """
-    import matplotlib.pyplot as plt
+    # matplotlib is imported here, when a figure is drawn, not by every worker importing fxlab.sweep
+    from fxlab.plots.common import save_figure
+    from fxlab.plots.sweep import plot_against
 
     sweep_dir = Path(config.run_dir)
     doc = _sweep_doc(sweep_dir)
@@ -280,10 +288,8 @@ def compare_points(config: CompareConfig) -> Comparison:
     for param in [k for k in swept if k != "seed"] or [k for k in swept if k == "seed"]:
         if not any(r["status"] == "ok" and r["model"] and r[param] is not None for r in rows):
             continue  # no finished point has a value to plot
-        fig = plot_against(rows, swept, param, config.metric_names)
-        path = sweep_dir / "figures" / f"{param}.png"
-        fig.savefig(path, dpi=110, bbox_inches="tight")
-        plt.close(fig)
+        fig = plot_against(series_against(rows, swept, param, config.metric_names))
+        path = save_figure(fig, sweep_dir / "figures" / f"{param}.png", dpi=110, tight=True)
         others = [k for k in swept if k not in (param, "seed")]
         caption = f"Headline metrics against {param}: one line per model"
         caption += f" and combination of {', '.join(others)}" if others else ""

@@ -13,7 +13,8 @@ module              what it holds
 ``loop``            :func:`train` one model into its folder (resumable), :func:`train_many`
 ``trained``         :func:`load_trained` -> :class:`TrainedModel` with ``.predict(x)`` (the runtime's
                     fast exact path) and ``.processor()`` (block by block)
-``history``         :func:`read_history`, :func:`plot_history`, :func:`summary_table_html`
+``history``         :func:`read_history`, :func:`summary_table_html` (the curves:
+                    :func:`fxlab.plots.training.plot_history`)
 =================== =====================================================================================
 
 How a model is trained
@@ -61,7 +62,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: keep its start-up chatter out of reports
 
 from fxlab.training.config import LR_SCHEDULES, TrainConfig, learning_rate_at  # noqa: E402
-from fxlab.training.history import plot_history, read_history, summary_table_html  # noqa: E402
+from fxlab.training.history import read_history, summary_table_html  # noqa: E402
 from fxlab.training.loop import train, train_many  # noqa: E402
 from fxlab.training.study import StudyConfig, describe_configs, train_study  # noqa: E402
 from fxlab.training.trained import TrainedModel, load_trained  # noqa: E402
@@ -74,7 +75,6 @@ __all__ = [
     "describe_configs",
     "learning_rate_at",
     "load_trained",
-    "plot_history",
     "read_history",
     "summary_table_html",
     "train",

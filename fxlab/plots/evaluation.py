@@ -1,10 +1,8 @@
-"""Figures of the evaluation (matplotlib; safe under the Agg backend).
+"""Figures of the evaluation (step 03, notebook ``03_evaluate``).
 
-Every function returns a :class:`matplotlib.figure.Figure` and takes an optional ``title`` (drawn
-above the axes) and ``caption`` (drawn under them, wrapped), so a figure saved to a PNG explains
-itself. Frequency axes are logarithmic and in Hz; levels are in dB. Figures are built with
-:class:`matplotlib.figure.Figure` directly, never through ``pyplot``, so no GUI backend is touched
-and nothing accumulates in pyplot's figure registry.
+Every function returns a :class:`matplotlib.figure.Figure`; all but :func:`plot_error_vs_knob` take
+an optional ``title`` (drawn above the axes) and ``caption`` (drawn under them, wrapped), so a
+figure saved to a PNG explains itself.
 
 - :func:`plot_time_comparison`   target, output and their difference over time (thesis Figs. 11,
   15, 17, 19)
@@ -12,82 +10,48 @@ and nothing accumulates in pyplot's figure registry.
 - :func:`plot_spectrograms`      spectrograms (librosa, dB colour bars) of target and output, and their difference
 - :func:`plot_responses`         each model's measured magnitude response against the effect's
 - :func:`plot_band_errors`       level error per third-octave band, one line per model
-- :func:`plot_learning_curves`   validation MSE against windows seen and wall time, per network
 - :func:`plot_model_comparison`  one number per model on a log axis, with the thesis's own values
   drawn beside ours and labelled as the thesis's (Fig. 20)
-- :func:`plot_latency_evidence`  a capture's estimated impulse response around its onset, and the
-  causal fit's residual per start lag (:func:`fxlab.capture.pairs.estimate_latency`)
-- :func:`plot_click_alignment`   each reamp click's response, its threshold and onset
 - :func:`plot_harmonics`         harmonic levels of a target and models per input level, and one
   level's output spectra overlaid (:mod:`fxlab.harmonics` measures them)
-- :func:`save_figure`            write a figure as PNG (creating the folder)
+- :func:`plot_error_vs_knob`     ESR against a knob's value per model, seen settings filled, unseen
+  open (:func:`fxlab.evaluate.score_over_knobs` scores them)
 """
 
 from __future__ import annotations
 
-import os
-import textwrap
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping
+from typing import Any
 
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
 
 from fxlab import metrics, response
 from fxlab.errors import ParameterError, problem
-from fxlab.harmonics_record import _as_models, _check_pair
+from fxlab.harmonics_record import as_models, check_pair
+from fxlab.plots.common import (
+    DIFF,
+    OUTPUT,
+    TARGET,
+    THESIS,
+    finish,
+    grid_figure,
+    hz_axis,
+    spectrum_db,
+)
 from fxlab.util import check_sr
 
 __all__ = [
-    "hz_axis",
-    "plot_time_comparison",
+    "plot_band_errors",
+    "plot_error_vs_knob",
+    "plot_harmonics",
+    "plot_model_comparison",
+    "plot_responses",
     "plot_spectra",
     "plot_spectrograms",
-    "plot_responses",
-    "plot_band_errors",
-    "plot_model_comparison",
-    "plot_latency_evidence",
-    "plot_click_alignment",
-    "plot_harmonics",
-    "save_figure",
+    "plot_time_comparison",
 ]
-
-_TARGET = "#222222"
-_OUTPUT = "#d1495b"
-_DIFF = "#00798c"
-_THESIS = "#9e9e9e"
-
-
-def _figure(nrows: int, ncols: int = 1, *, width: float = 9.0, height: float = 2.4,
-            sharex: bool = False) -> tuple[Figure, np.ndarray]:
-    fig = Figure(figsize=(width, height * nrows + 0.6), layout="constrained")
-    axes = fig.subplots(nrows, ncols, sharex=sharex, squeeze=False)
-    return fig, axes
-
-
-def _finish(fig: Figure, title: str | None, caption: str | None) -> Figure:
-    if title:
-        fig.suptitle(title, fontsize=11)
-    if caption:
-        width_chars = int(fig.get_figwidth() * 13)
-        fig.supxlabel("\n".join(textwrap.wrap(caption, width_chars)), fontsize=8.5,
-                      ha="left", x=0.01, color="#444444")
-    return fig
-
-
-def hz_axis(ax, *, f_lo: float = 20.0, f_hi: float = 20000.0, which: str = "x") -> None:
-    """Make ``ax``'s x (or y) axis a log-frequency axis in Hz from ``f_lo`` to ``f_hi``, 440 Hz ticked."""
-    fmt = FuncFormatter(lambda v, _: f"{v / 1000:g}k" if v >= 1000 else f"{v:g}")
-    ticks = [f for f in (20, 50, 100, 200, 440, 1000, 2000, 5000, 10000, 20000) if f_lo <= f <= f_hi]
-    axis = ax.xaxis if which == "x" else ax.yaxis
-    getattr(ax, f"set_{which}scale")("log")
-    getattr(ax, f"set_{which}lim")(f_lo, f_hi)
-    getattr(ax, f"set_{which}ticks")(ticks)
-    axis.set_major_formatter(fmt)
-    axis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
-    getattr(ax, f"set_{which}label")("frequency (Hz)")
 
 
 def _pair(target, output, sr) -> tuple[np.ndarray, np.ndarray, float]:
@@ -117,10 +81,10 @@ def plot_time_comparison(target, output, *, sr: float, title: str | None = None,
     matplotlib.figure.Figure
     """
     t, o, sr = _pair(target, output, sr)
-    fig, axes = _figure(3, sharex=True, height=1.7)
+    fig, axes = grid_figure(3, sharex=True, height=1.7)
     for ax, sig, name, color in zip(
             axes[:, 0], (t, o, o - t), (labels[0], labels[1], f"{labels[1]} - {labels[0]}"),
-            (_TARGET, _OUTPUT, _DIFF), strict=True):
+            (TARGET, OUTPUT, DIFF), strict=True):
         if sig.size > max_points:
             step = int(np.ceil(sig.size / max_points))
             n = sig.size // step * step
@@ -136,7 +100,7 @@ def plot_time_comparison(target, output, *, sr: float, title: str | None = None,
                 fontsize=8, color="#444444")
     axes[-1, 0].set_xlabel("time (s)")
     axes[-1, 0].set_xlim(0, t.size / sr)
-    return _finish(fig, title, caption)
+    return finish(fig, title, caption)
 
 
 def plot_spectra(target, output, *, sr: float, title: str | None = None,
@@ -158,25 +122,25 @@ def plot_spectra(target, output, *, sr: float, title: str | None = None,
     """
     t, o, sr = _pair(target, output, sr)
     f_hi = min(f_hi, sr / 2)
-    freqs, pt = metrics.power_spectrum(t, sr=sr, n_fft=n_fft)
-    _, po = metrics.power_spectrum(o, sr=sr, n_fft=n_fft)
+    freqs, pt = spectrum_db(t, sr=sr, n_fft=n_fft)
+    _, po = spectrum_db(o, sr=sr, n_fft=n_fft)
     lsd = metrics.log_spectral_distance(t, o, sr=sr, f_lo=f_lo, f_hi=f_hi, n_fft=n_fft)
     sel = (freqs >= f_lo) & (freqs <= f_hi)
     fig = Figure(figsize=(9, 5.2), layout="constrained")
     ax, ax2 = fig.subplots(2, 1, sharex=True, height_ratios=(2.2, 1))
-    ax.plot(freqs[sel], pt[sel], color=_TARGET, lw=1.0, label=labels[0])
-    ax.plot(freqs[sel], po[sel], color=_OUTPUT, lw=1.0, alpha=0.85, label=labels[1])
+    ax.plot(freqs[sel], pt[sel], color=TARGET, lw=1.0, label=labels[0])
+    ax.plot(freqs[sel], po[sel], color=OUTPUT, lw=1.0, alpha=0.85, label=labels[1])
     ax.set_ylabel("power density (dB re FS²/Hz)")
     ax.legend(loc="lower left", fontsize=8, title=f"log-spectral distance {lsd:.2f} dB",
               title_fontsize=8)
     ax.grid(alpha=0.3, which="both")
-    ax2.plot(freqs[sel], po[sel] - pt[sel], color=_DIFF, lw=0.8)
+    ax2.plot(freqs[sel], po[sel] - pt[sel], color=DIFF, lw=0.8)
     ax2.axhline(0, color="#888888", lw=0.8)
     ax2.set_ylabel(f"{labels[1]} - {labels[0]} (dB)", fontsize=9)
     ax2.grid(alpha=0.3, which="both")
     hz_axis(ax2, f_lo=f_lo, f_hi=f_hi)
     ax.set_xlabel("")
-    return _finish(fig, title, caption)
+    return finish(fig, title, caption)
 
 
 def plot_spectrograms(target, output, *, sr: float, title: str | None = None,
@@ -241,7 +205,7 @@ def plot_spectrograms(target, output, *, sr: float, title: str | None = None,
         ax.set_xlabel("time (s)")
         ax.set_ylabel("")
     hz_axis(axes[0], f_lo=f_lo, f_hi=f_hi, which="y")
-    return _finish(fig, title, caption)
+    return finish(fig, title, caption)
 
 
 def plot_responses(responses: Mapping[str, response.Response], *, reference_freqs_hz,
@@ -270,7 +234,7 @@ def plot_responses(responses: Mapping[str, response.Response], *, reference_freq
         ))
     fig = Figure(figsize=(9, 4.6), layout="constrained")
     ax = fig.subplots()
-    ax.plot(ref_f, ref_db, color=_TARGET, lw=2.4, label=reference_label, zorder=3)
+    ax.plot(ref_f, ref_db, color=TARGET, lw=2.4, label=reference_label, zorder=3)
     cmap = matplotlib.colormaps["tab10"]
     for i, (name, r) in enumerate(responses.items()):
         ax.plot(r.freqs_hz, r.magnitude_db, lw=1.3, color=cmap(i % 10), zorder=4,
@@ -278,7 +242,7 @@ def plot_responses(responses: Mapping[str, response.Response], *, reference_freq
     if cutoff_hz:
         ax.axvline(cutoff_hz, color="#777777", lw=0.8, ls="--")
         ax.axhline(-3.0, color="#777777", lw=0.8, ls=":")
-        ax.plot([cutoff_hz], [-3.0], "o", color=_TARGET, ms=5, zorder=5)
+        ax.plot([cutoff_hz], [-3.0], "o", color=TARGET, ms=5, zorder=5)
         ax.annotate(f"-3 dB at {cutoff_hz:g} Hz", (cutoff_hz, -3.0), xytext=(8, -14),
                     textcoords="offset points", fontsize=8)
     all_db = np.concatenate([ref_db] + [r.magnitude_db for r in responses.values()])
@@ -287,7 +251,7 @@ def plot_responses(responses: Mapping[str, response.Response], *, reference_freq
     ax.grid(alpha=0.3, which="both")
     hz_axis(ax, f_lo=f_lo, f_hi=f_hi)
     ax.legend(fontsize=8, loc="lower right")
-    return _finish(fig, title, caption)
+    return finish(fig, title, caption)
 
 
 def plot_band_errors(band_errors: Mapping[str, metrics.BandErrors], *,
@@ -311,7 +275,7 @@ def plot_band_errors(band_errors: Mapping[str, metrics.BandErrors], *,
     hz_axis(ax, f_lo=lo, f_hi=hi)
     if band_errors:
         ax.legend(fontsize=8)
-    return _finish(fig, title, caption)
+    return finish(fig, title, caption)
 
 
 def plot_model_comparison(values: Mapping[str, float], *, metric: str,
@@ -340,7 +304,7 @@ def plot_model_comparison(values: Mapping[str, float], *, metric: str,
     y = np.arange(len(rows))[::-1]
     for yi, (_name, v, is_ref) in zip(y, rows, strict=True):
         shown = v if np.isfinite(v) and (v > 0 or not log) else np.nan
-        ax.barh(yi, shown, color=_THESIS if is_ref else _OUTPUT, hatch="//" if is_ref else None,
+        ax.barh(yi, shown, color=THESIS if is_ref else OUTPUT, hatch="//" if is_ref else None,
                 edgecolor="#555555" if is_ref else None, height=0.7)
         ax.text(shown if np.isfinite(shown) else 0, yi, f" {v:.3g}", va="center", fontsize=8)
     ax.set_yticks(y, [r[0] for r in rows], fontsize=9)
@@ -350,113 +314,7 @@ def plot_model_comparison(values: Mapping[str, float], *, metric: str,
         ax.set_xlim(min(pos) / 3, max(pos) * 8)
     ax.set_xlabel(metric)
     ax.grid(alpha=0.3, axis="x", which="both")
-    return _finish(fig, title, caption)
-
-
-def plot_learning_curves(curves: Mapping[str, Mapping[str, Sequence[Mapping[str, float]]]], *,
-                         marks: Mapping[str, float] | None = None, title: str | None = None,
-                         caption: str | None = None) -> Figure:
-    """Validation MSE against windows seen (left) and wall time (right), one row per network.
-
-    Parameters
-    ----------
-    curves : mapping network -> mapping source label -> list of epochs
-        Each epoch a mapping with ``windows_seen``, ``wall_s`` and ``val1_loss``/``val2_loss``
-        (MSE on the validation windows); the two are pooled (their mean: the same number of
-        windows from each clip).
-    marks : mapping network -> float, optional
-        A figure to mark as a horizontal line on that network's panels (the thesis's MSE).
-    """
-    names = list(curves)
-    fig = Figure(figsize=(10, 2.6 * max(len(names), 1) + 0.6), layout="constrained")
-    axes = np.atleast_2d(fig.subplots(max(len(names), 1), 2, squeeze=False))
-    colours = [_OUTPUT, _DIFF, "#edae49", "#66a182"]
-    for row, name in zip(axes, names, strict=False):
-        for k, (label, epochs) in enumerate(curves[name].items()):
-            pts = [(e["windows_seen"], e["wall_s"], np.mean([e[c] for c in ("val1_loss", "val2_loss")
-                                                             if c in e]))
-                   for e in epochs if any(c in e for c in ("val1_loss", "val2_loss"))]
-            if not pts:
-                continue
-            w, t, v = (np.array(a, float) for a in zip(*pts, strict=True))
-            for ax, x in ((row[0], w), (row[1], t / 60.0)):
-                ax.plot(x, v, "o-", color=colours[k % len(colours)], ms=3, lw=1.2, label=label)
-        if marks and name in marks:
-            for ax in row:
-                ax.axhline(marks[name], color=_THESIS, ls="--", lw=1.2, label="the thesis's figure")
-        for ax in row:
-            ax.set_yscale("log")
-            ax.grid(alpha=0.3, which="both")
-        row[0].set_xscale("log")
-        row[0].set_ylabel(f"{name}\nvalidation MSE")
-        row[0].legend(fontsize=7)
-    axes[-1][0].set_xlabel("training windows seen")
-    axes[-1][1].set_xlabel("training wall time (min)")
-    return _finish(fig, title, caption)
-
-
-def plot_latency_evidence(estimate, *, sr: float, title: str | None = None,
-                          caption: str | None = None) -> Figure:
-    """The evidence for a latency estimate (:class:`fxlab.capture.pairs.LatencyEstimate`).
-
-    Top: the estimated impulse response's taps (absolute value, dB re its largest) against lag in
-    samples, the onset and the peak marked. Bottom: the causal fit's residual (fraction of the wet
-    energy, log axis) for each start lag, with the acceptance level (best x (1 + margin)); the
-    onset is the latest start under it.
-    """
-    check_sr(sr)
-    fig, axes = _figure(2, height=2.2)
-    ax = axes[0, 0]
-    taps = np.abs(np.asarray(estimate.response, dtype=np.float64))
-    ref = float(taps.max()) or 1.0
-    with np.errstate(divide="ignore"):
-        ax.plot(estimate.response_lags, 20 * np.log10(np.maximum(taps / ref, 1e-12)),
-                marker=".", lw=0.8, color=_TARGET)
-    ax.axvline(estimate.samples, color=_OUTPUT, lw=1.2,
-               label=f"onset (latency) {estimate.samples} samples "
-                     f"({1000 * estimate.samples / sr:.2f} ms)")
-    ax.axvline(estimate.peak_lag, color=_DIFF, lw=1, ls="--",
-               label=f"peak {estimate.peak_lag} samples")
-    ax.set_ylabel("|response| (dB re peak)")
-    ax.set_ylim(bottom=-120)
-    ax.legend(fontsize=8, loc="lower right")
-    ax = axes[1, 0]
-    resid = np.maximum(np.asarray(estimate.residuals, dtype=np.float64), 1e-16)
-    ax.semilogy(estimate.candidates, resid, marker=".", lw=0.8, color=_TARGET)
-    ax.axhline(float(resid.min()) * (1 + estimate.margin), color=_DIFF, lw=1, ls="--",
-               label=f"best fit + {100 * estimate.margin:g} %")
-    ax.axvline(estimate.samples, color=_OUTPUT, lw=1.2)
-    ax.set_xlabel("lag (samples; wet behind dry)")
-    ax.set_ylabel("causal fit residual")
-    ax.legend(fontsize=8, loc="upper left")
-    return _finish(fig, title, caption)
-
-
-def plot_click_alignment(clicks, *, sr: float, title: str | None = None,
-                         caption: str | None = None) -> Figure:
-    """The evidence for a latency found from the reamp signal's clicks
-    (:class:`fxlab.capture.reamp.ClickAlignment`): each click's response (absolute value, dBFS)
-    against lag in samples, its threshold (dashed; absent over digital silence), the onsets
-    and the latency taken (solid)."""
-    check_sr(sr)
-    fig, axes = _figure(1, height=2.6)
-    ax = axes[0, 0]
-    colours = matplotlib.colormaps["tab10"].colors
-    for k, (resp, thr, onset) in enumerate(zip(clicks.responses, clicks.thresholds,
-                                               clicks.per_click, strict=True)):
-        mag = np.maximum(np.abs(np.asarray(resp, np.float64)), 1e-15)
-        ax.plot(clicks.response_lags, 20 * np.log10(mag), marker=".", lw=0.8, color=colours[k],
-                label=f"click {k + 1}: onset {onset:+d}")
-        if thr > 0:
-            ax.axhline(20 * np.log10(thr), color=colours[k], lw=0.8, ls="--")
-    ax.axvline(clicks.samples, color=_OUTPUT, lw=1.2,
-               label=f"latency {clicks.samples} samples ({1000 * clicks.samples / sr:.2f} ms)"
-                     + (f", {clicks.margin} taken off" if clicks.margin else ""))
-    ax.set_ylim(bottom=-300)
-    ax.set_xlabel("lag (samples after the click)")
-    ax.set_ylabel("|wet| (dBFS)")
-    ax.legend(fontsize=8, loc="lower right")
-    return _finish(fig, title, caption)
+    return finish(fig, title, caption)
 
 
 def plot_harmonics(target, models, *,
@@ -486,13 +344,13 @@ def plot_harmonics(target, models, *,
     -------
     matplotlib.figure.Figure
     """
-    models = _as_models(models)
+    models = as_models(models)
     for name, h in models.items():
-        _check_pair(target, h, name)
+        check_pair(target, h, name)
     level = float(np.max(target.levels_dbfs)) if spectrum_level_dbfs is None \
         else float(spectrum_level_dbfs)
     li = target.level_index(level)
-    systems = [(target_label, target, _TARGET)]
+    systems = [(target_label, target, TARGET)]
     cmap = matplotlib.colormaps["tab10"]
     systems += [(name, h, cmap(i % 10)) for i, (name, h) in enumerate(models.items())]
     n_levels = target.levels_dbfs.size
@@ -536,12 +394,34 @@ def plot_harmonics(target, models, *,
     ax.set_title(f"output spectrum, {target.f0_hz:g} Hz at {level:g} dBFS in "
                  f"(harmonics dotted)", fontsize=9)
     ax.legend(fontsize=8, loc="lower left")
-    return _finish(fig, title, caption)
+    return finish(fig, title, caption)
 
 
-def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = 96) -> Path:
-    """Save ``fig`` as a PNG at ``path`` (folders created); returns the path."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(p, dpi=dpi)
-    return p
+def plot_error_vs_knob(scores: Mapping[str, Any], *, knob: str | None = None) -> Figure:
+    """ESR (log axis) against one knob's value per model: seen settings filled, unseen open.
+
+    With several knobs, ``knob`` picks the x axis (default: the first) and every setting is a
+    point. The NAM grades are drawn as guides (< 0.01 great, < 0.035 not bad).
+    """
+    knobs = scores["knobs"]
+    name = knob or knobs[0]["name"]
+    unit = next((k.get("unit", "") for k in knobs if k["name"] == name), "")
+    fig = Figure(figsize=(7.5, 3.6), layout="constrained")
+    ax = fig.add_subplot()
+    for i, (model, rows) in enumerate(scores["models"].items()):
+        xs = np.array([r["setting"][name] for r in rows], float)
+        ys = np.array([max(r["esr"], 1e-9) for r in rows], float)
+        seen = np.array([r["seen"] for r in rows], bool)
+        order = np.argsort(xs)
+        ax.plot(xs[order], ys[order], color=f"C{i}", lw=1, label=model)
+        ax.plot(xs[seen], ys[seen], "o", color=f"C{i}", ms=6)
+        ax.plot(xs[~seen], ys[~seen], "o", mfc="white", color=f"C{i}", ms=7)
+    for level, label in ((0.01, "ESR 0.01 (great)"), (0.035, "0.035 (not bad)")):
+        ax.axhline(level, color="grey", ls=":", lw=1)
+        ax.annotate(label, (ax.get_xlim()[0], level), fontsize=7, color="grey", va="bottom")
+    ax.set_yscale("log")
+    ax.set(xlabel=f"{name}{f' ({unit})' if unit else ''}", ylabel="ESR on real recordings",
+           title="error against the knob: filled = trained on, open = never seen")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig

@@ -1,4 +1,4 @@
-"""Figures of the data step (notebook ``01_synthesize_data``).
+"""Figures of the data step (step 01, notebook ``01_synthesize_data``).
 
 - :func:`plot_signal_overview`  one signal kind: waveform, spectrum dry vs wet (Welch),
                                 spectrograms (librosa)
@@ -6,10 +6,9 @@
 - :func:`plot_split_overview`   a whole split over time with its chunks (and knob settings) labelled
 - :func:`plot_knob_settings`    a conditioned data set's settings: one period of a sine through the
                                 effect at each, trained on (solid) or held out (dashed)
-- :func:`knob_settings_html`    the settings of each split of a conditioned data set, as a table
-- :func:`players_html`          audio players side by side, levels untouched
 
 Each returns a matplotlib Figure. Frequencies are in Hz on log axes from 20 Hz to 20 kHz; levels in dB.
+The step's HTML (the knob grid as a table, audio players) is :mod:`fxlab.data_html`.
 """
 
 from __future__ import annotations
@@ -18,18 +17,10 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
-from fxlab.plots import hz_axis
-from fxlab.util import Html, html_table
+from fxlab.plots.common import hz_axis, spectrum_db
 
-__all__ = ["knob_settings_html", "players_html", "plot_effect_response", "plot_knob_settings",
-           "plot_signal_overview", "plot_split_overview"]
-
-
-def _spectrum_db(x: np.ndarray, sr: int, n_fft: int = 8192) -> tuple[np.ndarray, np.ndarray]:
-    from scipy.signal import welch
-
-    f, p = welch(x.astype(np.float64), fs=sr, nperseg=min(n_fft, x.size))
-    return f[1:], 10 * np.log10(np.maximum(p[1:], 1e-20))
+__all__ = ["plot_effect_response", "plot_knob_settings", "plot_signal_overview",
+           "plot_split_overview"]
 
 
 def plot_signal_overview(dry: np.ndarray, wet: np.ndarray, *, sr: int, title: str) -> Figure:
@@ -54,7 +45,7 @@ def plot_signal_overview(dry: np.ndarray, wet: np.ndarray, *, sr: int, title: st
     ax.legend(loc="upper right", fontsize=8)
     ax = fig.add_subplot(gs[0, 1])
     for sig, label in ((dry, "dry"), (wet, "wet")):
-        f, db = _spectrum_db(sig, sr)
+        f, db = spectrum_db(sig, sr=sr)
         ax.plot(f, db, lw=0.8, label=label)
     hz_axis(ax)
     ax.set(ylabel="power (dB)", title="spectrum (Welch)")
@@ -170,36 +161,3 @@ def plot_knob_settings(effect, conditioning: dict, *, sr: int, freq_hz: float = 
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7, loc="upper right")
     return fig
-
-
-def knob_settings_html(dataset) -> str:
-    """The knobs of a conditioned data set and the settings each split holds, as an HTML table."""
-    cond = dataset.conditioning
-    if not cond:
-        return "<p>Not conditioned: one setting of the effect.</p>"
-    knobs = ", ".join(f"{k['name']} [{k['low']:g}, {k['high']:g}] {k.get('unit', '')}".rstrip()
-                      for k in cond["knobs"])
-    rows = []
-    for name in dataset.split_names:
-        sp = dataset.manifest["splits"][name]
-        role = "trained on" if name == "train" else "held out (never trained on)"
-        settings = "; ".join(", ".join(f"{k}={v:g}" for k, v in st["setting"].items())
-                             for st in sp.get("settings", []))
-        rows.append((name, role, len(sp.get("settings", [])), settings))
-    return (f"<p>Knobs the networks read: <b>{knobs}</b>.</p>"
-            + html_table(["split", "role", "settings", "values"], rows))
-
-
-def players_html(clips: dict, *, sr: int) -> str:
-    """HTML with one labelled audio player per clip, side by side, levels untouched (no normalising).
-
-    ``clips`` maps a label to a float array in [-1, 1] of shape (n,).
-    """
-    from IPython.display import Audio
-
-    cells = []
-    for x in clips.values():
-        peak = float(np.max(np.abs(x))) if x.size else 0.0
-        audio = Audio(np.clip(x, -1, 1), rate=sr, normalize=False)._repr_html_()
-        cells.append(Html(f"<small>peak {20 * np.log10(max(peak, 1e-9)):.1f} dBFS</small><br/>{audio}"))
-    return html_table(list(clips), [cells], css_class="fxlab-table fxlab-players")
