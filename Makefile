@@ -24,6 +24,10 @@ $(STAMP): pyproject.toml
 report: $(STAMP)
 	$(BIN)/fxlab run --profile $(PROFILE) $(if $(RUN_ID),--run-id $(RUN_ID),)
 
+# The suite runs on every core (pytest-xdist); tests sharing the tiny run stay on one worker, so
+# that run is made once. `make test PYTEST_ARGS=` runs it in one process.
+PYTEST_ARGS ?= -n logical --dist loadgroup
+
 ## Run the test suite (browser tests included; `pytest -m browser` runs them alone).
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -85,6 +85,10 @@ class Profile:
     #: The Keras backend the notebooks run on ("" = Keras's default, TensorFlow; "jax" where
     #: installed). ``KERAS_BACKEND`` in the environment overrides it.
     keras_backend: str = ""
+    #: Steps that run on another backend than ``keras_backend`` (step -> "jax" or "tensorflow"):
+    #: e.g. training on JAX, the fastest here, while the latency step times TensorFlow's own
+    #: engines. A model folder is the same file under either backend.
+    step_backends: dict[str, str] = field(default_factory=dict)
 
 
 def load_profile(name_or_path: str | os.PathLike) -> Profile:
@@ -114,27 +118,58 @@ def load_profile(name_or_path: str | os.PathLike) -> Profile:
         if step not in STEPS:
             raise unknown_name("step", step, STEPS)
     steps = {s: dict(v or {}) for s, v in raw["steps"].items()}
-    backend = str(raw.get("keras_backend") or "")
-    if backend not in ("", "tensorflow", "jax"):
-        raise ParameterError(problem(p, found=f"keras_backend: {backend}", expected="tensorflow or jax",
-                                     fix="write keras_backend: jax, or leave it out (TensorFlow)"))
+    backend, step_backends = _read_backends(p, raw.get("keras_backend"))
     return Profile(p.stem, str(raw.get("description", "")).strip(), dict(raw.get("parameters") or {}),
-                   steps, backend)
+                   steps, backend, step_backends)
 
 
-def _keras_backend(prof: Profile) -> tuple[str, str]:
-    """(the backend the run's notebooks get, why): the environment's ``KERAS_BACKEND``, else the
-    profile's where installed, else TensorFlow."""
+def _read_backends(path: Path, raw) -> tuple[str, dict[str, str]]:
+    """A profile's ``keras_backend``: one name for every step, or a mapping step -> name (the steps
+    not named run on Keras's default)."""
+    def check(value, where: str) -> str:
+        value = str(value or "")
+        if value not in ("", "tensorflow", "jax"):
+            raise ParameterError(problem(path, found=f"{where}: {value}", expected="tensorflow or jax",
+                                         fix="write keras_backend: jax (every step), a mapping such as "
+                                             "{02_train: jax}, or leave it out (TensorFlow)"))
+        return value
+
+    if not isinstance(raw, dict):
+        return check(raw, "keras_backend"), {}
+    for step in raw:
+        if step not in STEPS:
+            raise unknown_name("step", step, STEPS)
+    return "", {str(step): check(b, f"keras_backend.{step}") for step, b in raw.items()}
+
+
+def _keras_backend(prof: Profile, step: str | None = None) -> tuple[str, str]:
+    """(the backend a step's notebook gets, why): the environment's ``KERAS_BACKEND``, else the
+    profile's for that step where installed, else TensorFlow."""
     import importlib.util
 
     if os.environ.get("KERAS_BACKEND"):
         return os.environ["KERAS_BACKEND"], "KERAS_BACKEND in the environment"
-    if prof.keras_backend == "jax":
+    asked = prof.step_backends.get(step, prof.keras_backend) if step else prof.keras_backend
+    if asked == "jax":
         if importlib.util.find_spec("jax") is None:
             return "tensorflow", ("the profile asks for JAX, which is not installed (pip install -e "
                                   "'.[jax]'): running on TensorFlow, slower")
         return "jax", "the profile's keras_backend"
-    return "tensorflow", "Keras's default"
+    return "tensorflow", "Keras's default" if not asked else "the profile's keras_backend"
+
+
+def _backends_of(prof: Profile, steps) -> tuple[dict[str, str], str, str]:
+    """Each step's backend, and the run's in words with why (one name when every step has the
+    same: "jax for 02_train, tensorflow for the rest" otherwise)."""
+    per = {s: _keras_backend(prof, s) for s in steps}
+    names = {b for b, _ in per.values()}
+    whys = sorted({w for _, w in per.values()})
+    if len(names) <= 1:
+        return {s: b for s, (b, _) in per.items()}, next(iter(names), "tensorflow"), "; ".join(whys)
+    common = max(names, key=lambda b: sum(v == b for v, _ in per.values()))
+    others = ", ".join(f"{b} for {s}" for s, (b, _) in per.items() if b != common)
+    return ({s: b for s, (b, _) in per.items()}, f"{others}, {common} for the rest",
+            "; ".join(whys))
 
 
 def notebook_parameters(step: str) -> dict[str, Any]:
@@ -420,15 +455,14 @@ def run(profile: str = "quick", *, steps: list[str] | None = None, run_id: str |
     result = RunResult(run_id, run_dir, prof.name,
                        [StepResult(s, parameters={**notebook_parameters(s), **p}) for s, p in resolved])
     started = _dt.datetime.now().isoformat(timespec="seconds")
-    backend, why = _keras_backend(prof)
+    backends, backend, why = _backends_of(prof, [s.name for s in result.steps])
     extra = {"description": prof.description, "reports_dir": str(reports), "keras_backend": backend,
-             "keras_backend_why": why}
+             "keras_backend_why": why, "keras_backends": backends}
     earlier = _earlier_steps(run_dir, {s.name for s in result.steps})
     log(f"fxlab run: profile {prof.name}, {len(resolved)} steps -> {run_dir}")
-    if backend != "tensorflow" or prof.keras_backend:
+    if backend != "tensorflow" or prof.keras_backend or prof.step_backends:
         log(f"      Keras backend: {backend} ({why})")
     saved_backend = os.environ.get("KERAS_BACKEND")
-    os.environ["KERAS_BACKEND"] = backend  # the notebooks' kernels inherit it
     try:
         return _run_steps(prof, result, run_dir, given, started, extra, earlier, log, on_step)
     finally:
@@ -459,6 +493,7 @@ def _run_steps(prof, result, run_dir, given, started, extra, earlier, log, on_st
         out_nb = run_dir / "notebooks" / f"{sr.name}.ipynb"
         sr.notebook = str(out_nb.relative_to(run_dir))
         log(f"[{i}/{n}] {sr.name} ...")
+        os.environ["KERAS_BACKEND"] = extra["keras_backends"][sr.name]  # the kernel inherits it
         if on_step:
             on_step(i, n, sr)
         t0 = time.perf_counter()

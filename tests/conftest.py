@@ -2,6 +2,10 @@
 
 ``tiny_run`` runs the whole study once per test session with the ``tiny`` profile (real papermill,
 real training on seconds of data) and yields the run folder; tests of each step's artifacts use it.
+
+Under pytest-xdist (``make test`` runs on every core) a session fixture is made once per worker, so
+every test that uses the tiny run is put in one xdist group: with ``--dist loadgroup`` they all run
+on one worker and the run is made once, while the other workers take the rest.
 """
 
 from __future__ import annotations
@@ -13,6 +17,16 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+#: Session fixtures costly enough that the tests using them share one worker.
+SHARED_RUNS = ("tiny_run", "tiny_run_result")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if any(name in SHARED_RUNS for name in getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group("tiny_run"))
 
 
 @pytest.fixture(scope="session")

@@ -150,3 +150,48 @@ def test_latency_reports_tensorflow_engines_unavailable_under_jax(jax_run):
         assert engines["numba"] is None, engines  # None: timed, no problem to report
         assert "jax" in engines["tf_function"], engines
         assert doc["models"][name]["summary"]["rtf"] > 0
+
+
+SAME_SEED_SCRIPT = r"""
+import sys
+from pathlib import Path
+
+import numpy as np
+import scipy.signal
+
+from fxlab import training
+
+out = Path(sys.argv[1])
+rng = np.random.default_rng(0)
+x = rng.uniform(-0.5, 0.5, 16384).astype(np.float32)
+b, a = scipy.signal.butter(1, 440, "highpass", fs=44100)
+y = scipy.signal.lfilter(b, a, x).astype(np.float32)
+data = {"train": (x[:8192], y[:8192]), "val1": (x[8192:12288], y[8192:12288]),
+        "val2": (x[12288:], y[12288:])}
+configs = {
+    "lstm": training.TrainConfig(model="lstm", model_params={"units": 8}, epochs=2, batch_size=4,
+                                 segment=256, warmup=32, learning_rate=1e-2, seed=0),
+    "thesis_gru": training.TrainConfig(model="thesis_gru", model_params={"units": 4, "window": 16},
+                                       loss="mse", epochs=2, batch_size=8, windows_per_epoch=64,
+                                       val_windows=32, learning_rate=3e-3, seed=0),
+}
+for name, cfg in configs.items():
+    for run in ("a", "b"):
+        training.train(data, out / f"{name}-{run}", cfg, verbose=0)
+"""
+
+
+def test_same_seed_same_weights_under_jax(tmp_path):
+    """The quick profile trains on JAX: the same seed must give the same weights there too."""
+    script = tmp_path / "same_seed.py"
+    script.write_text(SAME_SEED_SCRIPT)
+    _run([str(script), str(tmp_path)], "training twice with one seed")
+    for name in ("lstm", "thesis_gru"):
+        runs = []
+        for run in ("a", "b"):
+            cfg = json.loads((tmp_path / f"{name}-{run}" / "config.json").read_text())
+            assert cfg["keras_backend"] == "jax"
+            with np.load(tmp_path / f"{name}-{run}" / "checkpoint" / "last.npz") as z:
+                runs.append({k: z[k] for k in z.files if k != "state"})
+        assert sorted(runs[0]) == sorted(runs[1]) and len(runs[0]) > 2, name
+        assert all(np.array_equal(runs[0][k], runs[1][k]) for k in runs[0]), name

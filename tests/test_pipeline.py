@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 
@@ -102,6 +103,22 @@ def test_unknown_profile_and_step_are_errors():
         pipeline.load_profile("qiuck")
     with pytest.raises(UnknownNameError, match="known steps"):
         pipeline.plan("tiny", steps=["07"])
+
+
+def test_a_profile_names_a_backend_for_every_step_or_for_some(tmp_path):
+    quick = pipeline.load_profile("quick")
+    backends, words, _ = pipeline._backends_of(quick, list(pipeline.STEPS))
+    want = "jax" if importlib.util.find_spec("jax") else "tensorflow"
+    assert backends["02_train"] == want and backends["05_latency"] == "tensorflow"
+    assert words == ("jax for 02_train, tensorflow for the rest" if want == "jax" else "tensorflow")
+    assert pipeline.load_profile("pedal").keras_backend == "jax"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("keras_backend: {02_train: torch}\nsteps: {02_train: {}}\n")
+    with pytest.raises(ParameterError, match="keras_backend.02_train: torch"):
+        pipeline.load_profile(bad)
+    bad.write_text("keras_backend: {07_train: jax}\nsteps: {02_train: {}}\n")
+    with pytest.raises(UnknownNameError, match="07_train"):
+        pipeline.load_profile(bad)
 
 
 def test_wrong_type_and_reserved_names_are_errors():

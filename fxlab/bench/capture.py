@@ -13,7 +13,9 @@ for it here, whatever its held-out grade said):
   asked for, not applied (``fxlab.capture.pairs``): such a case prints ``asked`` and trains
   nothing (the user's next step is the reamp signal);
 - **the reamp signal** (``fxlab reamp-signal``, 90 s, whose body uses the same five recordings):
-  ``reamp_eq`` and ``reamp_drive`` (37 samples of latency), ``reamp_drive_tone`` (none).
+  ``reamp_eq`` and ``reamp_drive`` (37 samples of latency), ``reamp_drive_tone`` (none);
+  ``reamp_eq``'s EQ has its output trimmed 12 dB (:data:`EQ_TRIMMED`) so that the recording does
+  not clip.
 
 The effects: :data:`EQ` (a +12 dB, Q 4 peak at 800 Hz into a 4 kHz 2nd-order low-pass),
 :data:`DRIVE` (20 dB into tanh, a 3 kHz tone low-pass, not oversampled) and :data:`DRIVE_TONE`
@@ -47,12 +49,15 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["CASES", "DRIVE", "DRIVE_TONE", "EQ", "LATENCY", "main", "make_material"]
+__all__ = ["CASES", "DRIVE", "DRIVE_TONE", "EQ", "EQ_TRIMMED", "LATENCY", "main", "make_material"]
 
 SR = 44_100
 EQ = ({"name": "peaking", "params": {"freq_hz": 800.0, "gain_db": 12.0, "q": 4.0}},
       {"name": "lowpass", "params": {"cutoff_hz": 4000.0, "order": 2}})
 """The resonant linear EQ: effects applied in order."""
+EQ_TRIMMED = EQ + ({"name": "pedalboard.Gain", "params": {"gain_db": -12.0}},)
+"""The same EQ with its output trimmed 12 dB: the reamp signal's sweeps reach -1 dBFS, and +12 dB at
+800 Hz would clip the recording (fxlab train refuses a clipped wet), as it would on real gear."""
 DRIVE = ({"name": "drive", "params": {"gain_db": 20.0, "tone": 0.5638, "level_db": -6.0,
                                      "oversample": 1}},)
 """The drive pedal (:mod:`fxlab.effects.drive`; ``tone`` 0.5638: a 3 kHz tone low-pass; not oversampled, see fxlab.capture.pairs on the latency of soft-starting filters)."""
@@ -62,7 +67,7 @@ DRIVE_TONE = ({"name": "drive", "params": {"gain_db": 20.0, "tone": 0.25, "level
 LATENCY = 37
 CASES = {"eq": (EQ, 0, False), "drive": (DRIVE, 0, False), "eq_lat37": (EQ, LATENCY, False),
          "drive_lat37": (DRIVE, LATENCY, False), "drive_tone": (DRIVE_TONE, 0, False),
-         "reamp_eq": (EQ, LATENCY, True), "reamp_drive": (DRIVE, LATENCY, True),
+         "reamp_eq": (EQ_TRIMMED, LATENCY, True), "reamp_drive": (DRIVE, LATENCY, True),
          "reamp_drive_tone": (DRIVE_TONE, 0, True)}
 """name -> (effects, true latency in samples, recorded with the reamp signal)."""
 REAMP_SECONDS = 90.0
