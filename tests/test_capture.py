@@ -106,6 +106,42 @@ def test_grade_advice_follows_the_evidence():
     assert any("more, and more varied" in a for a in overfit["advice"])
     louder = grade(0.005, report={"train_dry_peak_dbfs": -12.0, "heldout_dry_peak_dbfs": -3.0})
     assert any("louder" in a for a in louder["advice"])
+    stuck = grade(0.005, silence={"falls_silent": False, "after_silence_dbfs": -7.0,
+                                  "relative_db": 4.0, "floor_dbfs": -90.0, "probe": "piano"})
+    assert stuck["words"].startswith("poor") and "does not fall silent" in stuck["text"]
+    assert stuck["silence"]["probe"] == "piano"
+
+
+class _Latching:
+    """A real (if tiny) recurrent system with a second fixed point: a leaky integrator whose
+    state, once pushed past 1, holds at 2 after the input stops -- the failure a stateless
+    segment-trained LSTM can show."""
+
+    def predict(self, x):
+        y = np.empty(len(x), np.float32)
+        s = 0.0
+        for i, v in enumerate(np.asarray(x, np.float64)):
+            s = 0.9 * s + v if s < 1.0 else 2.0
+            y[i] = s
+        return y
+
+
+class _Filter:
+    def predict(self, x):
+        from scipy.signal import lfilter
+
+        return lfilter([0.5], [1.0, -0.5], np.asarray(x, np.float64)).astype(np.float32)
+
+
+def test_silence_check_finds_a_model_that_holds_its_output_after_the_input_stops():
+    from fxlab.capture.report import silence_check
+
+    x = make_chunk("pink", n=SR // 2, sr=SR, seed=3)
+    for model, silent in ((_Filter(), True), (_Latching(), False)):
+        wet = _Filter().predict(x)
+        r = silence_check(model, x, wet, sr=SR, train_peak_dbfs=-6.0)
+        assert r["falls_silent"] is silent, r
+        assert (r["after_silence_dbfs"] < -100) is silent and r["probe"]
 
 
 def test_pair_report_levels_wire_and_two_takes(tmp_path, dry):
@@ -160,6 +196,8 @@ def test_fxlab_train_reports_aligns_and_grades(tmp_path, capsys):
     assert json.loads((out / "data_report.json").read_text())["floor_esr"] > 0
     g = json.loads((out / "grade.json").read_text())
     assert g["esr"] > 0 and g["words"] and g["floor"] > 0
+    assert set(g["silence"]) == {"falls_silent", "after_silence_dbfs", "relative_db", "floor_dbfs",
+                                 "probe"}
     args = parser.parse_args(["--dry", str(tmp_path / "d.wav"), "--wet", str(tmp_path / "w.wav"),
                               "--out", str(out), "--align", "check"])
     from fxlab.errors import MisalignmentError

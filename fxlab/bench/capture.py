@@ -25,13 +25,15 @@ low-pass: a response that starts softly, the hard case for latency). The last li
 
     esr_eq=... esr_drive=... esr_eq_lat37=... esr_drive_lat37=... esr_drive_tone=...
     esr_reamp_eq=... esr_reamp_drive=... esr_reamp_drive_tone=... latency_error_samples=...
-    latency_error_reamp=... latency_<case>=... heldout_esr_<case>=... minutes=... wall_s=...
+    latency_error_reamp=... latency_<case>=... heldout_esr_<case>=... falls_silent_<case>=...
+    minutes=... wall_s=...
 
 ``esr_*`` are in step on the unseen material (``asked`` where the capture asked for the
 latency); ``heldout_esr_*`` are ``fxlab train``'s own grades; ``latency_error_samples`` is the
 worst signed error over every case that applied a latency (found minus true: negative means the
 model keeps a delay, positive that it was asked to predict the future), ``latency_error_reamp``
-the same over the reamp cases. Targets (issues): EQ <= 1e-3, drive <= 0.01 with 10 minutes; the
+the same over the reamp cases; ``falls_silent_*`` is 1 where the model's output dies away after
+the input stops (:func:`fxlab.capture.report.silence_check`). Targets (issues): EQ <= 1e-3, drive <= 0.01 with 10 minutes; the
 reamp latency exact (0), the others within -1..0. Timings depend on the machine and its load.
 
 - :func:`main`, :func:`make_material`, :data:`EQ`, :data:`DRIVE`, :data:`DRIVE_TONE`, :data:`CASES`
@@ -168,8 +170,10 @@ def main(argv: list[str] | None = None) -> int:
         results[f"esr_{name}"] = esr
         results[f"heldout_esr_{name}"] = grade["esr"]
         results[f"latency_{name}"] = int(found)
+        results[f"falls_silent_{name}"] = int(grade.get("silence", {}).get("falls_silent", True))
         print(f"{name}: latency found {found} (true {latency}); ESR in step on unseen material "
-              f"{esr:.3g}; held-out {grade['esr']:.3g} ({grade['words']}); {wall:.0f} s, "
+              f"{esr:.3g}; held-out {grade['esr']:.3g} ({grade['words'].split(':')[0]}); "
+              f"{'falls silent' if results[f'falls_silent_{name}'] else 'does NOT fall silent'}; {wall:.0f} s, "
               f"{tm.summary['epochs_run']} epochs ({tm.summary['stopped']})")
 
     def worst(keys):

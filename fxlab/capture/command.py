@@ -26,7 +26,7 @@ import numpy as np
 
 from fxlab.capture.pairs import load_pair
 from fxlab.capture.reamp import DEFAULT_SECONDS, MIN_SECONDS, write_reamp_signal
-from fxlab.capture.report import format_report, grade, pair_report
+from fxlab.capture.report import format_report, grade, pair_report, silence_check
 from fxlab.errors import LatencyUncertainError, ParameterError, problem
 from fxlab.models import MODEL_NAMES, family_of
 from fxlab.training.config import TrainConfig
@@ -159,8 +159,11 @@ def train_on_pair(dry_path, wet_path, out_dir, *, model: str = "lstm", holdout: 
     if pair.latency is not None or pair.clicks is not None:
         _write_alignment(out, pair)
     held_out = float(tm.summary.get("best", {}).get("val_esr", float("nan")))
+    val_lo, val_hi = splits["val"]
+    silence = silence_check(tm, dry[val_lo:val_hi], wet[val_lo:val_hi], sr=pair.sr,
+                            train_peak_dbfs=(report.get("train_dry_levels") or {}).get("peak_dbfs"))
     tm.grade = grade(held_out, floor=report.get("floor_esr"), history=read_history(out),
-                     summary=tm.summary, report=report)
+                     summary=tm.summary, report=report, silence=silence)
     atomic_write(out / "grade.json", json.dumps(tm.grade, indent=2))
     return tm
 

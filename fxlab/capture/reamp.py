@@ -16,7 +16,9 @@ header (5.5 s)       1 s of digital silence, then :data:`N_CLICKS` single-sample
                      response that rises above the background just before it
 training body        log sine sweeps (-18, -6 dBFS), pink noise (-30, -18, -6 dBFS) and the
                      shipped instrument recordings (:data:`REAMP_RECORDINGS`) at peaks of -1,
-                     -6, -12 and -24 dBFS, 0.1 s apart, repeated until the body is full
+                     -6, -12 and -24 dBFS, 0.1 s apart, each recording followed by
+                     :data:`REST_S` of silence (a network must learn to fall silent when the
+                     playing stops), repeated until the body is full
 validation, twice    the same 7.8 s stretch (sweep, noise, guitar, tabla) played two times,
                      each after silence: one take is the held-out split, the two together
                      measure the capture's noise floor and drift (as NAM's two validation takes)
@@ -59,7 +61,7 @@ __all__ = ["CLICK_AGREEMENT", "CLICK_AMPLITUDE", "CLICK_SPACING_S", "DEFAULT_SEC
            "N_CLICKS", "REAMP_RECORDINGS", "SAFETY_MARGIN", "ClickAlignment", "ReampLayout",
            "align_from_clicks", "layout_for", "reamp_signal", "recognise", "write_reamp_signal"]
 
-VERSION = 1
+VERSION = 2
 N_CLICKS = 3
 CLICK_AMPLITUDE = 0.5
 """Each click is one sample at this value (-6 dBFS), with silence around it."""
@@ -81,6 +83,9 @@ REAMP_RECORDINGS = ("guitar_em9", "guitar_fifths", "guitar_slide", "tabla", "dru
 used, so they stay unseen material to judge a capture on (``python -m fxlab.bench capture``)."""
 _LEVELS_DB = (-1.0, -6.0, -12.0, -24.0)
 _GAP_S = 0.1
+REST_S = 0.5
+"""Silence after each recording in the training body, seconds (version 2; version 1 had 0.1 s,
+and an LSTM captured from it held a constant output after a piano chord ended)."""
 _TAIL_S = 0.5
 DIGITAL_SILENCE = 1e-10
 """A background whose largest departure is below this (-200 dBFS: a filter's tail decaying in
@@ -157,15 +162,17 @@ def _recordings(sr: int) -> dict[str, np.ndarray]:
     return {name: load_recording(name, sr=sr) for name in REAMP_RECORDINGS}
 
 
-def _body_cycle(sr: int) -> list[np.ndarray]:
-    """One cycle of the training body's blocks (sweeps, noise, recordings at four levels)."""
+def _body_cycle(sr: int) -> list[tuple[np.ndarray, float]]:
+    """One cycle of the training body: (block, seconds of silence after it) for sweeps, noise and
+    the recordings at four levels."""
     recs = _recordings(sr)
-    blocks = [_sweep(sr, 3.0, -18.0), _noise(sr, 2.0, -30.0, seed=1)]
+    blocks = [(_sweep(sr, 3.0, -18.0), _GAP_S), (_noise(sr, 2.0, -30.0, seed=1), _GAP_S)]
     for rnd in range(len(_LEVELS_DB)):
         for i, name in enumerate(REAMP_RECORDINGS):
-            blocks.append(_fade(_peak(recs[name], _LEVELS_DB[(i + rnd) % len(_LEVELS_DB)]), sr))
-        blocks.append([_sweep(sr, 3.0, -6.0), _noise(sr, 2.0, -18.0, seed=2),
-                       _noise(sr, 2.0, -6.0, seed=3), _sweep(sr, 2.0, -12.0)][rnd])
+            level = _LEVELS_DB[(i + rnd) % len(_LEVELS_DB)]
+            blocks.append((_fade(_peak(recs[name], level), sr), REST_S))
+        blocks.append(([_sweep(sr, 3.0, -6.0), _noise(sr, 2.0, -18.0, seed=2),
+                        _noise(sr, 2.0, -6.0, seed=3), _sweep(sr, 2.0, -12.0)][rnd], _GAP_S))
     return blocks
 
 
@@ -234,12 +241,12 @@ def _signal(n: int, sr: int) -> tuple[np.ndarray, ReampLayout]:
     layout = layout_for(n, sr)
     x = np.zeros(n, np.float32)
     x[list(layout.clicks)] = CLICK_AMPLITUDE
-    gap = np.zeros(int(_GAP_S * sr), np.float32)
     body: list[np.ndarray] = []
     length, need = 0, layout.train[1] - layout.train[0]
     cycle = _body_cycle(sr)
     while length < need:
-        for block in cycle:
+        for block, rest in cycle:
+            gap = np.zeros(int(rest * sr), np.float32)
             body += [block, gap]
             length += block.size + gap.size
             if length >= need:
