@@ -27,6 +27,7 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if any(name in SHARED_RUNS for name in getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.xdist_group("tiny_run"))
+            item.add_marker(pytest.mark.slow)  # the tiny run is a whole papermill run
 
 
 @pytest.fixture(scope="session")
