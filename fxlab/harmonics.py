@@ -293,6 +293,69 @@ def _sine(ratio: Fraction, n: int, amp: float) -> np.ndarray:
     return (amp * np.sin(2.0 * np.pi * phase / ratio.denominator)).astype(np.float32)
 
 
+def _check_levels(levels_dbfs) -> list[float]:
+    """``levels_dbfs`` as floats, refused unless a non-empty sequence of levels <= 0 dBFS."""
+    if isinstance(levels_dbfs, str | bytes) or not isinstance(levels_dbfs, Sequence | np.ndarray) \
+            or len(levels_dbfs) == 0:
+        raise ParameterError(problem(
+            "levels_dbfs", found=repr(levels_dbfs), expected="a non-empty list of levels in dBFS",
+            fix="use e.g. levels_dbfs=[-24, -12, -6, 0]",
+        ))
+    levels = []
+    for v in levels_dbfs:
+        level = _real("levels_dbfs", v, "levels in dB full scale <= 0",
+                      "use e.g. levels_dbfs=[-24, -12, -6, 0]")
+        if level > 0:
+            raise ParameterError(problem(
+                "levels_dbfs", found=f"{level:g} dBFS (a sine above full scale)",
+                expected="levels <= 0 dBFS (0 dBFS: a sine of amplitude 1)",
+                fix="lower it, e.g. levels_dbfs=[-24, -12, -6, 0] (to drive harder, raise the "
+                    "effect's gain)",
+            ))
+        levels.append(level)
+    return levels
+
+
+def _sine_grid(f0: float, sr: int, n_target: int) -> tuple[Fraction, int]:
+    """``(f0 / sr as a fraction, window length)``: a whole number of periods near ``n_target``
+    samples, or ``n_target`` with f0 moved onto one of its bins when no such number is near."""
+    ratio = _ratio(f0, sr)
+    if ratio.denominator <= 2 * n_target:
+        n = ratio.denominator * max(1, round(n_target / ratio.denominator))
+    else:  # no whole number of periods near n_target: move f0 onto a bin of n_target
+        n = n_target
+        ratio = Fraction(max(1, round(f0 * n / sr)), n)
+        if not 0 < ratio < Fraction(1, 2):
+            raise ParameterError(problem(
+                "f0_hz", found=f"{f0:g} Hz", expected=f"a frequency at least a bin (sr / {n}) "
+                f"from 0 and from Nyquist", fix="use e.g. f0_hz=1000",
+            ))
+    return ratio, n
+
+
+def _checked_output(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray,
+                    level: float) -> np.ndarray:
+    """``fn(x)`` as float64 ``(n,)``, refused unless one finite sample per input sample."""
+    y = np.asarray(fn(x))
+    subject = f"processor output at {level:g} dBFS"
+    if y.size != x.size:
+        raise LengthMismatchError(problem(
+            subject, found=f"shape {y.shape} for an input of shape {x.shape}",
+            expected=f"{x.size} samples, one per input sample",
+            fix="make fn return one output sample per input sample (shape (n,))",
+        ))
+    y = y.astype(np.float64).reshape(-1)
+    bad = int(np.sum(~np.isfinite(y)))
+    if bad:
+        raise NonFiniteError(problem(
+            subject, found=f"{bad} NaN or infinite samples of {y.size}",
+            expected="finite samples",
+            fix="check the processor (a model may have diverged in training; an effect may "
+                "need a lower gain)",
+        ))
+    return y
+
+
 def measure_harmonics(fn: Callable[[np.ndarray], np.ndarray], *, sr: int,
                       f0_hz: float = 1000.0,
                       levels_dbfs: Sequence[float] = DEFAULT_LEVELS_DBFS,
@@ -351,59 +414,15 @@ def measure_harmonics(fn: Callable[[np.ndarray], np.ndarray], *, sr: int,
     if m <= 0:
         raise ParameterError(problem("measure_s", found=repr(measure_s), expected="seconds > 0",
                                      fix="use e.g. measure_s=0.5"))
-    if isinstance(levels_dbfs, str | bytes) or not isinstance(levels_dbfs, Sequence | np.ndarray) \
-            or len(levels_dbfs) == 0:
-        raise ParameterError(problem(
-            "levels_dbfs", found=repr(levels_dbfs), expected="a non-empty list of levels in dBFS",
-            fix="use e.g. levels_dbfs=[-24, -12, -6, 0]",
-        ))
-    levels = []
-    for v in levels_dbfs:
-        level = _real("levels_dbfs", v, "levels in dB full scale <= 0",
-                      "use e.g. levels_dbfs=[-24, -12, -6, 0]")
-        if level > 0:
-            raise ParameterError(problem(
-                "levels_dbfs", found=f"{level:g} dBFS (a sine above full scale)",
-                expected="levels <= 0 dBFS (0 dBFS: a sine of amplitude 1)",
-                fix="lower it, e.g. levels_dbfs=[-24, -12, -6, 0] (to drive harder, raise the "
-                    "effect's gain)",
-            ))
-        levels.append(level)
-    n_target = max(16, int(round(m * sr)))
-    ratio = _ratio(f0, sr)
-    if ratio.denominator <= 2 * n_target:
-        n = ratio.denominator * max(1, round(n_target / ratio.denominator))
-    else:  # no whole number of periods near n_target: move f0 onto a bin of n_target
-        n = n_target
-        ratio = Fraction(max(1, round(f0 * n / sr)), n)
-        if not 0 < ratio < Fraction(1, 2):
-            raise ParameterError(problem(
-                "f0_hz", found=f"{f0:g} Hz", expected=f"a frequency at least a bin (sr / {n}) "
-                f"from 0 and from Nyquist", fix="use e.g. f0_hz=1000",
-            ))
+    levels = _check_levels(levels_dbfs)
+    ratio, n = _sine_grid(f0, sr, max(16, int(round(m * sr))))
     f0_used = float(ratio * sr)
     _check_resolution(f0_used, sr, n, guard, "measure_s")
     settle = int(round(settle_s * sr))
     rows = []
     for level in levels:
         x = _sine(ratio, settle + n, 10.0 ** (level / 20.0))
-        y = np.asarray(fn(x))
-        subject = f"processor output at {level:g} dBFS"
-        if y.size != x.size:
-            raise LengthMismatchError(problem(
-                subject, found=f"shape {y.shape} for an input of shape {x.shape}",
-                expected=f"{x.size} samples, one per input sample",
-                fix="make fn return one output sample per input sample (shape (n,))",
-            ))
-        y = y.astype(np.float64).reshape(-1)
-        bad = int(np.sum(~np.isfinite(y)))
-        if bad:
-            raise NonFiniteError(problem(
-                subject, found=f"{bad} NaN or infinite samples of {y.size}",
-                expected="finite samples",
-                fix="check the processor (a model may have diverged in training; an effect may "
-                    "need a lower gain)",
-            ))
+        y = _checked_output(fn, x, level)
         rows.append(_analyse(y[settle:], f0=f0_used, sr=sr, n_harmonics=n_harmonics,
                              guard=guard, coherent=True))
     return Harmonics(

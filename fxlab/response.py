@@ -60,6 +60,74 @@ RESPONSE_METHODS = ("sweep", "impulse")
 """The test signals :func:`measure_response` knows."""
 
 
+def _test_signal(method: str, n: int, tail: int, *, sr: float, f_lo: float,
+                 amp: float) -> np.ndarray:
+    """``n`` samples of the sweep (``f_lo / 2`` to Nyquist, 5 ms fades) or the impulse at peak
+    ``amp``, then ``tail`` zeros; float64."""
+    x = np.zeros(n + tail, dtype=np.float64)
+    if method == "impulse":
+        x[0] = amp
+    else:
+        f1, f2 = f_lo / 2.0, sr / 2.0
+        t = np.arange(n) / sr
+        dur = n / sr
+        k = np.log(f2 / f1)
+        x[:n] = np.sin(2 * np.pi * f1 * dur / k * (np.exp(t * k / dur) - 1.0))
+        fade = min(int(0.005 * sr), n // 4)
+        if fade > 0:
+            ramp = 0.5 - 0.5 * np.cos(np.pi * np.arange(fade) / fade)
+            x[:fade] *= ramp
+            x[n - fade:n] *= ramp[::-1]
+        x *= amp
+    return x
+
+
+def _system_output(system: Callable[[np.ndarray], np.ndarray], x32: np.ndarray, *,
+                   subtract_idle: bool) -> np.ndarray:
+    """The system's output on ``x32`` (float64), refused unless as long and finite; minus its
+    output on silence when ``subtract_idle`` (and that is finite)."""
+    y = np.asarray(system(x32), dtype=np.float64).reshape(-1)
+    if y.size != x32.size:
+        raise LengthMismatchError(problem(
+            "system output", found=f"{y.size} samples for an input of {x32.size}",
+            expected="as many samples as the input",
+            fix="make the system return one output sample per input sample",
+        ))
+    if not np.all(np.isfinite(y)):
+        raise NonFiniteError(problem(
+            "system output", found="NaN or infinite samples", expected="finite samples",
+            fix="check the model (it may have diverged in training)",
+        ))
+    if subtract_idle:
+        idle = np.asarray(system(np.zeros_like(x32)), dtype=np.float64).reshape(-1)
+        if idle.shape == y.shape and np.all(np.isfinite(idle)):
+            y = y - idle
+    return y
+
+
+def _smoothed_db(x32: np.ndarray, y: np.ndarray, *, sr: float, f_lo: float, f_hi: float,
+                 points_per_octave: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(centres, dB)``: ``|Y| / |X|`` per FFT bin, smoothed in dB over ``1 / points_per_octave``
+    octave and interpolated at log-spaced centres from ``f_lo`` to ``f_hi``."""
+    nfft = max(int(2 ** np.ceil(np.log2(x32.size))), 16384)  # zero-padding: a finer grid
+    px = np.abs(np.fft.rfft(x32.astype(np.float64), nfft)) ** 2
+    py = np.abs(np.fft.rfft(y, nfft)) ** 2
+    bins = np.fft.rfftfreq(nfft, 1.0 / sr)
+    bin_db = 10.0 * np.log10(np.maximum(py, 1e-30) / np.maximum(px, 1e-30))
+    n_oct = np.log2(f_hi / f_lo)
+    centers = f_lo * 2.0 ** (np.arange(int(np.floor(n_oct * points_per_octave)) + 1)
+                             / points_per_octave)
+    # smooth in dB over a window symmetric in bins, +-1/(2 points_per_octave) octave wide (no
+    # bias on a response straight in dB), then interpolate on a log-frequency axis
+    width = np.floor(bins * (2.0 ** (0.5 / points_per_octave) - 1.0) / (sr / nfft)).astype(int)
+    k = np.arange(bins.size)
+    width = np.minimum(width, np.minimum(k, bins.size - 1 - k))
+    cum = np.concatenate([[0.0], np.cumsum(bin_db)])
+    smooth = (cum[k + width + 1] - cum[k - width]) / (2 * width + 1)
+    mag_db = np.interp(np.log(centers), np.log(bins[1:]), smooth[1:])
+    return centers, mag_db
+
+
 def measure_response(system: Callable[[np.ndarray], np.ndarray], *, sr: float,
                      level_dbfs: float = -6.0, method: str = "sweep",
                      n: int | None = None, tail: int | None = None,
@@ -124,54 +192,11 @@ def measure_response(system: Callable[[np.ndarray], np.ndarray], *, sr: float,
     n = int(n)
     tail = max(2048, n // 4) if tail is None else int(tail)
     amp = 10.0 ** (level_dbfs / 20.0)
-    x = np.zeros(n + tail, dtype=np.float64)
-    if method == "impulse":
-        x[0] = amp
-    else:
-        f1, f2 = f_lo / 2.0, sr / 2.0
-        t = np.arange(n) / sr
-        dur = n / sr
-        k = np.log(f2 / f1)
-        x[:n] = np.sin(2 * np.pi * f1 * dur / k * (np.exp(t * k / dur) - 1.0))
-        fade = min(int(0.005 * sr), n // 4)
-        if fade > 0:
-            ramp = 0.5 - 0.5 * np.cos(np.pi * np.arange(fade) / fade)
-            x[:fade] *= ramp
-            x[n - fade:n] *= ramp[::-1]
-        x *= amp
+    x = _test_signal(method, n, tail, sr=sr, f_lo=f_lo, amp=amp)
     x32 = x.astype(np.float32)
-    y = np.asarray(system(x32), dtype=np.float64).reshape(-1)
-    if y.size != x32.size:
-        raise LengthMismatchError(problem(
-            "system output", found=f"{y.size} samples for an input of {x32.size}",
-            expected="as many samples as the input",
-            fix="make the system return one output sample per input sample",
-        ))
-    if not np.all(np.isfinite(y)):
-        raise NonFiniteError(problem(
-            "system output", found="NaN or infinite samples", expected="finite samples",
-            fix="check the model (it may have diverged in training)",
-        ))
-    if subtract_idle:
-        idle = np.asarray(system(np.zeros_like(x32)), dtype=np.float64).reshape(-1)
-        if idle.shape == y.shape and np.all(np.isfinite(idle)):
-            y = y - idle
-    nfft = max(int(2 ** np.ceil(np.log2(x.size))), 16384)  # zero-padding: a finer grid
-    px = np.abs(np.fft.rfft(x32.astype(np.float64), nfft)) ** 2
-    py = np.abs(np.fft.rfft(y, nfft)) ** 2
-    bins = np.fft.rfftfreq(nfft, 1.0 / sr)
-    bin_db = 10.0 * np.log10(np.maximum(py, 1e-30) / np.maximum(px, 1e-30))
-    n_oct = np.log2(f_hi / f_lo)
-    centers = f_lo * 2.0 ** (np.arange(int(np.floor(n_oct * points_per_octave)) + 1)
-                             / points_per_octave)
-    # smooth in dB over a window symmetric in bins, +-1/(2 points_per_octave) octave wide (no
-    # bias on a response straight in dB), then interpolate on a log-frequency axis
-    width = np.floor(bins * (2.0 ** (0.5 / points_per_octave) - 1.0) / (sr / nfft)).astype(int)
-    k = np.arange(bins.size)
-    width = np.minimum(width, np.minimum(k, bins.size - 1 - k))
-    cum = np.concatenate([[0.0], np.cumsum(bin_db)])
-    smooth = (cum[k + width + 1] - cum[k - width]) / (2 * width + 1)
-    mag_db = np.interp(np.log(centers), np.log(bins[1:]), smooth[1:])
+    y = _system_output(system, x32, subtract_idle=subtract_idle)
+    centers, mag_db = _smoothed_db(x32, y, sr=sr, f_lo=f_lo, f_hi=f_hi,
+                                   points_per_octave=points_per_octave)
     return Response(centers, mag_db, float(level_dbfs), method)
 
 

@@ -109,6 +109,15 @@ def test_config_of_an_unknown_keras_model_is_a_clear_error():
         models.config_of(other)
 
 
+def test_every_model_states_its_structure():
+    """What exporters ask a model: recurrent (lstm, gru), tcn, or the thesis's windowed nets."""
+    assert {n: models.structure_of(n) for n in models.MODEL_NAMES} == {
+        **dict.fromkeys(models.WINDOWED_MODELS, "windowed"), "lstm": "recurrent",
+        "gru": "recurrent", "tcn": "tcn"}
+    with pytest.raises(UnknownNameError):
+        models.structure_of("lstn")
+
+
 @pytest.mark.parametrize(("name", "overrides", "error"), [
     ("lstn", {}, UnknownNameError),
     ("lstm", {"unit": 8}, UnknownNameError),

@@ -79,7 +79,7 @@ def train_reference(splits, minutes: float, *, seed: int = 0, recipe: dict | Non
     torch.manual_seed(seed)
     torch.set_num_threads(int(r["threads"]) or os.cpu_count() or 1)
     rng = np.random.default_rng(seed)
-    seg, warm, step = int(r["segment"]), int(r["warmup"]), int(r["tbptt"])
+    seg = int(r["segment"])
     dry, wet = (np.asarray(a, np.float32) for a in splits["train"])
     n_seg = dry.size // seg
     if n_seg < 1:
@@ -88,25 +88,10 @@ def train_reference(splits, minutes: float, *, seed: int = 0, recipe: dict | Non
     xs = torch.from_numpy(dry[: n_seg * seg].reshape(n_seg, seg, 1).copy())
     ys = torch.from_numpy(wet[: n_seg * seg].reshape(n_seg, seg, 1).copy())
 
-    class Net(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.rnn = torch.nn.LSTM(1, int(r["units"]), batch_first=True)
-            self.head = torch.nn.Linear(int(r["units"]), 1)
-
-        def forward(self, x, state=None):
-            h, state = self.rnn(x, state)
-            return self.head(h) + x, state
-
-    net = Net()
+    net = _reference_net(torch, int(r["units"]))
     opt = torch.optim.Adam(net.parameters(), lr=float(r["learning_rate"]), weight_decay=float(r["weight_decay"]))
     plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=float(r["plateau_factor"]),
                                                          patience=int(r["plateau_patience"]))
-
-    def loss_fn(y, p):
-        esr = torch.sum((y - p) ** 2) / (torch.sum(y**2) + 1e-8)
-        dc = torch.mean(torch.mean(y - p, dim=1) ** 2) / (torch.mean(y**2) + 1e-8)
-        return 0.75 * esr + 0.25 * dc
 
     def run(x_np):
         with torch.no_grad():
@@ -119,26 +104,11 @@ def train_reference(splits, minutes: float, *, seed: int = 0, recipe: dict | Non
     while not over:
         epoch += 1
         order = torch.from_numpy(rng.permutation(n_seg))
-        for b in range(0, n_seg, int(r["batch_size"])):
-            idx = order[b: b + int(r["batch_size"])]
-            x, y = xs[idx], ys[idx]
-            with torch.no_grad():
-                _, state = net(x[:, :warm], None)
-            for s in range(warm, seg, step):
-                p, state = net(x[:, s: s + step], state)
-                loss = loss_fn(y[:, s: s + step], p)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                state = tuple(h.detach() for h in state)
-                trained += int(x.shape[0]) * int(p.shape[1])
-                if time.perf_counter() - t0 >= budget:
-                    over = True
-                    break
-            if over:
-                break
+        n, over = _epoch_updates(torch, net, opt, xs, ys, order, r, t0=t0, budget=budget)
+        trained += n
         pv = run(v1d)
-        val = float(loss_fn(torch.from_numpy(v1w)[None, :, None], torch.from_numpy(pv)[None, :, None]))
+        val = float(_reference_loss(torch, torch.from_numpy(v1w)[None, :, None],
+                                    torch.from_numpy(pv)[None, :, None]))
         plateau.step(val)
         if val < best:
             best, best_epoch = val, epoch
@@ -156,3 +126,52 @@ def train_reference(splits, minutes: float, *, seed: int = 0, recipe: dict | Non
     out.update({"samples_per_s": trained / wall, "train_samples": trained, "epochs": epoch,
                 "best_epoch": best_epoch, "wall_s": wall})
     return out
+
+
+def _reference_net(torch, units: int):
+    """The recipe's network: an LSTM of ``units`` and a linear head, the input added back."""
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = torch.nn.LSTM(1, units, batch_first=True)
+            self.head = torch.nn.Linear(units, 1)
+
+        def forward(self, x, state=None):
+            h, state = self.rnn(x, state)
+            return self.head(h) + x, state
+
+    return Net()
+
+
+def _reference_loss(torch, y, p):
+    """0.75 ESR + 0.25 DC error."""
+    esr = torch.sum((y - p) ** 2) / (torch.sum(y**2) + 1e-8)
+    dc = torch.mean(torch.mean(y - p, dim=1) ** 2) / (torch.mean(y**2) + 1e-8)
+    return 0.75 * esr + 0.25 * dc
+
+
+def _epoch_updates(torch, net, opt, xs, ys, order, r: dict, *, t0: float,
+                   budget: float) -> tuple[int, bool]:
+    """One epoch over the segments ``xs``, ``ys`` in ``order``, in batches: each warms the state
+    up, then is trained by truncated back-propagation with the state carried across; returns
+    ``(samples in the loss, whether the budget ran out)``."""
+    seg, warm, step = int(r["segment"]), int(r["warmup"]), int(r["tbptt"])
+    batch = int(r["batch_size"])
+    trained = 0
+    for b in range(0, len(order), batch):
+        idx = order[b: b + batch]
+        x, y = xs[idx], ys[idx]
+        with torch.no_grad():
+            _, state = net(x[:, :warm], None)
+        for s in range(warm, seg, step):
+            p, state = net(x[:, s: s + step], state)
+            loss = _reference_loss(torch, y[:, s: s + step], p)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            state = tuple(h.detach() for h in state)
+            trained += int(x.shape[0]) * int(p.shape[1])
+            if time.perf_counter() - t0 >= budget:
+                return trained, True
+    return trained, False

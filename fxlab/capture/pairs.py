@@ -318,6 +318,60 @@ def _causal_fit(d: np.ndarray, w: np.ndarray, lo: int, hi: int, taps: int,
     return starts, resid, energy, n
 
 
+def _check_latency_settings(*, max_lag, search, taps, fit_samples, margin) -> None:
+    """Refuse :func:`estimate_latency` settings that are not whole numbers of samples in range,
+    or a margin that is not a positive fraction."""
+    for name, v, lo in (("max_lag", max_lag, 0), ("search", search, 1), ("taps", taps, 8),
+                        ("fit_samples", fit_samples, 64)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < lo:
+            raise ParameterError(problem(f"{name}={v!r}", found=repr(v),
+                                         expected=f"an int >= {lo} (samples)",
+                                         fix=f"pass {name} as a whole number of samples >= {lo}"))
+    if isinstance(margin, bool) or not isinstance(margin, numbers.Real) or not margin > 0:
+        raise ParameterError(problem(f"margin={margin!r}", found=repr(margin),
+                                     expected="a fraction > 0", fix="use e.g. margin=0.01"))
+
+
+def _response_peak(d_all: np.ndarray, w_all: np.ndarray, e_all: np.ndarray, we_all: np.ndarray,
+                   max_lag: int, search: int) -> tuple[np.ndarray, int, int, int]:
+    """The deconvolved response and its peak within +-``max_lag``: ``(h, n_fft, peak lag, last
+    onset candidate)``, the candidate being the whitened response's peak when that comes up to
+    ``search`` samples later. A response that peaks far outside the range is refused."""
+    h, n_fft = _response(d_all, w_all)
+    lags = np.arange(-max_lag, max_lag + 1)
+    peak_lag = int(lags[int(np.argmax(np.abs(h[lags % n_fft])))])
+    hw, n_fft_w = _response(e_all, we_all)  # sharper on clean pairs, but lifts noise
+    white_peak = int(lags[int(np.argmax(np.abs(hw[lags % n_fft_w])))])
+    hi = white_peak if 0 <= white_peak - peak_lag <= int(search) else peak_lag
+    anywhere = int(np.argmax(np.abs(h)))
+    anywhere_lag = anywhere if anywhere < n_fft // 2 else anywhere - n_fft
+    if abs(anywhere_lag) > max_lag and abs(h[anywhere]) > 2.0 * abs(h[peak_lag % n_fft]):
+        raise MisalignmentError(problem(
+            "estimate_latency",
+            found=f"the response peaks at {anywhere_lag:+d} samples, outside the searched "
+                  f"+-{max_lag} samples", expected=f"a latency within +-{max_lag} samples",
+            fix="search further (a larger max_offset_s), or trim the start of the later file"))
+    return h, n_fft, peak_lag, hi
+
+
+def _relatedness(d_all: np.ndarray, w_all: np.ndarray, onset: int, taps: int,
+                 fit_samples: int) -> float:
+    """Share of the wet signal's energy a causal response from ``onset`` explains (on the signals
+    as they are: whitening lifts noise); refused below :data:`MIN_RELATEDNESS`."""
+    with _one_blas_thread():
+        _, raw_resid, raw_energy, _ = _causal_fit(d_all, w_all, onset, onset, taps, fit_samples)
+    relatedness = 1.0 - float(raw_resid[0]) / raw_energy if raw_energy > 0 else 0.0
+    if relatedness < MIN_RELATEDNESS:
+        raise UnrelatedPairError(problem(
+            "the wet signal", found=f"a causal linear response to the dry signal explains "
+                                    f"{100 * relatedness:.1f} % of its energy",
+            expected=f"at least {100 * MIN_RELATEDNESS:.0f} % (an effect's output is largely "
+                     "explained by its input, even a drive's)",
+            fix="this does not look like the dry signal through an effect: check that the wet "
+                "file is the recording of this dry file (same take, same section)"))
+    return relatedness
+
+
 def estimate_latency(dry: np.ndarray, wet: np.ndarray, *, max_lag: int,
                      margin: float = LATENCY_MARGIN, search: int = 64, taps: int = 256,
                      fit_samples: int = 1 << 16) -> LatencyEstimate:
@@ -377,15 +431,8 @@ def estimate_latency(dry: np.ndarray, wet: np.ndarray, *, max_lag: int,
     fxlab.errors.UnrelatedPairError
         No causal response explains at least :data:`MIN_RELATEDNESS` of the wet signal.
     """
-    for name, v, lo in (("max_lag", max_lag, 0), ("search", search, 1), ("taps", taps, 8),
-                        ("fit_samples", fit_samples, 64)):
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < lo:
-            raise ParameterError(problem(f"{name}={v!r}", found=repr(v),
-                                         expected=f"an int >= {lo} (samples)",
-                                         fix=f"pass {name} as a whole number of samples >= {lo}"))
-    if isinstance(margin, bool) or not isinstance(margin, numbers.Real) or not margin > 0:
-        raise ParameterError(problem(f"margin={margin!r}", found=repr(margin),
-                                     expected="a fraction > 0", fix="use e.g. margin=0.01"))
+    _check_latency_settings(max_lag=max_lag, search=search, taps=taps, fit_samples=fit_samples,
+                            margin=margin)
     d_all = np.asarray(dry, dtype=np.float64).reshape(-1)
     w_all = np.asarray(wet, dtype=np.float64).reshape(-1)
     if d_all.size == 0 or w_all.size == 0:
@@ -394,20 +441,7 @@ def estimate_latency(dry: np.ndarray, wet: np.ndarray, *, max_lag: int,
             expected="two non-empty signals", fix="pass the dry and the wet signal"))
     max_lag = int(min(max_lag, max(d_all.size, w_all.size) - 1))
     e_all, we_all = _whiten(d_all, w_all)
-    h, n_fft = _response(d_all, w_all)
-    lags = np.arange(-max_lag, max_lag + 1)
-    peak_lag = int(lags[int(np.argmax(np.abs(h[lags % n_fft])))])
-    hw, n_fft_w = _response(e_all, we_all)  # sharper on clean pairs, but lifts noise
-    white_peak = int(lags[int(np.argmax(np.abs(hw[lags % n_fft_w])))])
-    hi = white_peak if 0 <= white_peak - peak_lag <= int(search) else peak_lag
-    anywhere = int(np.argmax(np.abs(h)))
-    anywhere_lag = anywhere if anywhere < n_fft // 2 else anywhere - n_fft
-    if abs(anywhere_lag) > max_lag and abs(h[anywhere]) > 2.0 * abs(h[peak_lag % n_fft]):
-        raise MisalignmentError(problem(
-            "estimate_latency",
-            found=f"the response peaks at {anywhere_lag:+d} samples, outside the searched "
-                  f"+-{max_lag} samples", expected=f"a latency within +-{max_lag} samples",
-            fix="search further (a larger max_offset_s), or trim the start of the later file"))
+    h, n_fft, peak_lag, hi = _response_peak(d_all, w_all, e_all, we_all, max_lag, int(search))
     lo = max(peak_lag - int(search), -max_lag)
     with _one_blas_thread():
         # one start past the last candidate, to see what starting later would cost
@@ -419,18 +453,7 @@ def estimate_latency(dry: np.ndarray, wet: np.ndarray, *, max_lag: int,
     onset = int(starts[last])
     evidence = float(resid[last + 1] / best - 1.0) if best > 0 else math.inf
     starts, resid = starts[:-1], resid[:-1]
-    with _one_blas_thread():  # relatedness on the signals as they are: whitening lifts noise
-        _, raw_resid, raw_energy, _ = _causal_fit(d_all, w_all, onset, onset, int(taps),
-                                                  int(fit_samples))
-    relatedness = 1.0 - float(raw_resid[0]) / raw_energy if raw_energy > 0 else 0.0
-    if relatedness < MIN_RELATEDNESS:
-        raise UnrelatedPairError(problem(
-            "the wet signal", found=f"a causal linear response to the dry signal explains "
-                                    f"{100 * relatedness:.1f} % of its energy",
-            expected=f"at least {100 * MIN_RELATEDNESS:.0f} % (an effect's output is largely "
-                     "explained by its input, even a drive's)",
-            fix="this does not look like the dry signal through an effect: check that the wet "
-                "file is the recording of this dry file (same take, same section)"))
+    relatedness = _relatedness(d_all, w_all, onset, int(taps), int(fit_samples))
     view = np.arange(onset - 32, onset + 97)
     return LatencyEstimate(onset, peak_lag, float(relatedness), float(margin), starts,
                            resid / energy if energy > 0 else resid, view, h[view % n_fft],
@@ -565,16 +588,7 @@ def load_pair(
                                             align=align, max_offset_s=max_offset_s,
                                             latency=latency, notes=notes)
     if align == "check":
-        if abs(offset) > tolerance:
-            raise MisalignmentError(problem(
-                f"{wpath} against {dpath}",
-                found=f"wet {'lags' if offset > 0 else 'leads'} dry by {abs(offset)} samples "
-                      f"({abs(offset) / rate * 1000.0:.2f} ms)",
-                expected=f"an offset of at most {tolerance} samples",
-                fix="pass align=\"correct\" to shift and trim them automatically, or remove "
-                    f"{abs(offset)} samples from the start of the "
-                    f"{'wet' if offset > 0 else 'dry'} file",
-            ))
+        _check_offset(offset, tolerance, rate, dpath, wpath)
         if abs(diff) > tolerance:
             raise length_error("")
         n = min(dry.shape[0], wet.shape[0])
@@ -582,9 +596,32 @@ def load_pair(
         return AudioPair(dry[:n], wet[:n], rate, offset, dpath, wpath, notes, estimate, layout,
                          clicks)
 
-    # align == "correct": accepted lengths are equal or differ by the offset (+- tolerance);
-    # a recording of the reamp signal may be longer (a DAW's bounce with a tail) or stop in its
-    # final silence, as long as it holds the whole second validation take
+    d_al, w_al = _corrected(dry, wet, rate, offset, layout, tolerance=tolerance, notes=notes,
+                            length_error=length_error)
+    return AudioPair(d_al, w_al, rate, offset, dpath, wpath, notes, estimate, layout, clicks)
+
+
+def _check_offset(offset: int, tolerance: int, rate: int, dpath: Path, wpath: Path) -> None:
+    """``align="check"``: refuse an offset beyond ``tolerance``."""
+    if abs(offset) > tolerance:
+        raise MisalignmentError(problem(
+            f"{wpath} against {dpath}",
+            found=f"wet {'lags' if offset > 0 else 'leads'} dry by {abs(offset)} samples "
+                  f"({abs(offset) / rate * 1000.0:.2f} ms)",
+            expected=f"an offset of at most {tolerance} samples",
+            fix="pass align=\"correct\" to shift and trim them automatically, or remove "
+                f"{abs(offset)} samples from the start of the "
+                f"{'wet' if offset > 0 else 'dry'} file",
+        ))
+
+
+def _corrected(dry: np.ndarray, wet: np.ndarray, rate: int, offset: int, layout, *, tolerance: int,
+               notes: list[str], length_error) -> tuple[np.ndarray, np.ndarray]:
+    """``align="correct"``: the pair shifted by ``offset`` and trimmed to a common length.
+    Accepted lengths are equal or differ by the offset (+- ``tolerance``); a recording of the
+    reamp signal may be longer (a DAW's bounce with a tail) or stop in its final silence, as long
+    as it holds the whole second validation take. ``length_error(extra)`` makes the refusal."""
+    diff = wet.shape[0] - dry.shape[0]
     if layout is not None:
         if wet.shape[0] - max(offset, 0) < layout.takes[1][1]:
             raise length_error(", too short to hold the reamp signal's last validation take")
@@ -594,7 +631,7 @@ def load_pair(
     d_al, w_al = _shifted(dry, wet, offset, rate, notes)
     if d_al.shape[0] <= 0:
         raise length_error(", nothing left after aligning")
-    return AudioPair(d_al, w_al, rate, offset, dpath, wpath, notes, estimate, layout, clicks)
+    return d_al, w_al
 
 
 def _check_arguments(*, align, tolerance, max_offset_s, latency, mono) -> None:

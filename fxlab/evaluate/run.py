@@ -176,16 +176,7 @@ def evaluate_run(config: EvalConfig, *, models: Iterable | None = None) -> Evalu
     for s in cfg.splits + (cfg.figure_split,):
         if s not in data.split_names:
             raise unknown_name("split", s, list(data.split_names))
-    trained_list = list(models) if models is not None else find_models(run)
-    if not trained_list:
-        raise PipelineError(problem(
-            "models", found="an empty list", expected="at least one trained model",
-            fix="run notebook 02_train first"))
-    names = [t.name for t in trained_list]
-    if len(set(names)) != len(names):
-        raise ParameterError(problem(
-            "models", found=f"repeated names {names}", expected="one model per name",
-            fix="give each model its own folder under models/"))
+    trained_list = _model_list(models, run)
 
     effect = data.effect
     linear = bool(getattr(effect, "is_linear", True))
@@ -210,14 +201,7 @@ def evaluate_run(config: EvalConfig, *, models: Iterable | None = None) -> Evalu
         result["models"][trained.name] = entry
 
     if linear and responses:
-        ref_db, source = _reference_response(effect, grid, sr, cfg)
-        result["reference_response"] = {"source": source, "freqs_hz": grid, "magnitude_db": ref_db}
-        for name, r in responses.items():
-            ref_at = np.interp(np.log(r.freqs_hz), np.log(grid), ref_db)
-            dev = response.response_deviation(r, ref_at, cutoff_hz=cfg.cutoff_hz)
-            result["models"][name]["response"] = {
-                "method": r.method, "level_dbfs": r.level_dbfs, "below_db": dev.below_db,
-                "above_db": dev.above_db, "freqs_hz": r.freqs_hz, "magnitude_db": r.magnitude_db}
+        _add_responses(result, responses, grid, effect, sr, cfg)
 
     result["combined"] = combined_measure(result, outputs, splits=cfg.splits, sr=sr)
     if cfg.combined_excerpt_seconds > 0:
@@ -244,6 +228,35 @@ def evaluate_run(config: EvalConfig, *, models: Iterable | None = None) -> Evalu
     _write_csv(run / "metrics.csv", result)
     figures = _make_figures(run, fig_dir, data, cfg, result, outputs, responses, sr)
     return Evaluation(run, result, figures)
+
+
+def _model_list(models: Iterable | None, run: Path) -> list:
+    """The models to evaluate (given, else the run's); refuses none, or two of one name."""
+    trained_list = list(models) if models is not None else find_models(run)
+    if not trained_list:
+        raise PipelineError(problem(
+            "models", found="an empty list", expected="at least one trained model",
+            fix="run notebook 02_train first"))
+    names = [t.name for t in trained_list]
+    if len(set(names)) != len(names):
+        raise ParameterError(problem(
+            "models", found=f"repeated names {names}", expected="one model per name",
+            fix="give each model its own folder under models/"))
+    return trained_list
+
+
+def _add_responses(result: dict, responses: dict, grid: np.ndarray, effect, sr: int,
+                   cfg: EvalConfig) -> None:
+    """Into ``result``: the effect's reference response at ``grid`` and each model's measured
+    response with its deviation from the reference."""
+    ref_db, source = _reference_response(effect, grid, sr, cfg)
+    result["reference_response"] = {"source": source, "freqs_hz": grid, "magnitude_db": ref_db}
+    for name, r in responses.items():
+        ref_at = np.interp(np.log(r.freqs_hz), np.log(grid), ref_db)
+        dev = response.response_deviation(r, ref_at, cutoff_hz=cfg.cutoff_hz)
+        result["models"][name]["response"] = {
+            "method": r.method, "level_dbfs": r.level_dbfs, "below_db": dev.below_db,
+            "above_db": dev.above_db, "freqs_hz": r.freqs_hz, "magnitude_db": r.magnitude_db}
 
 
 def _score_model(trained, data, cfg: EvalConfig, run: Path, *, linear: bool):

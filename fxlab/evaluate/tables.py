@@ -128,14 +128,24 @@ def answers(result: Mapping[str, Any], *, training: Mapping[str, Any] | None = N
         modern networks: accuracy on the same data, training time, cost per output sample).
         Nothing compares measures taken on different data.
     """
-    cfg = result.get("config", {})
-    lsd_t = float(cfg.get("lsd_threshold_db", 1.0))
-    resp_t = float(cfg.get("response_threshold_db", 1.0))
     models = result.get("models", {})
     if not models:
         none = "No model was evaluated."
         return {"spectrum": none, "best": none, "reproduction": none, "modern": none}
     training, rtf = dict(training or {}), dict(rtf or {})
+    combined = result.get("combined", {}).get("models", {})
+    return {"spectrum": _spectrum_answer(result, models),
+            "best": _best_answer(result, models, combined),
+            "reproduction": _reproduction_answer(result, combined, training, reference),
+            "modern": _modern_answer(result, models, combined, training, rtf)}
+
+
+def _spectrum_answer(result: Mapping[str, Any], models: Mapping[str, Any]) -> str:
+    """Does each network preserve the spectrum: LSD (and the magnitude response, where measured)
+    within the run's thresholds."""
+    cfg = result.get("config", {})
+    lsd_t = float(cfg.get("lsd_threshold_db", 1.0))
+    resp_t = float(cfg.get("response_threshold_db", 1.0))
     yes, no = [], []
     for name, e in models.items():
         lsd = max(m["lsd_db"] for m in e["splits"].values())
@@ -149,24 +159,28 @@ def answers(result: Mapping[str, Any], *, training: Mapping[str, Any] | None = N
             + (f" and magnitude response within {resp_t:g} dB of the effect's, 20 Hz–20 kHz"
                if any("response" in e for e in models.values()) else ""))
     if yes and not no:
-        spectrum = f"Yes: every model preserves the spectrum ({crit}): " + "; ".join(yes) + "."
-    elif yes:
-        spectrum = (f"Partly: {'; '.join(yes)} preserve the spectrum ({crit}); "
-                    f"{'; '.join(no)} do not.")
-    else:
-        spectrum = f"No: no model meets the criterion ({crit}): " + "; ".join(no) + "."
+        return f"Yes: every model preserves the spectrum ({crit}): " + "; ".join(yes) + "."
+    if yes:
+        return f"Partly: {'; '.join(yes)} preserve the spectrum ({crit}); {'; '.join(no)} do not."
+    return f"No: no model meets the criterion ({crit}): " + "; ".join(no) + "."
 
-    combined = result.get("combined", {}).get("models", {})
-    if combined:
-        ranked = sorted(combined, key=lambda n: combined[n]["mse"])
-        best = ranked[0]
-        best_text = (f"On the thesis's measure ({result['combined']['definition']}), {best} "
-                     f"({models[best]['family']}, {models[best]['param_count']:,} parameters) does "
-                     f"best, with MSE {fmt(combined[best]['mse'])} (ESR {fmt(combined[best]['esr'])})"
-                     + (f"; ranking: {' < '.join(ranked)}" if len(ranked) > 1 else "") + ".")
-    else:
-        best_text = "Not answered: the models were not scored on a common stretch of the clips."
 
+def _best_answer(result: Mapping[str, Any], models: Mapping[str, Any],
+                 combined: Mapping[str, Any]) -> str:
+    """Which network does best on the thesis's measure (every model on the same stretch)."""
+    if not combined:
+        return "Not answered: the models were not scored on a common stretch of the clips."
+    ranked = sorted(combined, key=lambda n: combined[n]["mse"])
+    best = ranked[0]
+    return (f"On the thesis's measure ({result['combined']['definition']}), {best} "
+            f"({models[best]['family']}, {models[best]['param_count']:,} parameters) does "
+            f"best, with MSE {fmt(combined[best]['mse'])} (ESR {fmt(combined[best]['esr'])})"
+            + (f"; ranking: {' < '.join(ranked)}" if len(ranked) > 1 else "") + ".")
+
+
+def _reproduction_answer(result: Mapping[str, Any], combined: Mapping[str, Any],
+                         training: Mapping[str, Any], reference: Mapping[str, Any] | None) -> str:
+    """Each thesis network: the thesis's figure against the reference run and this run."""
     parts = []
     ref_key, _ = reference_on_this_stretch(result, reference)
     for label, thesis_mse in THESIS_VALIDATION_MSE.items():
@@ -190,32 +204,35 @@ def answers(result: Mapping[str, Any], *, training: Mapping[str, Any] | None = N
                            f"samples ({_ratio(ours['mse'], same['mse'])})"
                            if same and ref_key != "combined" else ""))
         parts.append(", ".join(bits))
-    reproduction = ("On the same measure (MSE over the voice clip followed by the synthetic one, "
-                    "as the thesis's Fig. 15; fxlab's clips are its own recordings of the same "
-                    "kinds): " + "; ".join(parts) + "." if parts else
-                    "No thesis network was trained in this run and no reference run is shipped.")
+    return ("On the same measure (MSE over the voice clip followed by the synthetic one, "
+            "as the thesis's Fig. 15; fxlab's clips are its own recordings of the same "
+            "kinds): " + "; ".join(parts) + "." if parts else
+            "No thesis network was trained in this run and no reference run is shipped.")
 
+
+def _modern_answer(result: Mapping[str, Any], models: Mapping[str, Any],
+                   combined: Mapping[str, Any], training: Mapping[str, Any],
+                   rtf: Mapping[str, float]) -> str:
+    """The best modern network against the best reproduction of the thesis's: accuracy on the
+    same data, training time, cost per output sample."""
     windowed = [n for n in combined if models[n]["family"] == "windowed"]
     sample = [n for n in combined if models[n]["family"] == "sample"]
-    if windowed and sample:
-        w = min(windowed, key=lambda n: combined[n]["mse"])
-        m = min(sample, key=lambda n: combined[n]["mse"])
+    if not (windowed and sample):
+        return "Not answered: this run has not both a thesis network and a modern one."
+    w = min(windowed, key=lambda n: combined[n]["mse"])
+    m = min(sample, key=lambda n: combined[n]["mse"])
 
-        def cost(n: str) -> str:
-            if n not in rtf:
-                return "cost not measured"
-            sr = float(result.get("sr", 44100))
-            return f"{fmt(rtf[n] / sr * 1e6, 3)} µs per output sample (RTF {fmt(rtf[n])})"
+    def cost(n: str) -> str:
+        if n not in rtf:
+            return "cost not measured"
+        sr = float(result.get("sr", 44100))
+        return f"{fmt(rtf[n] / sr * 1e6, 3)} µs per output sample (RTF {fmt(rtf[n])})"
 
-        modern = (f"On the same data, the best modern network, {m} (MSE {fmt(combined[m]['mse'])}; "
-                  f"{_training_text(training.get(m))}; {cost(m)}), against the best reproduction "
-                  f"of the thesis's networks in this run, {w} (MSE {fmt(combined[w]['mse'])}; "
-                  f"{_training_text(training.get(w))}; {cost(w)}): "
-                  f"{_ratio(combined[m]['mse'], combined[w]['mse'])} error.")
-    else:
-        modern = "Not answered: this run has not both a thesis network and a modern one."
-    return {"spectrum": spectrum, "best": best_text, "reproduction": reproduction,
-            "modern": modern}
+    return (f"On the same data, the best modern network, {m} (MSE {fmt(combined[m]['mse'])}; "
+            f"{_training_text(training.get(m))}; {cost(m)}), against the best reproduction "
+            f"of the thesis's networks in this run, {w} (MSE {fmt(combined[w]['mse'])}; "
+            f"{_training_text(training.get(w))}; {cost(w)}): "
+            f"{_ratio(combined[m]['mse'], combined[w]['mse'])} error.")
 
 
 def training_info(run_dir: str | os.PathLike) -> dict[str, dict[str, Any]]:

@@ -4,6 +4,9 @@ represent, its writer, the reader that verifies it), and the checks the formats 
 - :class:`Format`            an export format
 - :func:`recurrent_only`     ``None`` for ``lstm``/``gru`` (conditioned or not), else why not
 - :func:`sample_level_only`  ``None`` for what a streaming graph holds, else why not
+
+Both ask the trained model (:attr:`~fxlab.training.TrainedModel.structure`,
+:attr:`~fxlab.training.TrainedModel.knob_count`); none compares model names.
 """
 
 from __future__ import annotations
@@ -46,17 +49,17 @@ class Format:
 
 
 def recurrent_only(tm) -> str | None:
-    """``None`` for the sample-level LSTM/GRU networks (``lstm``, ``gru``, knob-conditioned or
-    not), else why not."""
-    if tm.name in ("lstm", "gru"):
+    """``None`` for the sample-level LSTM/GRU networks (``tm.structure == "recurrent"``: ``lstm``,
+    ``gru``, knob-conditioned or not), else why not."""
+    if tm.structure == "recurrent":
         return None
     return f"it is a {tm.name!r} network, and this format holds the sample-level LSTM/GRU networks only"
 
 
 def sample_level_only(tm) -> str | None:
-    """``None`` for the networks a streaming graph holds (``tcn`` without knobs, and what
-    :func:`recurrent_only` admits), else why not."""
-    if tm.name == "tcn":
+    """``None`` for the networks a streaming graph holds (a ``tcn`` structure without knobs, and
+    what :func:`recurrent_only` admits), else why not."""
+    if tm.structure == "tcn":
         k = tm.knob_count
         if k:  # FiLM conditioning: its streaming graph is not written yet
             return (f"it is a tcn conditioned on {k} knob(s) through FiLM, and fxlab does not export a "

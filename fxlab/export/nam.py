@@ -107,7 +107,7 @@ def to_document(tm, meta: dict) -> dict:
 
 
 def _why_not(tm) -> str | None:
-    if tm.name != "lstm":
+    if tm.structure != "recurrent" or tm.cell != "lstm":
         return (f"it is a {tm.name!r} network: NAM's architectures are LSTM, WaveNet and Linear, "
                 "and only fxlab's lstm maps onto one of them exactly")
     k = tm.knob_count

@@ -137,7 +137,7 @@ def to_model(tm, meta: dict):
         inits.append(numpy_helper.from_array(np.asarray(arr), name))
         return name
 
-    if tm.name == "tcn":
+    if tm.structure == "tcn":
         nodes, ins, outs = _tcn_graph(tm, helper, TensorProto, const)
         return _finish(onnx, helper, nodes, ins, outs, inits, tm, meta, __version__)
     spec = rnn_spec(tm)

@@ -111,7 +111,7 @@ def to_flatbuffer(tm, meta: dict) -> bytes:
     from fxlab.models.recurrent import rnn_spec
     from fxlab.runtime.engines import tflite_flatbuffer
 
-    if tm.name == "tcn":
+    if tm.structure == "tcn":
         blob = _tcn_flatbuffer(tm)
     else:
         spec = rnn_spec(tm)

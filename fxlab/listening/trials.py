@@ -292,13 +292,7 @@ def prepare_trials(config: ListeningConfig) -> TrialSet:
     run_dir = config.run_folder
     splits_t = config.split_names
     wanted, by_name = _wanted_models(config)
-    sources: dict[str, dict[str, Path]] = {}
-    for s in splits_t:
-        sources[s] = {
-            "target": run_dir / "data" / s / "wet.wav",
-            "dry": run_dir / "data" / s / "dry.wav",
-            **{m: run_dir / "rendered" / m / f"{s}.wav" for m in wanted},
-        }
+    sources = _trial_sources(run_dir, splits_t, wanted)
     offsets = _render_offsets(run_dir, wanted, splits_t)
     options = {
         "models": list(wanted) if by_name else "all", "splits": list(splits_t),
@@ -307,10 +301,6 @@ def prepare_trials(config: ListeningConfig) -> TrialSet:
         "format": _TRIALS_FORMAT, "render_offsets": offsets,
         "min_clip_seconds": float(config.min_clip_seconds),
     }
-    for s, paths in sources.items():
-        for name, p in paths.items():
-            if not p.is_file():
-                _read_mono(p, what=f"{_what(name)} of split {s} (float32 mono {STUDY_SR} Hz WAV)")
     source_hashes = {
         s: {name: _sha256_file(p) for name, p in paths.items()} for s, paths in sources.items()
     }
@@ -330,38 +320,10 @@ def prepare_trials(config: ListeningConfig) -> TrialSet:
         for f in stale:  # clips of an older recipe (files this function wrote)
             f.unlink()
     for s, paths in sources.items():
-        versions = {name: _read_mono(p, what=f"{_what(name)} of split {s}")
-                    for name, p in paths.items()}
-        n_split = min(versions["target"].size, versions["dry"].size)
-        (root / "trials" / s).mkdir(parents=True, exist_ok=True)
-        clips[s] = {}
-        # one window per group: the controls (target, dry) on the whole split; each model on the
-        # stretch it rendered (the evaluation renders some models on an excerpt)
-        groups = {"controls": ("dry", 0, n_split)}
-        for m in wanted:
-            off = offsets[s][m]
-            groups[m] = (m, off, min(off + versions[m].size, n_split))
-        for group, (other, lo, hi) in groups.items():
-            if hi - lo < n_min:
-                if group != "controls" and not by_name:
-                    skipped.append({"clip": s, "model": group, "seconds": max(hi - lo, 0) / sr})
-                    continue
-                raise AudioFileError(problem(
-                    paths[other], found=f"{max(hi - lo, 0) / sr:.3f} s that overlap the target",
-                    expected=f"at least min_clip_seconds = {n_min / sr:.2f} s to listen to",
-                    fix="render a longer excerpt (03_evaluate's windowed_eval_seconds), lower "
-                        'min_clip_seconds, or leave the model out (models="...")',
-                ))
-            rel, clips[s][group] = _write_clip(
-                root, s, group, versions["target"], versions[other], lo=lo, hi=hi,
-                off=0 if other == "dry" else groups[other][1], n_clip=n_clip,
-                lufs=config.loudness_lufs, files=files, other=other)
-            ref = rel["target"]
-            if group == "controls":
-                trials.append(Trial(f"{s}:{CONTROL_SAME}", s, CONTROL_SAME, ref, ref))
-                trials.append(Trial(f"{s}:{CONTROL_DRY}", s, CONTROL_DRY, ref, rel["dry"]))
-            else:
-                trials.append(Trial(f"{s}:{group}", s, group, ref, rel[group]))
+        clips[s], split_trials = _split_clips(
+            root, s, paths, offsets[s], wanted, by_name=by_name, n_clip=n_clip, n_min=n_min,
+            lufs=config.loudness_lufs, files=files, skipped=skipped)
+        trials += split_trials
 
     tested = tuple(m for m in wanted if any(t.model == m for t in trials))
     if not tested:
@@ -373,19 +335,86 @@ def prepare_trials(config: ListeningConfig) -> TrialSet:
             fix="render longer excerpts (03_evaluate's windowed_eval_seconds) or lower "
                 "min_clip_seconds",
         ))
+    _write_manifest(manifest_path, run_dir, trials, files, options=options, sources=source_hashes,
+                    clips=clips, models=list(tested), skipped=skipped)
+    return load_trials(run_dir)
+
+
+def _trial_sources(run_dir: Path, splits: Sequence[str], models: Sequence[str]) -> dict:
+    """``{split: {"target" | "dry" | model: path}}``: the files the clips are cut from; refuse a
+    missing one."""
+    sources: dict[str, dict[str, Path]] = {}
+    for s in splits:
+        sources[s] = {
+            "target": run_dir / "data" / s / "wet.wav",
+            "dry": run_dir / "data" / s / "dry.wav",
+            **{m: run_dir / "rendered" / m / f"{s}.wav" for m in models},
+        }
+    for s, paths in sources.items():
+        for name, p in paths.items():
+            if not p.is_file():
+                _read_mono(p, what=f"{_what(name)} of split {s} (float32 mono {STUDY_SR} Hz WAV)")
+    return sources
+
+
+def _split_clips(root: Path, s: str, paths: dict, offsets: dict, wanted: Sequence[str], *,
+                 by_name: bool, n_clip: int, n_min: int, lufs: float, files: dict,
+                 skipped: list) -> tuple[dict, list[Trial]]:
+    """Cut and write one split's clips: the controls' (on the whole split) and each model's (on
+    the stretch it rendered, from ``offsets``); returns ``(clips, trials)``. A model too short to
+    judge is listed in ``skipped``, or refused when asked for by name; ``files`` gets each clip."""
+    sr = STUDY_SR
+    versions = {name: _read_mono(p, what=f"{_what(name)} of split {s}")
+                for name, p in paths.items()}
+    n_split = min(versions["target"].size, versions["dry"].size)
+    (root / "trials" / s).mkdir(parents=True, exist_ok=True)
+    clips: dict[str, dict] = {}
+    trials: list[Trial] = []
+    # one window per group: the controls (target, dry) on the whole split; each model on the
+    # stretch it rendered (the evaluation renders some models on an excerpt)
+    groups = {"controls": ("dry", 0, n_split)}
+    for m in wanted:
+        off = offsets[m]
+        groups[m] = (m, off, min(off + versions[m].size, n_split))
+    for group, (other, lo, hi) in groups.items():
+        if hi - lo < n_min:
+            if group != "controls" and not by_name:
+                skipped.append({"clip": s, "model": group, "seconds": max(hi - lo, 0) / sr})
+                continue
+            raise AudioFileError(problem(
+                paths[other], found=f"{max(hi - lo, 0) / sr:.3f} s that overlap the target",
+                expected=f"at least min_clip_seconds = {n_min / sr:.2f} s to listen to",
+                fix="render a longer excerpt (03_evaluate's windowed_eval_seconds), lower "
+                    'min_clip_seconds, or leave the model out (models="...")',
+            ))
+        rel, clips[group] = _write_clip(
+            root, s, group, versions["target"], versions[other], lo=lo, hi=hi,
+            off=0 if other == "dry" else groups[other][1], n_clip=n_clip,
+            lufs=lufs, files=files, other=other)
+        ref = rel["target"]
+        if group == "controls":
+            trials.append(Trial(f"{s}:{CONTROL_SAME}", s, CONTROL_SAME, ref, ref))
+            trials.append(Trial(f"{s}:{CONTROL_DRY}", s, CONTROL_DRY, ref, rel["dry"]))
+        else:
+            trials.append(Trial(f"{s}:{group}", s, group, ref, rel[group]))
+    return clips, trials
+
+
+def _write_manifest(path: Path, run_dir: Path, trials: list[Trial], files: dict, *, options: dict,
+                    sources: dict, clips: dict, models: list, skipped: list) -> None:
+    """Write ``trials.json``; its session id is a digest of the trials and the clips' files."""
+    from fxlab import __version__
+
     digest = hashlib.sha256(json.dumps(
         {"trials": [dataclasses.asdict(t) for t in trials], "files": files}, sort_keys=True,
     ).encode()).hexdigest()
-    from fxlab import __version__
-
-    write_json(manifest_path, {
+    write_json(path, {
         "format": _TRIALS_FORMAT, "session": "s-" + digest[:12], "run_dir": str(run_dir),
-        "options": options, "sources": source_hashes, "files": files, "clips": clips,
-        "models": list(tested), "skipped": skipped,
+        "options": options, "sources": sources, "files": files, "clips": clips,
+        "models": models, "skipped": skipped,
         "trials": [dataclasses.asdict(t) for t in trials],
         "fxlab_version": __version__,
     })
-    return load_trials(run_dir)
 
 
 def _wanted_models(config: ListeningConfig) -> tuple[tuple[str, ...], bool]:

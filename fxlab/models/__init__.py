@@ -38,6 +38,7 @@ Functions
 ---------
 - :data:`MODEL_NAMES`, :data:`DEFAULTS`  every model by name, with its default parameters
 - :func:`family_of`        ``"windowed"`` or ``"sample"``
+- :func:`structure_of`     ``"recurrent"``, ``"tcn"`` or ``"windowed"``: what a player must run
 - :func:`model_config`     the full, checked parameter dict of a model (defaults + overrides)
 - :func:`build_model`      a Keras model from a name and overrides
 - :func:`receptive_field`  how many past input samples one output sample can see
@@ -62,6 +63,7 @@ __all__ = [
     "MODEL_NAMES",
     "RECURRENT_SAMPLE_MODELS",
     "SAMPLE_MODELS",
+    "STRUCTURES",
     "WINDOWED_MODELS",
     "build_model",
     "config_of",
@@ -69,6 +71,7 @@ __all__ = [
     "keras_of",
     "model_config",
     "receptive_field",
+    "structure_of",
 ]
 
 #: Default parameters of every model. Overrides must use these names.
@@ -85,6 +88,9 @@ WINDOWED_MODELS = ("thesis_lstm", "thesis_lstm_reduced", "thesis_gru", "thesis_c
 SAMPLE_MODELS = ("lstm", "gru", "tcn")
 RECURRENT_SAMPLE_MODELS = ("lstm", "gru")
 MODEL_NAMES = WINDOWED_MODELS + SAMPLE_MODELS
+#: Each model's structure (:func:`structure_of`).
+STRUCTURES = {**dict.fromkeys(WINDOWED_MODELS, "windowed"),
+              **dict.fromkeys(RECURRENT_SAMPLE_MODELS, "recurrent"), "tcn": "tcn"}
 #: The module that holds each model's builder and contract.
 _FAMILY_MODULES = {**dict.fromkeys(WINDOWED_MODELS, thesis), "lstm": recurrent, "gru": recurrent,
                    "tcn": tcn}
@@ -102,6 +108,19 @@ def family_of(name: str) -> str:
     if name in SAMPLE_MODELS:
         return "sample"
     raise unknown_name("model", name, MODEL_NAMES)
+
+
+def structure_of(name: str) -> str:
+    """What a player must run for model ``name``, whatever its size or knob inputs.
+
+    ``"recurrent"``: ``lstm``/``gru``, a recurrent state carried from sample to sample;
+    ``"tcn"``: causal dilated convolutions over a bounded past (its receptive field);
+    ``"windowed"``: the thesis's many-to-one networks, a whole window per output sample.
+    Exporters ask this (:attr:`fxlab.training.TrainedModel.structure`), not the name.
+    """
+    if name not in STRUCTURES:
+        raise unknown_name("model", name, MODEL_NAMES)
+    return STRUCTURES[name]
 
 
 def model_config(name: str, **overrides) -> dict[str, Any]:

@@ -62,46 +62,8 @@ def stream_file(in_wav, out_wav, processor: Processor, block_size: int, *,
 
     block_size = check_block_size(block_size)
     in_wav, out_wav = Path(in_wav), Path(out_wav)
-    if not in_wav.is_file():
-        raise AudioFileError(problem(
-            str(in_wav), found="no such file", expected="a mono WAV file",
-            fix="check the path (the validation speech is run_dir/data/val2/dry.wav)",
-        ))
-    try:
-        info = sf.info(str(in_wav))
-    except Exception as exc:
-        raise AudioFileError(problem(
-            str(in_wav), found=f"an unreadable file ({exc})", expected="a WAV file",
-            fix="convert it to WAV (e.g. with fxlab.audio.write_wav)",
-        )) from exc
-    if info.channels != 1:
-        raise ChannelError(problem(
-            str(in_wav), found=f"{info.channels} channels", expected="mono",
-            fix="mix it down first (fxlab.audio.read_wav(path, mono=True))",
-        ))
-    if info.samplerate != processor.sr:
-        raise SampleRateError(problem(
-            str(in_wav), found=f"sample rate {info.samplerate} Hz", expected=f"{processor.sr} Hz",
-            fix=f"resample it with fxlab.audio.resample(x, {info.samplerate}, {processor.sr})",
-        ))
-    sweep = None
-    if knob_sweep:
-        if not processor.knobs:
-            processor.set_knobs(**{k: v[0] for k, v in knob_sweep.items()})  # the error: no knobs
-        by_name = {k.name: k for k in processor.knobs}
-        sweep = {}
-        for name, ends in knob_sweep.items():
-            if name not in by_name:
-                raise unknown_name(f"knob of model {processor.name!r}", name, list(by_name))
-            try:
-                a, b = ends
-            except (TypeError, ValueError) as exc:
-                raise ParameterError(problem(
-                    f"knob_sweep[{name!r}]", found=repr(ends), expected="two values (start, end)",
-                    fix=f"pass knob_sweep={{{name!r}: (low, high)}}")) from exc
-            knob = by_name[name]
-            sweep[name] = (knob, knob.normalise(knob.check(a, "knob_sweep")),
-                           knob.normalise(knob.check(b, "knob_sweep")))
+    info = _input_info(in_wav, processor.sr)
+    sweep = _sweep_ends(processor, knob_sweep) if knob_sweep else None
     out_wav.parent.mkdir(parents=True, exist_ok=True)
     processor.reset()
     busy = 0.0
@@ -137,3 +99,54 @@ def stream_file(in_wav, out_wav, processor: Processor, block_size: int, *,
         "knob_sweep": {name: [float(knob_sweep[name][0]), float(knob_sweep[name][1])]
                        for name in sweep} if sweep else None,
     }
+
+
+def _input_info(in_wav: Path, sr: int):
+    """``soundfile.info`` of the input, refused unless a readable mono WAV at ``sr``."""
+    import soundfile as sf
+
+    if not in_wav.is_file():
+        raise AudioFileError(problem(
+            str(in_wav), found="no such file", expected="a mono WAV file",
+            fix="check the path (the validation speech is run_dir/data/val2/dry.wav)",
+        ))
+    try:
+        info = sf.info(str(in_wav))
+    except Exception as exc:
+        raise AudioFileError(problem(
+            str(in_wav), found=f"an unreadable file ({exc})", expected="a WAV file",
+            fix="convert it to WAV (e.g. with fxlab.audio.write_wav)",
+        )) from exc
+    if info.channels != 1:
+        raise ChannelError(problem(
+            str(in_wav), found=f"{info.channels} channels", expected="mono",
+            fix="mix it down first (fxlab.audio.read_wav(path, mono=True))",
+        ))
+    if info.samplerate != sr:
+        raise SampleRateError(problem(
+            str(in_wav), found=f"sample rate {info.samplerate} Hz", expected=f"{sr} Hz",
+            fix=f"resample it with fxlab.audio.resample(x, {info.samplerate}, {sr})",
+        ))
+    return info
+
+
+def _sweep_ends(processor: Processor, knob_sweep: dict) -> dict:
+    """``{name: (knob, start, end)}``, the ends normalised to [0, 1]; refuses a knob the
+    processor lacks, or ends that are not two values in the knob's range."""
+    if not processor.knobs:
+        processor.set_knobs(**{k: v[0] for k, v in knob_sweep.items()})  # the error: no knobs
+    by_name = {k.name: k for k in processor.knobs}
+    sweep = {}
+    for name, ends in knob_sweep.items():
+        if name not in by_name:
+            raise unknown_name(f"knob of model {processor.name!r}", name, list(by_name))
+        try:
+            a, b = ends
+        except (TypeError, ValueError) as exc:
+            raise ParameterError(problem(
+                f"knob_sweep[{name!r}]", found=repr(ends), expected="two values (start, end)",
+                fix=f"pass knob_sweep={{{name!r}: (low, high)}}")) from exc
+        knob = by_name[name]
+        sweep[name] = (knob, knob.normalise(knob.check(a, "knob_sweep")),
+                       knob.normalise(knob.check(b, "knob_sweep")))
+    return sweep

@@ -241,20 +241,12 @@ def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = Fa
         The best epoch's model, with ``summary`` (``best_epoch``, ``best_val``, ``epochs_run``,
         ``stopped``, ``wall_s``...) and the folder's files written.
     """
-    import keras
-
-    from fxlab.losses import CompositeLoss
-
     config = (config or TrainConfig()).replace(**overrides) if overrides else (config or TrainConfig())
     data = _opened(data)
     splits, data_sr, data_hash = resolve_data(data)
     sr = data_sr or sr  # a data set knows its rate; arrays are at ``sr`` (the study's if None)
     val_names = [s for s in splits if s != "train"]
-    monitor = config.monitor or (f"{'val1' if 'val1' in val_names else val_names[0]}_loss"
-                                 if val_names else "loss")
-    known_cols = ["loss"] + [f"{s}_{m}" for s in val_names for m in ("loss", "esr")]
-    if monitor not in known_cols:
-        raise unknown_name("monitor column", monitor, known_cols)
+    monitor = _monitor_column(config, val_names)
     mcfg = model_config(config.model, **config.model_params)
     window = mcfg["window"] if config.family == "windowed" else None
     dry, wet = splits["train"]
@@ -264,17 +256,80 @@ def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = Fa
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     ckpt = out / "checkpoint" / "last.npz"
+    full_config = _full_config(config, mcfg, monitor, sr, data_hash, dry,
+                               _knob_declarations(data, n_knobs, knobs) if n_knobs else None)
+    resuming = resume and ckpt.exists()
+    _prepare_folder(out, config, full_config, resuming=resuming)
+
+    model, optimizer, loss = _compiled_model(config, window)
+    state = _start_state(ckpt, model, optimizer, config, resuming=resuming,
+                         log=log if verbose else None)
+    if state["stopped"] == "early stopping":
+        if verbose:
+            log(f"{config.model}: already stopped early at epoch {state['epoch']}; nothing to do")
+        return load_trained(out)
+
+    budget = _budget_for(config, state)
+    callbacks = [_budget_callback(budget)] if config.max_minutes else []
+    live = _live_line_callback(config.model) if verbose == 1 else None
+    writer = _tensorboard_writer(out / "logs")
+    n_train = (config.windows_per_epoch or dry.size) if window else None
+    stopped = ""
+    progress.note(f"{out.name}: training {config.model} ({int(model.count_params()):,} parameters), "
+                  f"epoch {state['epoch'] + 1} of at most {config.epochs}")
+    for epoch in range(state["epoch"], config.epochs):
+        row = _fit_epoch(model, optimizer, loss, splits, val_names, config, window, epoch,
+                         n_train=n_train, budget=budget, callbacks=callbacks, live=live)
+        improved, stopped = _record_epoch(state, row, model, optimizer, out, ckpt, monitor=monitor,
+                                          patience=config.patience, budget=budget, writer=writer)
+        line = _epoch_line(config, row, improved)
+        progress.note(f"{out.name}: {line.removeprefix(config.model + ' ')}")
+        if verbose:
+            log(line)
+        if stopped:
+            break
+    else:
+        stopped = "epochs done"
+    _finish(out, model, _summary(config, state, stopped=stopped, monitor=monitor,
+                                 data_hash=data_hash, param_count=int(model.count_params()),
+                                 receptive_field=mcfg["receptive_field"]))
+    return load_trained(out)
+
+
+def _monitor_column(config: TrainConfig, val_names: list[str]) -> str:
+    """The history column that picks the best epoch (``config.monitor``, else the first
+    validation split's loss, else the training loss); refuse one the run will not write."""
+    monitor = config.monitor or (f"{'val1' if 'val1' in val_names else val_names[0]}_loss"
+                                 if val_names else "loss")
+    known_cols = ["loss"] + [f"{s}_{m}" for s in val_names for m in ("loss", "esr")]
+    if monitor not in known_cols:
+        raise unknown_name("monitor column", monitor, known_cols)
+    return monitor
+
+
+def _full_config(config: TrainConfig, mcfg: dict, monitor: str, sr, data_hash: str, dry,
+                 knob_decls: list[dict] | None) -> dict:
+    """``config.json``: the settings, the built model's config, the software that trained it,
+    the knobs (a conditioned network) and the level range of the training input."""
+    import keras
+
     full_config = {"train": config.to_dict(), "model": mcfg, "monitor": monitor, "sr": sr,
                    "data_manifest_hash": data_hash, "fxlab_version": __version__,
                    "keras_backend": keras.backend.backend(), "keras_version": keras.__version__}
-    if n_knobs:
-        full_config["knobs"] = _knob_declarations(data, n_knobs, knobs)
+    if knob_decls:
+        full_config["knobs"] = knob_decls
     # the level range the model knows (its training input's), warned about when exceeded
     levels = level_profile(dry if dry.ndim == 1 else dry[:, 0], sr=sr or STUDY_SR)
     full_config["input_range"] = {k: round(float(levels[k]), 3) for k in
                                   ("peak_dbfs", "active_p5_dbfs", "active_p95_dbfs")}
-    resuming = resume and ckpt.exists()
-    _prepare_folder(out, config, full_config, resuming=resuming)
+    return full_config
+
+
+def _compiled_model(config: TrainConfig, window: int | None):
+    """The seeded model, its optimiser and loss, compiled: ``(model, optimizer, loss)``."""
+    import keras
+
+    from fxlab.losses import CompositeLoss
 
     _set_determinism(config.seed)
     model = build_model(config.model, **config.model_params)
@@ -286,70 +341,79 @@ def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = Fa
     # there). JAX: the step must be compiled, or each op of each step is dispatched on its own.
     jit = keras.backend.backend() == "jax" if config.jit_compile is None else config.jit_compile
     model.compile(optimizer=optimizer, loss=loss, jit_compile=jit)
+    return model, optimizer, loss
+
+
+def _start_state(ckpt: Path, model, optimizer, config: TrainConfig, *, resuming: bool,
+                 log: Callable[[str], Any] | None) -> dict:
+    """The run's state: a fresh one, or the checkpoint's (weights and optimiser restored); a run
+    stopped early may go on when ``patience`` was raised."""
     state = {"epoch": 0, "best": None, "best_epoch": 0, "wait": 0, "wall_s": 0.0, "history": [],
              "stopped": ""}
     if resuming:
         state = _load_checkpoint(ckpt, model, optimizer)
         if state["stopped"] == "early stopping" and state["wait"] < config.patience:
             state["stopped"] = ""
-        if verbose:
+        if log is not None:
             log(f"{config.model}: resuming after epoch {state['epoch']} from {ckpt}")
-    if state["stopped"] == "early stopping":
-        if verbose:
-            log(f"{config.model}: already stopped early at epoch {state['epoch']}; nothing to do")
-        return load_trained(out)
+    return state
 
-    budget = _budget_for(config, state)
-    callbacks = [_budget_callback(budget)] if config.max_minutes else []
-    live = _live_line_callback(config.model) if verbose == 1 else None
-    writer = _tensorboard_writer(out / "logs")
+
+def _fit_epoch(model, optimizer, loss, splits, val_names, config: TrainConfig, window: int | None,
+               epoch: int, *, n_train: int | None, budget: _TimeBudget, callbacks: list,
+               live) -> dict:
+    """Train one epoch at its scheduled learning rate, then validate: the epoch's history row
+    (``callbacks`` holds the budget's stopper, if any; ``live`` the terminal line, or None)."""
+    t_epoch = time.perf_counter()
+    lr = learning_rate_at(config, epoch, budget.fraction())
+    optimizer.learning_rate.assign(lr)
+    dry, wet = splits["train"]
+    fit_args, n_samples, per_step = _epoch_data(dry, wet, config, epoch, window, n_train)
+    hist = model.fit(**fit_args, epochs=epoch + 1, initial_epoch=epoch, verbose=0,
+                     callbacks=callbacks + ([live] if live is not None else []))
+    if callbacks and callbacks[0].model.stop_training:  # the budget cut this epoch short
+        n_samples = min(n_samples, callbacks[0].steps * per_step)
+    row = {"epoch": epoch + 1, "loss": float(hist.history["loss"][-1]),
+           **_validate(model, loss, splits, val_names, config, window)}
+    row.update({"lr": lr, "train_samples": n_samples,
+                "epoch_s": round(time.perf_counter() - t_epoch, 3)})
+    row["wall_s"] = round(budget.elapsed(), 3)
+    return row
+
+
+def _record_epoch(state: dict, row: dict, model, optimizer, out: Path, ckpt: Path, *, monitor: str,
+                  patience: int, budget: _TimeBudget, writer) -> tuple[bool, str]:
+    """Add the epoch's row to the run's state, keep the best weights, and write history,
+    checkpoint and TensorBoard; returns (improved, why the run stops or "")."""
     rows = state["history"]
-    n_train = (config.windows_per_epoch or dry.size) if window else None
-    stopped = ""
-    loss_is_not_esr = config.loss.strip() != "esr"  # else the validation losses repeat the ESRs
-    progress.note(f"{out.name}: training {config.model} ({int(model.count_params()):,} parameters), "
-                  f"epoch {state['epoch'] + 1} of at most {config.epochs}")
-    for epoch in range(state["epoch"], config.epochs):
-        t_epoch = time.perf_counter()
-        lr = learning_rate_at(config, epoch, budget.fraction())
-        optimizer.learning_rate.assign(lr)
-        fit_args, n_samples, per_step = _epoch_data(dry, wet, config, epoch, window, n_train)
-        hist = model.fit(**fit_args, epochs=epoch + 1, initial_epoch=epoch, verbose=0,
-                         callbacks=callbacks + ([live] if live is not None else []))
-        if callbacks and callbacks[0].model.stop_training:  # the budget cut this epoch short
-            n_samples = min(n_samples, callbacks[0].steps * per_step)
-        row = {"epoch": epoch + 1, "loss": float(hist.history["loss"][-1]),
-               **_validate(model, loss, splits, val_names, config, window)}
-        row.update({"lr": lr, "train_samples": n_samples,
-                    "epoch_s": round(time.perf_counter() - t_epoch, 3)})
-        row["wall_s"] = round(budget.elapsed(), 3)
-        rows.append(row)
-        improved = _keep_best(state, row[monitor], epoch, model, out)
-        state.update(epoch=epoch + 1, wall_s=budget.elapsed(), history=rows)
-        stopped = ("early stopping" if state["wait"] >= config.patience else
-                   "time budget" if budget.exceeded() else "")
-        state["stopped"] = stopped
-        _write_history(out / "history.csv", rows)
-        _save_checkpoint(ckpt, model, optimizer, state)
-        _tensorboard_row(writer, row)
-        vals = " ".join(f"{k}={v:.3g}" for k, v in row.items()
-                        if k == "loss" or k.endswith("_esr") or (k.endswith("_loss") and loss_is_not_esr))
-        line = (f"{config.model} epoch {epoch + 1}/{config.epochs} {vals} lr={lr:.2g} "
-                f"({row['epoch_s']:.1f} s){' *' if improved else ''}")
-        progress.note(f"{out.name}: {line.removeprefix(config.model + ' ')}")
-        if verbose:
-            log(line)
-        if stopped:
-            break
-    else:
-        stopped = "epochs done"
-    atomic_write(out / "summary.json", json.dumps(
-        _summary(config, state, stopped=stopped, monitor=monitor, data_hash=data_hash,
-                 param_count=int(model.count_params()), receptive_field=mcfg["receptive_field"]),
-        indent=2, sort_keys=True))
+    rows.append(row)
+    epoch = row["epoch"] - 1
+    improved = _keep_best(state, row[monitor], epoch, model, out)
+    state.update(epoch=epoch + 1, wall_s=budget.elapsed(), history=rows)
+    stopped = ("early stopping" if state["wait"] >= patience else
+               "time budget" if budget.exceeded() else "")
+    state["stopped"] = stopped
+    _write_history(out / "history.csv", rows)
+    _save_checkpoint(ckpt, model, optimizer, state)
+    _tensorboard_row(writer, row)
+    return improved, stopped
+
+
+def _finish(out: Path, model, summary: dict) -> None:
+    """Write ``summary.json``, and ``model.keras`` if no epoch saved one."""
+    atomic_write(out / "summary.json", json.dumps(summary, indent=2, sort_keys=True))
     if not (out / "model.keras").exists():
         model.save(out / "model.keras")
-    return load_trained(out)
+
+
+def _epoch_line(config: TrainConfig, row: dict, improved: bool) -> str:
+    """The per-epoch line: losses and ESRs (validation losses left out when the loss is the ESR),
+    learning rate, seconds, ``*`` when the epoch was the best so far."""
+    loss_is_not_esr = config.loss.strip() != "esr"  # else the validation losses repeat the ESRs
+    vals = " ".join(f"{k}={v:.3g}" for k, v in row.items()
+                    if k == "loss" or k.endswith("_esr") or (k.endswith("_loss") and loss_is_not_esr))
+    return (f"{config.model} epoch {row['epoch']}/{config.epochs} {vals} lr={row['lr']:.2g} "
+            f"({row['epoch_s']:.1f} s){' *' if improved else ''}")
 
 
 def _check_knob_columns(config: TrainConfig, mcfg: dict, n_knobs: int) -> None:

@@ -9,6 +9,7 @@ import numpy as np
 
 from fxlab.audio import as_mono
 from fxlab.errors import ParameterError, problem
+from fxlab.models import structure_of
 
 __all__ = ["TrainedModel", "load_trained"]
 
@@ -18,7 +19,9 @@ class TrainedModel:
 
     Attributes: ``name`` (the folder's model name), ``family`` (``"windowed"``/``"sample"``),
     ``config`` (``config.json``: ``train`` and ``model`` dicts), ``model`` (Keras), ``param_count``,
-    ``summary`` (``summary.json``), ``path``.
+    ``summary`` (``summary.json``), ``path``. What a caller needs to know of the network it asks
+    the model (:attr:`structure`, :attr:`cell`, :attr:`knob_count`, :attr:`knobs`,
+    :attr:`window`, :attr:`receptive_field`), not its name or its Keras layers.
     """
 
     def __init__(self, path: Path, model, config: dict, summary: dict):
@@ -38,6 +41,19 @@ class TrainedModel:
     @property
     def window(self) -> int | None:
         return int(self.config["model"]["window"]) if self.family == "windowed" else None
+
+    @property
+    def structure(self) -> str:
+        """``"recurrent"`` (``lstm``/``gru``, knob-conditioned or not), ``"tcn"`` or
+        ``"windowed"`` (the thesis's networks): what a player must run
+        (:func:`fxlab.models.structure_of` of the folder's model name)."""
+        return structure_of(self.name)
+
+    @property
+    def cell(self) -> str | None:
+        """The recurrent cell, ``"lstm"`` or ``"gru"`` (``config.json``'s ``model.cell``);
+        ``None`` for a convolutional network."""
+        return self.config["model"].get("cell")
 
     @property
     def knob_count(self) -> int:
