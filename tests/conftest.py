@@ -3,9 +3,10 @@
 ``tiny_run`` runs the whole study once per test session with the ``tiny`` profile (real papermill,
 real training on seconds of data) and yields the run folder; tests of each step's artifacts use it.
 
-Under pytest-xdist (``make test`` runs on every core) a session fixture is made once per worker, so
-every test that uses the tiny run is put in one xdist group: with ``--dist loadgroup`` they all run
-on one worker and the run is made once, while the other workers take the rest.
+Under pytest-xdist (``make test`` runs on every core) a session or module fixture is made once per
+worker that needs it, so every test that uses the tiny run is put in one xdist group (and those of
+a module that use its sweep, cluster or pedal run in another): with ``--dist loadgroup`` each group
+runs on one worker and its run is made once, while the other workers take the rest.
 """
 
 from __future__ import annotations
@@ -21,13 +22,19 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 #: Session fixtures costly enough that the tests using them share one worker.
 SHARED_RUNS = ("tiny_run", "tiny_run_result")
+#: Module fixtures as costly (a sweep, a Dask cluster's story, the pedal run): the tests of one
+#: module that use them share one worker too, so each is made once, not once per worker.
+SHARED_MODULE_RUNS = ("swept", "cluster", "story", "pedal_run")
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if any(name in SHARED_RUNS for name in getattr(item, "fixturenames", ())):
+        names = getattr(item, "fixturenames", ())
+        if any(name in SHARED_RUNS for name in names):
             item.add_marker(pytest.mark.xdist_group("tiny_run"))
             item.add_marker(pytest.mark.slow)  # the tiny run is a whole papermill run
+        elif any(name in SHARED_MODULE_RUNS for name in names):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
 @pytest.fixture(scope="session")
