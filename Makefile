@@ -24,9 +24,9 @@ $(STAMP): pyproject.toml
 report: $(STAMP)
 	$(BIN)/fxlab run --profile $(PROFILE) $(if $(RUN_ID),--run-id $(RUN_ID),)
 
-# The suite runs on every core (pytest-xdist); tests sharing the tiny run stay on one worker, so
-# that run is made once. `make test PYTEST_ARGS=` runs it in one process.
-PYTEST_ARGS ?= -n logical --dist loadgroup
+# The suite runs on every core (pytest-xdist), a test file to a worker so that a module's costly
+# fixture is made once. `make test PYTEST_ARGS=` runs it in one process.
+PYTEST_ARGS ?= -n logical --dist loadfile
 
 ## Run the test suite (browser tests included; `pytest -m browser` runs them alone).
 test: $(STAMP)

@@ -3,10 +3,12 @@
 ``tiny_run`` runs the whole study once per test session with the ``tiny`` profile (real papermill,
 real training on seconds of data) and yields the run folder; tests of each step's artifacts use it.
 
-Under pytest-xdist (``make test`` runs on every core) a session or module fixture is made once per
-worker that needs it, so every test that uses the tiny run is put in one xdist group (and those of
-a module that use its sweep, cluster or pedal run in another): with ``--dist loadgroup`` each group
-runs on one worker and its run is made once, while the other workers take the rest.
+Under pytest-xdist (``make test`` runs on every core, ``--dist loadfile``) each test file runs on
+one worker, so a module's own costly fixture (a sweep, a Dask cluster's story, the pedal run, the
+JAX run) is made once; a session fixture such as ``tiny_run`` is made once per worker whose files
+use it. (``--dist loadgroup`` with ``xdist_group`` marks would keep the tiny run's tests on one
+worker, but pytest-xdist 3.8 does not group under pytest 9.2: it renames ``item._nodeid``, which
+pytest 9 no longer reads. Measured: the marked tests ran on both workers.)
 """
 
 from __future__ import annotations
@@ -20,21 +22,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
-#: Session fixtures costly enough that the tests using them share one worker.
+#: Fixtures that are whole papermill runs: the tests using them are marked slow.
 SHARED_RUNS = ("tiny_run", "tiny_run_result")
-#: Module fixtures as costly (a sweep, a Dask cluster's story, the pedal run): the tests of one
-#: module that use them share one worker too, so each is made once, not once per worker.
-SHARED_MODULE_RUNS = ("swept", "cluster", "story", "pedal_run")
 
 
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        names = getattr(item, "fixturenames", ())
-        if any(name in SHARED_RUNS for name in names):
-            item.add_marker(pytest.mark.xdist_group("tiny_run"))
-            item.add_marker(pytest.mark.slow)  # the tiny run is a whole papermill run
-        elif any(name in SHARED_MODULE_RUNS for name in names):
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+def pytest_itemcollected(item):
+    if any(name in SHARED_RUNS for name in getattr(item, "fixturenames", ())):
+        item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
