@@ -9,7 +9,7 @@ import scipy.signal
 import soundfile as sf
 
 from fxlab import audio
-from fxlab.capture import pairs
+from fxlab.capture import alignment, pairs
 from fxlab.effects import STUDY_EFFECT, effect_from_spec
 from fxlab.errors import (
     AudioFileError,
@@ -208,14 +208,14 @@ def test_estimate_offset_of_highpassed_signal(material, shift, order):
     x = _speech_like(n) if material == "speech" else make_chunk(material, n=n, sr=SR, seed=5)
     wet = effect_from_spec({"name": "highpass", "params": {"cutoff_hz": 440.0, "order": order}})(
         _delay(x, shift), SR)
-    assert pairs.estimate_offset(x, wet, max_lag=1000) == shift
-    assert pairs.estimate_offset(wet, x, max_lag=1000) == -shift
+    assert alignment.estimate_offset(x, wet, max_lag=1000) == shift
+    assert alignment.estimate_offset(wet, x, max_lag=1000) == -shift
 
 
 def test_estimate_offset_with_different_lengths_and_latency():
     x = make_chunk("white", n=SR // 4, sr=SR, seed=2)
     wet = np.concatenate([np.zeros(64, np.float32), HIGHPASS(x, SR)])  # 64 samples of latency
-    assert pairs.estimate_offset(x, wet, max_lag=500) == 64
+    assert alignment.estimate_offset(x, wet, max_lag=500) == 64
 
 
 # ------------------------------------------------------------------------------ load_pair

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from fxlab import audio
-from fxlab.capture import pairs
+from fxlab.capture import alignment, pairs
 from fxlab.effects import get_effect
 from fxlab.errors import LatencyUncertainError, ParameterError, UnrelatedPairError
 from fxlab.signals import make_chunk
@@ -43,7 +43,7 @@ def dry() -> np.ndarray:
 def test_latency_is_the_onset_exactly(dry, kind, latency):
     """The peak of a low-pass's response comes samples after its onset; the onset is found."""
     wet = _delay(_effect(kind)(dry, SR), latency)
-    est = pairs.estimate_latency(dry, wet, max_lag=SR // 2)
+    est = alignment.estimate_latency(dry, wet, max_lag=SR // 2)
     assert est.samples == latency
     assert est.peak_lag >= est.samples
     assert est.relatedness > (0.9 if kind != "drive" else 0.5)  # 256 taps: Q 8 rings longer
@@ -52,7 +52,7 @@ def test_latency_is_the_onset_exactly(dry, kind, latency):
 def test_zero_latency_lowpass_pair_is_not_shifted(tmp_path, dry):
     """The cross-correlation's peak of a low-passed pair is its group delay, not latency."""
     wet = _effect("lowpass")(dry, SR)
-    assert pairs.estimate_latency(dry, wet, max_lag=1000).peak_lag > 0
+    assert alignment.estimate_latency(dry, wet, max_lag=1000).peak_lag > 0
     audio.write_wav(tmp_path / "d.wav", dry, SR)
     audio.write_wav(tmp_path / "w.wav", wet, SR)
     p = pairs.load_pair(tmp_path / "d.wav", tmp_path / "w.wav")
@@ -233,7 +233,7 @@ def test_a_noisy_but_related_pair_is_not_called_unrelated(dry):
     wet = _delay(_effect("resonant")(x, SR), 37)
     hiss = np.random.default_rng(2).standard_normal(wet.size).astype(np.float32)
     wet = wet + hiss * float(np.sqrt(np.mean(wet**2))) * 10 ** (-40 / 20)
-    est = pairs.estimate_latency(x, wet, max_lag=SR // 2)
+    est = alignment.estimate_latency(x, wet, max_lag=SR // 2)
     assert est.relatedness > 0.99
     assert est.samples == 37
 
@@ -249,7 +249,7 @@ def test_an_onset_buried_in_noise_is_flagged_weak(tmp_path):
     wet = wet + hiss * float(np.sqrt(np.mean(wet**2))) * 10 ** (-40 / 20)
     audio.write_wav(tmp_path / "d.wav", x, SR)
     audio.write_wav(tmp_path / "w.wav", wet, SR, subtype="FLOAT")
-    est = pairs.estimate_latency(x, wet, max_lag=SR // 2)
+    est = alignment.estimate_latency(x, wet, max_lag=SR // 2)
     assert est.weak and 0 < est.samples <= est.peak_lag
     with pytest.raises(LatencyUncertainError, match="weakly determined") as info:
         pairs.load_pair(tmp_path / "d.wav", tmp_path / "w.wav")  # not applied: asked

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from fxlab.capture.pairs import estimate_latency
+from fxlab.capture.alignment import estimate_latency
 from fxlab.data_html import knob_settings_html, players_html
 from fxlab.effects import get_effect
 from fxlab.latency import KNOBS_MOVED

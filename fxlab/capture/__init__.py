@@ -3,8 +3,10 @@
 ================ =========================================================================
 module           what it holds
 ================ =========================================================================
-``pairs``        :func:`load_pair` (read, check and align a pair), :func:`estimate_latency`
-                 (the onset of the effect's response from arbitrary material)
+``alignment``    :func:`estimate_latency` (the onset of the effect's response from arbitrary
+                 material) and :func:`estimate_offset`: measuring only
+``pairs``        :func:`load_pair` (read, check and align a pair: what a measured latency
+                 means for it)
 ``reamp``        the reamp signal with calibration clicks (``fxlab reamp-signal``), its
                  recognition and the latency from its clicks
 ``report``       the data report of a pair (levels, relatedness, two takes' floor) and the
@@ -18,7 +20,8 @@ library's other rooms do not import it, except the knob audition, which borrows 
 scale.
 """
 
-from fxlab.capture.pairs import AudioPair, LatencyEstimate, estimate_latency, load_pair
+from fxlab.capture.alignment import LatencyEstimate, estimate_latency
+from fxlab.capture.pairs import AudioPair, load_pair
 from fxlab.capture.reamp import ReampLayout, align_from_clicks, reamp_signal, write_reamp_signal
 from fxlab.capture.report import GRADE_SCALE, format_report, grade, pair_report
 

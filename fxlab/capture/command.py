@@ -58,7 +58,7 @@ def _write_alignment(out: Path, pair) -> None:
         doc = {"latency_samples": int(pair.offset_samples), "latency_ms": ms,
                "method": "onset of the response: latest start of a causal fit within "
                          f"{100 * est.margin:g} % of the best fit's residual "
-                         "(fxlab.capture.pairs.estimate_latency)", **est.to_dict()}
+                         "(fxlab.capture.alignment.estimate_latency)", **est.to_dict()}
         fig = plot_latency_evidence(
             est, sr=pair.sr, title=f"latency {pair.offset_samples} samples ({ms:.2f} ms)",
             caption="Top: the estimated impulse response of wet against dry around its onset. "

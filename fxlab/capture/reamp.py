@@ -1,7 +1,7 @@
 """The reamp signal: the dry file a user plays through their gear, with calibration clicks.
 
 Latency measured from arbitrary music through a nonlinear effect is fragile (see
-:func:`fxlab.capture.pairs.estimate_latency`): the distortion hides the first taps of the
+:func:`fxlab.capture.alignment.estimate_latency`): the distortion hides the first taps of the
 response, and the best linear fit can even reach into the future. Capture tools sidestep it with
 a signal of their own; Neural Amp Modeler's standard input file carries calibration clicks
 ("blips") at known times. fxlab's reamp signal does the same, and ``fxlab train`` recognises it

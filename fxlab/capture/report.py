@@ -57,7 +57,7 @@ def pair_report(pair, *, wet2=None, train_fraction: float = 1.0) -> dict[str, An
         ``heldout_dry_peak_dbfs``; ``esr_vs_wire``: ESR of the wet against the dry itself (1 is
         as far from bypass as silence; near 0 an effect that barely changes the signal);
         ``relatedness``: fraction of the wet energy a causal linear response to the dry explains
-        (:class:`fxlab.capture.pairs.LatencyEstimate`; ``None`` when alignment was off or the latency
+        (:class:`fxlab.capture.alignment.LatencyEstimate`; ``None`` when alignment was off or the latency
         given); ``latency_samples``; with ``wet2``: ``two_takes_esr`` (take 2 against take 1)
         and ``floor_esr`` = half of it: a model that output the effect's exact noiseless output
         would score about that against one noisy take. When the dry file is fxlab's reamp

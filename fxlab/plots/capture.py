@@ -1,7 +1,7 @@
 """Figures of a user's capture (``fxlab train`` on a dry/wet pair): the evidence for its latency.
 
 - :func:`plot_latency_evidence`  a capture's estimated impulse response around its onset, and the
-  causal fit's residual per start lag (:func:`fxlab.capture.pairs.estimate_latency`)
+  causal fit's residual per start lag (:func:`fxlab.capture.alignment.estimate_latency`)
 - :func:`plot_click_alignment`   each reamp click's response, its threshold and onset
   (:func:`fxlab.capture.reamp.align_from_clicks`)
 
@@ -22,7 +22,7 @@ __all__ = ["plot_click_alignment", "plot_latency_evidence"]
 
 def plot_latency_evidence(estimate, *, sr: float, title: str | None = None,
                           caption: str | None = None) -> Figure:
-    """The evidence for a latency estimate (:class:`fxlab.capture.pairs.LatencyEstimate`).
+    """The evidence for a latency estimate (:class:`fxlab.capture.alignment.LatencyEstimate`).
 
     Top: the estimated impulse response's taps (absolute value, dB re its largest) against lag in
     samples, the onset and the peak marked. Bottom: the causal fit's residual (fraction of the wet
