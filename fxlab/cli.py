@@ -7,7 +7,7 @@
     fxlab sweep SPEC.yaml [--workers N] [--scheduler ADDRESS] [--sweep-id ID] [--reports DIR]
     fxlab reamp-signal OUT.wav [--seconds 90] [--rate 48000]   the dry file to play through your gear
     fxlab train --dry my_dry.wav --wet my_wet.wav --model lstm --out models/mine [--export FORMAT] [...]
-    fxlab export MODEL_DIR --format aidax|rtneural|nam|onnx|tflite|all [--out FILE_OR_DIR]
+    fxlab export MODEL_DIR --format aidax|rtneural|nam|onnx|tflite|graybox|all [--out FILE_OR_DIR]
     fxlab profiles              list the profiles and what they are for
     fxlab effects [NAME ...]    list the effects; with names, each one's knobs (range, unit, default)
     fxlab params [--steps ...]  list every notebook parameter and its default
@@ -173,8 +173,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
     e = sub.add_parser("export", help="export a trained model to a real-time player's format")
     e.add_argument("model_dir", metavar="MODEL_DIR", help="model folder (model.keras, config.json)")
-    e.add_argument("--format", required=True, help="aidax, rtneural, nam, onnx, tflite, or all "
-                   "(every format the model fits)")
+    e.add_argument("--format", required=True, help="aidax, rtneural, nam, onnx, tflite, graybox "
+                   "(the gray-box emulator's JSON), or all (every format the model fits)")
     e.add_argument("--out", default=None, help="file to write (a folder for --format all); "
                    "default MODEL_DIR/export/")
     e.set_defaults(func=_export)

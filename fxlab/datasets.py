@@ -18,6 +18,7 @@ Functions
 - :class:`DataConfig`     notebook 01's parameters, frozen (``DataConfig.from_parameters(globals())``)
 - :func:`build_study_data`  build the data set a :class:`DataConfig` describes into its run folder
 - :data:`TRAIN_SETS`     the training recipes by name: ``miniaudio``, ``big``, ``tiny``
+- :func:`parse_train_levels`  the training input's peak levels (``train_levels``), checked
 
 Training recipes (the thesis's, section 3.3)
 -------------------------------------------
@@ -33,6 +34,16 @@ four envelopes (``flat``, ``rise``, ``fall``, ``rise_fall``): 24 chunks, concate
 Each chunk's seed is ``seed * 100_000 + base + index`` with a base per split (train 1,000, val1
 50,000), so Validation 1 never reuses a training seed. Validation 1 is 24 new chunks of
 ``val1_seconds / 24`` each.
+
+Input levels (``train_levels``)
+-------------------------------
+Every chunk peaks at -6.02 dBFS (amplitude 0.5), and a network only knows the levels it was shown.
+With ``train_levels`` (peak levels in dBFS, e.g. ``(0, -12, -24)``; notebook 01's
+``train_levels = "0,-12,-24"``) the training split's chunks take those peaks in turn (chunk ``i``
+at level ``(i + i // 24) % L`` of the ``L`` levels, loudest first, so each pass of the 24 kinds
+and envelopes shifts by one level): the split keeps its length (and training its time), and the
+effect is rendered on that scaled input, so the target is the effect's true output at every level,
+for a nonlinear effect too. Validation 1 and 2 are unchanged. See ``docs/LEVELS.md``.
 """
 
 from __future__ import annotations
@@ -66,6 +77,7 @@ __all__ = [
     "Split",
     "build_dataset",
     "load_dataset",
+    "parse_train_levels",
     "recipe",
     "speech_path",
 ]
@@ -95,8 +107,10 @@ def _n_samples(seconds: float, sr: int) -> int:
     return int(round(seconds * sr))
 
 
-def _plan(seconds: float, chunk_seconds: float | None, sr: int, seed: int, split: str) -> list[dict]:
-    """The chunks of a synthetic split: kind, envelope, seed, start and length in samples."""
+def _plan(seconds: float, chunk_seconds: float | None, sr: int, seed: int, split: str,
+          levels: list[float] | None = None) -> list[dict]:
+    """The chunks of a synthetic split: kind, envelope, seed, start and length in samples; with
+    ``levels`` (peak dBFS), each chunk's ``peak_dbfs`` too (the module text: input levels)."""
     from fxlab.signals import ENVELOPES, SIGNAL_KINDS
 
     combos = [(k, e) for k in SIGNAL_KINDS for e in ENVELOPES]
@@ -113,13 +127,15 @@ def _plan(seconds: float, chunk_seconds: float | None, sr: int, seed: int, split
         kind, env = combos[i % len(combos)]
         plan.append({"kind": kind, "envelope": env, "seed": seed * 100_000 + _SEED_BASE[split] + i,
                      "start": start, "n": int(n)})
+        if levels:
+            plan[-1]["peak_dbfs"] = float(levels[(i + i // len(combos)) % len(levels)])
         start += n
     return plan
 
 
 def recipe(*, train_set: str = "miniaudio", effect: dict | None = None, sr: int = 44_100,
            seed: int = 0, val1_seconds: float = 6.0, val2_seconds: float | None = None,
-           conditioning: dict | None = None) -> dict:
+           conditioning: dict | None = None, train_levels=None) -> dict:
     """The complete description of a data set; its hash is the cache key.
 
     Parameters
@@ -143,6 +159,11 @@ def recipe(*, train_set: str = "miniaudio", effect: dict | None = None, sr: int 
         recipe records the knobs and the settings resolved: the training split is the training
         signal at every training setting in turn, Validation 1 and 2 their signals at every
         held-out setting (settings the network never sees).
+    train_levels : str or sequence of float, optional
+        Peak levels of the training split's chunks in turn, dBFS (:func:`parse_train_levels`:
+        ``"0,-12,-24"`` or ``(0, -12, -24)``, each from -60 to 0); ``None`` or ``""``: every chunk
+        at -6.02 dBFS, the thesis's recipe (and the recipe, so the cache key, unchanged).
+        Validation 1 and 2 are not affected.
     """
     from fxlab.effects import STUDY_EFFECT, effect_from_spec
 
@@ -160,6 +181,7 @@ def recipe(*, train_set: str = "miniaudio", effect: dict | None = None, sr: int 
     fx = effect_from_spec(effect if effect is not None else STUDY_EFFECT)
     spec = fx.spec
     ts = TRAIN_SETS[train_set]
+    levels = parse_train_levels(train_levels)
     from fxlab.conditioning import resolve_conditioning
 
     extra = {"conditioning": resolve_conditioning(fx, conditioning)} if conditioning else {}
@@ -168,10 +190,61 @@ def recipe(*, train_set: str = "miniaudio", effect: dict | None = None, sr: int 
         "sr": int(sr),
         "seed": int(seed),
         "effect": spec,
-        "train": {"set": train_set, "seconds": ts["seconds"], "chunk_seconds": ts["chunk_seconds"]},
+        "train": {"set": train_set, "seconds": ts["seconds"], "chunk_seconds": ts["chunk_seconds"]}
+        | ({"levels_dbfs": list(levels)} if levels else {}),
         "val1": {"seconds": float(val1_seconds)},
         "val2": {"source": SPEECH_FILE, "seconds": None if val2_seconds is None else float(val2_seconds)},
     }
+
+
+#: The quietest training level :func:`parse_train_levels` takes, dBFS (quieter is silence to
+#: :func:`fxlab.audio.check_signal`).
+MIN_TRAIN_LEVEL_DBFS = -60.0
+
+
+def parse_train_levels(value) -> tuple[float, ...]:
+    """The training split's peak levels from ``train_levels``, loudest first, each once.
+
+    Parameters
+    ----------
+    value : str, number, sequence of numbers or None
+        ``"0,-12,-24"`` (notebook 01's parameter), ``-12``, ``(0, -12)``; ``None`` or ``""``:
+        none (the thesis's recipe, every chunk at -6.02 dBFS).
+
+    Returns
+    -------
+    tuple of float
+        Peak levels in dBFS, each in [-60, 0], sorted loudest first without repeats; ``()`` for none.
+
+    Raises
+    ------
+    ParameterError
+        A value that is not a number, above 0 dBFS (clipping) or below -60 dBFS (silence).
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return ()
+    if isinstance(value, str):
+        parts: list = [p.strip() for p in value.split(",")]
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        parts = [value]
+    elif isinstance(value, list | tuple):
+        parts = list(value)
+    else:
+        parts = [value]
+    levels = []
+    for part in parts:
+        try:
+            level = float(part) if not isinstance(part, bool) else float("nan")
+        except (TypeError, ValueError):
+            level = float("nan")
+        if not (MIN_TRAIN_LEVEL_DBFS <= level <= 0.0):  # NaN fails too
+            raise ParameterError(problem(
+                f"train_levels={value!r}", found=f"{part!r}",
+                expected=(f"peak levels in dBFS from {MIN_TRAIN_LEVEL_DBFS:g} to 0, comma-separated "
+                          "(above 0 dBFS clips)"),
+                fix='set train_levels = "0,-12,-24" (or "" for the thesis\'s single level, -6 dBFS)'))
+        levels.append(level + 0.0)  # -0.0 -> 0.0
+    return tuple(sorted(set(levels), reverse=True))
 
 
 def _recipe_key(rec: dict) -> str:
@@ -197,9 +270,10 @@ def _synthesize(rec: dict, split: str) -> tuple[np.ndarray, list[dict]]:
 
     part = rec[split]
     chunk = part.get("chunk_seconds")
-    plan = _plan(part["seconds"], chunk, rec["sr"], rec["seed"], split)
+    plan = _plan(part["seconds"], chunk, rec["sr"], rec["seed"], split, part.get("levels_dbfs"))
     x = np.concatenate([
-        make_chunk(p["kind"], n=p["n"], sr=rec["sr"], seed=p["seed"], envelope=p["envelope"])
+        make_chunk(p["kind"], n=p["n"], sr=rec["sr"], seed=p["seed"], envelope=p["envelope"],
+                   **({"amplitude": 10.0 ** (p["peak_dbfs"] / 20.0)} if "peak_dbfs" in p else {}))
         for p in plan
     ]).astype(np.float32)
     return x, plan
@@ -271,7 +345,7 @@ def _write_set(folder: Path, rec: dict) -> dict:
 def build_dataset(out_dir: str | os.PathLike, *, train_set: str = "miniaudio", effect: dict | None = None,
                   sr: int = 44_100, seed: int = 0, val1_seconds: float = 6.0,
                   val2_seconds: float | None = None, cache_dir: str | os.PathLike | None = None,
-                  conditioning: dict | None = None, log=print) -> Dataset:
+                  conditioning: dict | None = None, train_levels=None, log=print) -> Dataset:
     """Build the data set described by the arguments into ``out_dir``, reusing the cache.
 
     The data set is synthesised once per recipe into ``cache_dir/<train_set>-<key>/`` (default:
@@ -280,11 +354,13 @@ def build_dataset(out_dir: str | os.PathLike, *, train_set: str = "miniaudio", e
     rebuild; a changed recipe (any argument, or :data:`DATA_FORMAT`) builds anew. Several processes
     may ask for the same recipe at once (a sweep's workers): one builds, into a temporary folder
     renamed into place when complete, while the others wait on a lock file beside the entry and then
-    link it. See :func:`recipe` for the arguments. Returns the opened :class:`Dataset`.
+    link it. See :func:`recipe` for the arguments (``train_levels``: the training split's peak
+    levels). Returns the opened :class:`Dataset`.
     """
     out = Path(out_dir)
     rec = recipe(train_set=train_set, effect=effect, sr=sr, seed=seed,
-                 val1_seconds=val1_seconds, val2_seconds=val2_seconds, conditioning=conditioning)
+                 val1_seconds=val1_seconds, val2_seconds=val2_seconds, conditioning=conditioning,
+                 train_levels=train_levels)
     key = _recipe_key(rec)
     if (out / "manifest.json").exists():
         try:
@@ -450,6 +526,9 @@ class Dataset:
         for name, info in self.manifest["splits"].items():
             what = (f"{len(info['chunks'])} chunks of {len({c['kind'] for c in info['chunks']})} signal kinds"
                     if "chunks" in info else f"speech: {info['source']['corpus']}")
+            levels = sorted({c["peak_dbfs"] for c in info.get("chunks", ()) if "peak_dbfs" in c})
+            if levels:
+                what += ", chunk peaks " + ", ".join(f"{v:g}" for v in levels) + " dBFS in turn"
             if info.get("settings"):
                 what += (f", at {len(info['settings'])} setting(s) in turn: "
                          + "; ".join(", ".join(f"{k}={v:g}" for k, v in st["setting"].items())
@@ -538,6 +617,10 @@ class DataConfig(NotebookConfig):
         ``{knob: [value, ...]}``: explicit grid values for some knobs instead.
     knob_holdout : list of dict or None
         The settings of Validation 1 and 2, never trained on; ``None``: the grid's middle setting.
+    train_levels : str
+        Comma-separated peak levels of the training input, dBFS (each from -60 to 0), e.g.
+        ``"0,-12,-24"``: the training split's chunks at those peaks in turn, each target the
+        effect's output at that level (:func:`recipe`); ``""``: every chunk at -6.02 dBFS.
     """
 
     run_dir: str
@@ -554,6 +637,7 @@ class DataConfig(NotebookConfig):
     knob_points: int = 5
     knob_values: dict = field(default_factory=dict)
     knob_holdout: list | None = None
+    train_levels: str = ""
 
     def __post_init__(self):
         if self.train_set not in TRAIN_SETS:
@@ -569,6 +653,7 @@ class DataConfig(NotebookConfig):
                 f"plot_seconds={self.plot_seconds!r}", found=repr(self.plot_seconds),
                 expected="a length in seconds > 0", fix="pass e.g. plot_seconds=1.0"))
         self.target  # noqa: B018 -- an unknown effect or parameter fails here, with its name
+        self.levels  # noqa: B018 -- a bad train_levels fails here, naming the value
         self.recipe()  # an unknown knob, a value out of range or a bad holdout fails here
 
     @property
@@ -591,11 +676,17 @@ class DataConfig(NotebookConfig):
         return {"knobs": str(self.knobs), "n": self.knob_points, "values": dict(self.knob_values or {}),
                 "holdout": self.knob_holdout}
 
+    @property
+    def levels(self) -> tuple[float, ...]:
+        """The training split's peak levels, dBFS, loudest first (:func:`parse_train_levels`);
+        ``()`` without ``train_levels``."""
+        return parse_train_levels(self.train_levels)
+
     def recipe(self) -> dict:
         """The data set's :func:`recipe` (what the cache key hashes)."""
         return recipe(train_set=self.train_set, effect=self.target.spec, sr=self.sample_rate,
                       seed=self.seed, val1_seconds=self.val1_seconds, val2_seconds=self.val2_seconds,
-                      conditioning=self.conditioning)
+                      conditioning=self.conditioning, train_levels=self.levels or None)
 
 
 def build_study_data(config: DataConfig, *, log=print) -> Dataset:
@@ -603,4 +694,4 @@ def build_study_data(config: DataConfig, *, log=print) -> Dataset:
     return build_dataset(config.data_dir, train_set=config.train_set, effect=config.target.spec,
                          sr=config.sample_rate, seed=config.seed, val1_seconds=config.val1_seconds,
                          val2_seconds=config.val2_seconds, cache_dir=config.cache_dir or None,
-                         conditioning=config.conditioning, log=log)
+                         conditioning=config.conditioning, train_levels=config.levels or None, log=log)

@@ -16,6 +16,7 @@ TOY = {
     "lstm": {"units": 8, "layers": 2},
     "gru": {"units": 8, "layers": 1},
     "tcn": {"channels": 4, "kernel": 3, "layers": 4},
+    "graybox": {"sections": 5, "shaper": 3},
 }
 
 
@@ -110,10 +111,11 @@ def test_config_of_an_unknown_keras_model_is_a_clear_error():
 
 
 def test_every_model_states_its_structure():
-    """What exporters ask a model: recurrent (lstm, gru), tcn, or the thesis's windowed nets."""
+    """What exporters ask a model: recurrent (lstm, gru), tcn, the thesis's windowed nets, or
+    the traditional emulator."""
     assert {n: models.structure_of(n) for n in models.MODEL_NAMES} == {
         **dict.fromkeys(models.WINDOWED_MODELS, "windowed"), "lstm": "recurrent",
-        "gru": "recurrent", "tcn": "tcn"}
+        "gru": "recurrent", "tcn": "tcn", "graybox": "graybox"}
     with pytest.raises(UnknownNameError):
         models.structure_of("lstn")
 

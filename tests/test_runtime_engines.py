@@ -7,6 +7,8 @@ weights (biases included) are random, so a wrong gate order or bias layout shows
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from weights_support import perturb_weights
@@ -204,6 +206,33 @@ def test_a_conditioned_model_is_timed_with_knobs_at_rest_and_moved_every_block(t
     assert latency.time_blocks(plain, block_size=16, n_blocks=5)["knobs"] is None
     assert "No model of this run is conditioned" in latency.knobs_table_html(
         {"models": {"lstm": {"knobs": []}}, "measurements": []})
+
+def test_the_graybox_emulator_is_timed_as_the_networks_are():
+    from fxlab.models import build_model
+
+    plain = build_model("graybox", seed=0, shaper=4)
+    entry, rows = latency.measure_model("graybox", plain, engines="all", block_sizes=[1, 64],
+                                        n_blocks=30, log=None)
+    assert entry["kind"] == "graybox" and latency.KIND_ENGINES["graybox"] == ("numba",)
+    assert entry["engines"] == {"numba": None} and entry["default_engine"] == "numba"
+    assert entry["family"] == "sample" and entry["knobs"] == []
+    s = entry["summary"]
+    at64 = next(r for r in rows if r["block_size"] == 64)
+    assert s["rtf"] == at64["rtf"] and s["ms_per_sample_block"] == 1
+    for value in (s["rtf"], s["p99_ms_64"], s["ms_per_sample"]):
+        assert math.isfinite(value) and value > 0
+    assert s["smallest_live_block"] in (1, 64)  # microseconds per block: live at any size
+    # a network's engine list names engines the emulator lacks: it runs on its own
+    entry, _ = latency.measure_model("graybox", plain, engines="numba,xla", block_sizes=[64],
+                                     n_blocks=5, log=None)
+    assert entry["engines"] == {"numba": None}
+    knobbed = build_model("graybox", seed=0, shaper=2, knobs=1)
+    entry, rows = latency.measure_model("graybox", knobbed, block_sizes=[64], n_blocks=10, log=None)
+    assert sorted(r["knobs"] for r in rows) == ["fixed", "moved every block"]
+    assert math.isfinite(entry["summary"]["rtf_moved_64"])
+    cnn = build_model("thesis_cnn", seed=0, window=64, filters=4, kernel=8, groups=2)
+    assert latency.pick_demo_model({"thesis_cnn": cnn, "graybox": plain}) == "graybox"
+
 
 
 @pytest.mark.slow

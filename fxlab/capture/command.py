@@ -24,14 +24,17 @@ from typing import Any
 
 import numpy as np
 
+from fxlab.capture.alignment import NONLINEAR_RESIDUAL
 from fxlab.capture.pairs import load_pair
 from fxlab.capture.reamp import DEFAULT_SECONDS, MIN_SECONDS, write_reamp_signal
 from fxlab.capture.report import format_report, grade, pair_report, silence_check
 from fxlab.errors import LatencyUncertainError, ParameterError, problem
 from fxlab.models import MODEL_NAMES, family_of
+from fxlab.models.graybox import linear_fit_esr
 from fxlab.training.config import TrainConfig
 from fxlab.training.history import read_history
 from fxlab.training.loop import train
+from fxlab.training.study import GRAYBOX_SEGMENT, GRAYBOX_WARMUP
 from fxlab.training.trained import TrainedModel
 from fxlab.util import atomic_write
 
@@ -66,6 +69,25 @@ def _write_alignment(out: Path, pair) -> None:
                     "the latency is the latest start that fits within the margin of the best.")
     atomic_write(out / "alignment.json", json.dumps(doc, indent=2))
     save_figure(fig, out / "alignment.png")
+
+
+def _graybox_settings(overrides: dict, *, linear: bool, log) -> dict:
+    """The gray-box emulator's training settings for a pair, where the user set none: the linear
+    EQ alone for a linear pair (``shaper=0``, a small learning rate: its closed-form fit is
+    already near the answer), else the Wiener--Hammerstein chain with 8 tanh units (Adam 1e-2,
+    per-segment ESR); long segments either way (:data:`fxlab.training.study.GRAYBOX_SEGMENT`)."""
+    out = dict(overrides)
+    params = dict(out.get("model_params") or {})
+    if "shaper" not in params:
+        params["shaper"] = 0 if linear else 8
+        log(f"  graybox: {'the linear EQ alone (the pair is linear)' if linear else 'EQ, drive, a static curve of 8 tanh units, EQ (the pair is not linear)'}")
+    out["model_params"] = params
+    nonlinear = params["shaper"] > 0
+    defaults = {"segment": GRAYBOX_SEGMENT, "warmup": GRAYBOX_WARMUP, "batch_size": 4,
+                "learning_rate": 1e-2 if nonlinear else 1e-4, "lr_schedule": "cosine"}
+    if nonlinear:
+        defaults.update(loss="esr_seg", clipnorm=1.0)
+    return {**defaults, **out}
 
 
 def _splits(pair, holdout: float) -> dict[str, tuple[int, int]]:
@@ -130,6 +152,10 @@ def train_on_pair(dry_path, wet_path, out_dir, *, model: str = "lstm", holdout: 
                               f"confidence; the first take's ({pair.offset_samples:+d}) used")
     dry, wet = np.asarray(pair.dry, np.float32), np.asarray(pair.wet, np.float32)
     splits = _splits(pair, holdout)
+    lo, hi = splits["train"]
+    linear_esr = linear_fit_esr(dry[lo:hi], wet[lo:hi])
+    if model == "graybox":
+        overrides = _graybox_settings(overrides, linear=linear_esr <= NONLINEAR_RESIDUAL, log=log)
     segment = overrides.get("segment", TrainConfig.segment)
     sizes = {k: hi - lo for k, (lo, hi) in splits.items()}
     if family_of(model) == "sample" and min(sizes.values()) < segment:
@@ -139,8 +165,14 @@ def train_on_pair(dry_path, wet_path, out_dir, *, model: str = "lstm", holdout: 
             expected=f"at least segment={segment} samples in each part",
             fix="use a longer recording or pass a shorter segment"))
     report = pair_report(pair, wet2=pair2, train_fraction=1.0 - float(holdout))
+    report.update(linear_fit_esr=linear_esr, linear=bool(linear_esr <= NONLINEAR_RESIDUAL))
     for line in [*pair.notes, *format_report(report)]:
         log(line)
+    if report["linear"] and model != "graybox":
+        log(f"  the pair is linear (the best linear filter leaves ESR {linear_esr:.2g}): a linear "
+            "emulator holds it at every level, where a network knows only the levels it was "
+            "shown; recommended: `fxlab train --model graybox` (a parametric EQ fitted in closed "
+            "form, seconds to train, ~0.1 µs per sample)")
     config = TrainConfig(model=model, epochs=epochs, max_minutes=minutes,
                          loss=overrides.pop("loss", "esr" if family_of(model) == "sample" else "mse"),
                          **overrides)
@@ -186,6 +218,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     parser.add_argument("--resume", action="store_true", help="continue from the folder's checkpoint")
     parser.add_argument("--units", type=int, default=None, help="recurrent units (lstm/gru, thesis RNNs)")
     parser.add_argument("--layers", type=int, default=None, help="recurrent layers (lstm/gru) or TCN layers")
+    parser.add_argument("--shaper", type=int, default=None,
+                        help="graybox: tanh units of its static curve (0: a linear EQ alone; "
+                             "default: 0 for a linear pair, else 8)")
     parser.add_argument("--loss", default=None, help="loss spec, e.g. 'esr' or '0.75*esr_pre+0.25*dc'")
     parser.add_argument("--lr", type=float, default=None, help="initial learning rate")
     parser.add_argument("--batch-size", type=int, default=None, help="segments or windows per step")
@@ -212,7 +247,8 @@ def run_train_command(args: argparse.Namespace) -> int:
 
         if fmt not in FORMAT_NAMES:
             raise unknown_name("export format", fmt, [*FORMAT_NAMES, "all"])
-    model_params = {k: v for k, v in (("units", args.units), ("layers", args.layers)) if v is not None}
+    model_params = {k: v for k, v in (("units", args.units), ("layers", args.layers),
+                                      ("shaper", getattr(args, "shaper", None))) if v is not None}
     overrides = {k: v for k, v in (("loss", args.loss), ("learning_rate", args.lr),
                                    ("batch_size", args.batch_size), ("segment", args.segment))
                  if v is not None}

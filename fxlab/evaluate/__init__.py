@@ -15,15 +15,20 @@ spectral comparison it made by eye (Figs. 12-13) made into numbers, and its resu
 - :func:`results_table_html` the report's results table, the thesis's networks three ways
   (:func:`thesis_networks_html`: the thesis's figure, fxlab's reference run, this run) and answers
 - :func:`audio_players_html` HTML audio players: target and each model's output, short excerpts
+- :func:`score_over_levels`  every model against input peak level (-30 to 0 dBFS) on real
+  recordings, the training range beside it (:func:`score_run_levels` for a run folder,
+  :func:`level_grid`, :func:`training_levels`, :func:`levels_html`; module ``levels``; the
+  figure: :func:`fxlab.plots.evaluation.plot_esr_vs_level`)
 - :func:`score_over_knobs`   knob-conditioned models at seen and unseen settings on real recordings
   (:func:`evaluation_settings`, :func:`knob_table_html`; module ``knobs``; the figure:
   :func:`fxlab.plots.evaluation.plot_error_vs_knob`)
 
 Modules, lowest first: ``thesis`` (the thesis's figures and :func:`combined_measure`),
-``trained`` (:func:`find_models`), ``reference`` (fxlab's reference run of the thesis's networks),
-``tables`` (answers, results table, players), ``config`` (:class:`EvalConfig`, :class:`Evaluation`;
-re-exports the thesis's figures), ``knobs`` (knob-conditioned models), ``run`` (rendering,
-metrics, figures, the files written). The figures are drawn by :mod:`fxlab.plots.evaluation`.
+``trained`` (:func:`find_models`), ``levels`` (every model against input level), ``reference``
+(fxlab's reference run of the thesis's networks), ``tables`` (answers, results table, players),
+``config`` (:class:`EvalConfig`, :class:`Evaluation`; re-exports the thesis's figures), ``knobs``
+(knob-conditioned models), ``run`` (rendering, metrics, figures, the files written). The figures
+are drawn by :mod:`fxlab.plots.evaluation`.
 
 Choices (where the thesis is silent)
 ------------------------------------
@@ -55,6 +60,13 @@ from fxlab.evaluate.knobs import (
     knob_harmonics,
     knob_table_html,
     score_over_knobs,
+)
+from fxlab.evaluate.levels import (
+    level_grid,
+    levels_html,
+    score_over_levels,
+    score_run_levels,
+    training_levels,
 )
 from fxlab.evaluate.run import combined_measure, evaluate_run, find_models, render, score
 from fxlab.evaluate.tables import (
@@ -88,4 +100,9 @@ __all__ = [
     "knob_harmonics",
     "score_over_knobs",
     "knob_table_html",
+    "level_grid",
+    "levels_html",
+    "score_over_levels",
+    "score_run_levels",
+    "training_levels",
 ]

@@ -57,6 +57,13 @@ class EvalConfig(NotebookConfig):
         the run's effect and every sample-level model is scored on them (``metrics.json``'s
         ``recordings``); windowed models too when they are scored on whole clips. None: not
         scored.
+    level_step_db : float >= 0
+        Every sample-level model (and any non-windowed kind) is scored against input level
+        (:mod:`fxlab.evaluate.levels`): the real instrument recordings at peaks from -30 to 0 dBFS
+        in this step, the trained range marked (``metrics.json``'s ``levels``, figure
+        ``levels.png``); 0: not scored.
+    level_seconds : float > 0
+        The loudest this many seconds of each instrument recording are what the level sweep plays.
     combined_excerpt_seconds : float >= 0
         The thesis's measure is also taken on the loudest this many seconds of each clip
         (``metrics.json``'s ``combined_excerpts``; the quick profile's windowed excerpts), so a
@@ -99,6 +106,8 @@ class EvalConfig(NotebookConfig):
     sample_eval_seconds: float = 0.0
     combined_excerpt_seconds: float = 0.05
     recordings_peak_dbfs: float | None = -12.0
+    level_step_db: float = 3.0
+    level_seconds: float = 0.5
     context_samples: int = 2048
     response_method: str = "sweep"
     windowed_response_method: str = "impulse"
@@ -113,13 +122,19 @@ class EvalConfig(NotebookConfig):
     player_seconds: float = 3.0
 
     def __post_init__(self):
+        if not (isinstance(self.level_step_db, int | float) and math.isfinite(self.level_step_db)
+                and 0 <= self.level_step_db <= 30):
+            raise ParameterError(problem(
+                "level_step_db", found=repr(self.level_step_db),
+                expected="a step in dB from 0 (not scored) to 30",
+                fix="set level_step_db = 3.0 (or 0 to skip the level sweep)"))
         for name in ("windowed_eval_seconds", "sample_eval_seconds", "combined_excerpt_seconds"):
             v = getattr(self, name)
             if not (isinstance(v, int | float) and math.isfinite(v) and v >= 0):
                 raise ParameterError(problem(
                     name, found=repr(v), expected="a length in seconds >= 0 (0: whole clips)",
                     fix=f"set {name} = 0.5 (or 0 for whole clips)"))
-        for name in ("response_seconds", "figure_seconds", "player_seconds", "cutoff_hz",
+        for name in ("response_seconds", "figure_seconds", "player_seconds", "cutoff_hz", "level_seconds",
                      "lsd_threshold_db", "response_threshold_db"):
             v = getattr(self, name)
             if not (isinstance(v, int | float) and math.isfinite(v) and v > 0):

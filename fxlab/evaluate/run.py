@@ -22,6 +22,13 @@ from fxlab.audio import loudest_start
 from fxlab.errors import ParameterError, PipelineError, problem, unknown_name
 from fxlab.evaluate.config import EvalConfig, Evaluation, FigureInfo
 from fxlab.evaluate.knobs import score_over_knobs
+from fxlab.evaluate.levels import (
+    held_out_setting,
+    level_grid,
+    levels_caption,
+    score_over_levels,
+    training_levels,
+)
 from fxlab.evaluate.reference import learning_curve, load_reference
 from fxlab.evaluate.tables import answers, training_info
 from fxlab.evaluate.thesis import (
@@ -36,6 +43,7 @@ from fxlab.evaluate.trained import find_models
 from fxlab.plots.common import save_figure
 from fxlab.plots.evaluation import (
     plot_band_errors,
+    plot_esr_vs_level,
     plot_model_comparison,
     plot_responses,
     plot_spectra,
@@ -216,6 +224,10 @@ def evaluate_run(config: EvalConfig, *, models: Iterable | None = None) -> Evalu
         result["recordings"] = score_recordings(trained_list, effect, sr=sr,
                                                 peak_dbfs=cfg.recordings_peak_dbfs,
                                                 windowed=cfg.windowed_eval_seconds == 0)
+    if cfg.level_step_db > 0:
+        result["levels"] = score_over_levels(
+            trained_list, effect, sr=sr, levels_dbfs=level_grid(cfg.level_step_db),
+            seconds=cfg.level_seconds, setting=held_out_setting(data), training=training_levels(data))
 
     # targets, written once per split (the whole clip, and each excerpt used)
     for split_name in cfg.splits:
@@ -405,6 +417,11 @@ def _write_csv(path: Path, result: dict) -> None:
                     w.writerow([name, e["family"], "", f"response_{k}", e["response"][k]])
         for label, v in result["thesis_validation_mse"].items():
             w.writerow([f"thesis: {label}", "thesis", "validation", "mse", v])
+        levels = result.get("levels") or {}
+        for name, m in levels.get("models", {}).items():
+            family = result["models"].get(name, {}).get("family", "")
+            for level, v in zip(levels["levels_dbfs"], m["esr"], strict=True):
+                w.writerow([name, family, "levels", f"esr_at_{level:g}dBFS", v])
 
 
 def _make_figures(run, fig_dir, data, cfg, result, outputs, responses, sr) -> list[FigureInfo]:
@@ -473,6 +490,9 @@ def _make_figures(run, fig_dir, data, cfg, result, outputs, responses, sr) -> li
             f"Each model of this run on the thesis's measure ({combined['definition']}; red) and "
             f"the final validation MSE the thesis reports for its networks on its own recordings "
             f"(grey, hatched, labelled 'thesis'; sections 4.1-4.3, its Fig. 20).")
+    if result.get("levels", {}).get("models"):
+        save(plot_esr_vs_level(result["levels"], title="Error against input level"), "levels",
+             levels_caption(result["levels"]))
     curves, marks = _learning_curves(run, result)
     if curves:
         save(plot_learning_curves(curves, marks=marks,

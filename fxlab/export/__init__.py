@@ -2,7 +2,7 @@
 
 ::
 
-    fxlab export MODEL_DIR --format aidax|rtneural|nam|onnx|tflite [--out FILE]
+    fxlab export MODEL_DIR --format aidax|rtneural|nam|onnx|tflite|graybox [--out FILE]
 
 ======== ================================================================= =======================
 format   holds                                                             verified by (tests)
@@ -13,11 +13,17 @@ nam      Neural Amp Modeler's ``.nam``: ``lstm`` without knobs (skip       neura
          folded in)                                                        loader
 onnx     ONNX graph of lstm, gru (with knobs) or tcn, streaming            onnxruntime
 tflite   TFLite/LiteRT: lstm, gru (with knobs) or tcn, streaming           the LiteRT interpreter
+graybox  the gray-box emulator (not a network): biquad coefficients per    numpy/scipy from the
+         section, drive, the curve's parameters; with knobs its controller JSON alone
+         and a table of settings (``.graybox.json``)
 ======== ================================================================= =======================
 
 Every format holds the sample-level ``lstm`` and ``gru`` (``nam``: ``lstm`` only; ``aidax``: the
 sizes AIDA-X plays); ``onnx`` and ``tflite`` also hold the ``tcn``; none holds the thesis's windowed networks
-(a window of forward steps per output sample: no player runs them live). Asking a format for a
+(a window of forward steps per output sample: no player runs them live). The gray-box emulator
+(``graybox``: a parametric EQ and a static curve) is not a network: the network formats refuse it
+and ``graybox`` writes it as a JSON any DSP host can implement (:mod:`fxlab.export.graybox`), with
+a card giving its EQ in Hz, dB and Q. Asking a format for a
 model it cannot hold raises :class:`~fxlab.errors.ParameterError` naming the formats that can. Each file carries the
 metadata of :func:`fxlab.export.metadata.model_metadata` in the fields its format has, and a
 Markdown card (``<file>.md``) is written beside it.
@@ -38,8 +44,8 @@ is refused by every format for now.
 - :class:`Exported`          what an export wrote
 
 One module per format: :mod:`~fxlab.export.rtneural` (``aidax``, ``rtneural``),
-:mod:`~fxlab.export.nam`, :mod:`~fxlab.export.onnx`, :mod:`~fxlab.export.tflite`; the metadata and
-card: :mod:`~fxlab.export.metadata`.
+:mod:`~fxlab.export.nam`, :mod:`~fxlab.export.onnx`, :mod:`~fxlab.export.tflite`,
+:mod:`~fxlab.export.graybox`; the metadata and card: :mod:`~fxlab.export.metadata`.
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ from pathlib import Path
 
 from fxlab.errors import ParameterError, problem, unknown_name
 from fxlab.export.base import Format
+from fxlab.export.graybox import GRAYBOX
 from fxlab.export.nam import NAM
 from fxlab.export.onnx import ONNX
 from fxlab.export.rtneural import AIDAX, RTNEURAL
@@ -60,7 +67,7 @@ __all__ = ["FORMATS", "FORMAT_NAMES", "Exported", "export", "export_all", "expor
            "formats_for"]
 
 #: Every export format, by its ``--format`` name.
-FORMATS: dict[str, Format] = {f.name: f for f in (AIDAX, RTNEURAL, NAM, ONNX, TFLITE)}
+FORMATS: dict[str, Format] = {f.name: f for f in (AIDAX, RTNEURAL, NAM, ONNX, TFLITE, GRAYBOX)}
 FORMAT_NAMES = tuple(FORMATS)
 
 
@@ -129,9 +136,15 @@ def _check_format(tm, fmt: str) -> Format:
             f"{tm.path} ({tm.name})", found=f"format {fmt!r} cannot hold it: {why}",
             expected=f"a format that holds it: {', '.join(able)}" if able
             else "a model some format holds (lstm and gru, with or without knobs: aidax, rtneural, "
-                 "onnx, tflite; lstm without knobs: nam; tcn without knobs: onnx, tflite)",
+                 "onnx, tflite; lstm without knobs: nam; tcn without knobs: onnx, tflite; "
+                 "graybox: graybox)",
             fix=f"export --format {able[0]}" if able else "train an lstm or gru model to export it"))
     return FORMATS[fmt]
+
+
+def _about(tm, meta: dict, formats) -> list[str]:
+    """What the formats that hold ``tm`` add to its card (:attr:`Format.card`)."""
+    return [line for f in formats if f.card is not None for line in f.card(tm, meta)]
 
 
 def export(model_dir, format: str, out=None, *, card: bool = True) -> Exported:  # noqa: A002
@@ -172,7 +185,7 @@ def export(model_dir, format: str, out=None, *, card: bool = True) -> Exported: 
     card_path = Path(os.fspath(path) + ".md")
     if card:
         atomic_write(card_path, model_card(tm, meta, {fmt.name: path}, {fmt.name: fmt.verified_by},
-                                           measure_cost(tm)))
+                                           measure_cost(tm), about=_about(tm, meta, [fmt])))
     return Exported(files={fmt.name: path}, card=card_path, meta=meta)
 
 
@@ -207,7 +220,8 @@ def export_all(model_dir, out_dir=None) -> Exported:
         fmt.write(tm, files[name], meta)
     card_path = out / "MODEL_CARD.md"
     atomic_write(card_path, model_card(tm, meta, files, {n: FORMATS[n].verified_by for n in files},
-                                       measure_cost(tm)))
+                                       measure_cost(tm),
+                                       about=_about(tm, meta, [FORMATS[n] for n in files])))
     return Exported(files=files, card=card_path, skipped=skipped, meta=meta)
 
 

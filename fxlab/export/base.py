@@ -4,6 +4,7 @@ represent, its writer, the reader that verifies it), and the checks the formats 
 - :class:`Format`            an export format
 - :func:`recurrent_only`     ``None`` for ``lstm``/``gru`` (conditioned or not), else why not
 - :func:`sample_level_only`  ``None`` for what a streaming graph holds, else why not
+- :func:`not_a_network`      why a network format cannot hold the gray-box emulator (else ``None``)
 
 Both ask the trained model (:attr:`~fxlab.training.TrainedModel.structure`,
 :attr:`~fxlab.training.TrainedModel.knob_count`); none compares model names.
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Format", "recurrent_only", "sample_level_only"]
+__all__ = ["Format", "not_a_network", "recurrent_only", "sample_level_only"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,9 @@ class Format:
         ``write(tm, path, meta) -> None``: writes the file (atomically).
     verified_by : str
         The consumer's reader the tests load the file with.
+    card : callable or None
+        ``card(tm, meta) -> list of str``: Markdown lines the model card adds on what the model
+        is and how to run it from this format (the gray-box emulator's), or None.
     """
 
     name: str
@@ -46,6 +50,18 @@ class Format:
     why_not: Callable[[Any], str | None]
     write: Callable[[Any, Path, dict], None]
     verified_by: str
+    card: Callable[[Any, dict], list[str]] | None = None
+
+
+def not_a_network(tm, *, holds: str = "neural networks (layers, their weights and state)") -> str | None:
+    """Why a format that holds networks cannot hold ``tm`` when it is the gray-box emulator
+    (``tm.structure == "graybox"``: biquads and a static curve, no layers), pointing at the format
+    that does; ``None`` for a network."""
+    if tm.structure != "graybox":
+        return None
+    return (f"it is the gray-box emulator ({tm.name!r}: a parametric EQ of biquads and a static curve, "
+            f"not a network), and this format holds {holds}; export --format graybox writes its "
+            "biquad coefficients and curve as JSON any DSP host can run")
 
 
 def recurrent_only(tm) -> str | None:
@@ -53,12 +69,19 @@ def recurrent_only(tm) -> str | None:
     ``gru``, knob-conditioned or not), else why not."""
     if tm.structure == "recurrent":
         return None
+    if tm.structure == "graybox":
+        return not_a_network(tm, holds="LSTM/GRU network layers")
     return f"it is a {tm.name!r} network, and this format holds the sample-level LSTM/GRU networks only"
 
 
 def sample_level_only(tm) -> str | None:
     """``None`` for the networks a streaming graph holds (a ``tcn`` structure without knobs, and
     what :func:`recurrent_only` admits), else why not."""
+    if tm.structure == "graybox":
+        return not_a_network(tm, holds=(
+            "a graph of operators, which fxlab writes for its networks only (LSTM/GRU or TCN "
+            "layers, state in and out); recursive filters would need a loop over every sample, "
+            "which a host runs better as plain biquads"))
     if tm.structure == "tcn":
         k = tm.knob_count
         if k:  # FiLM conditioning: its streaming graph is not written yet

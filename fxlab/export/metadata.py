@@ -6,7 +6,9 @@
 - :func:`knob_inputs`      the knob inputs of a conditioned network: name, unit, range, scale,
   default and how a host maps a knob's value to the input (:data:`TO_INPUT`)
 - :func:`measure_cost`     CPU seconds per second of audio at 64-sample blocks (fxlab's runtime)
-- :func:`model_card`       the card's Markdown text
+- :func:`model_card`       the card's Markdown text (plus what the formats holding the model say
+  of it: the gray-box emulator's EQ and how to run it, :func:`fxlab.export.graybox.card_lines`)
+- :func:`run_manifest`     the data manifest of the run a model folder sits in
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["BLOCK", "TO_INPUT", "knob_inputs", "measure_cost", "model_card", "model_metadata"]
+__all__ = ["BLOCK", "TO_INPUT", "knob_inputs", "measure_cost", "model_card", "model_metadata",
+           "run_manifest"]
 
 #: Block size [samples] at which the card states the CPU cost (a live plugin's block).
 BLOCK = 64
@@ -30,12 +33,19 @@ TO_INPUT = {"linear": "u = (v - low) / (high - low)",
             "log": "u = ln(v / low) / ln(high / low)"}
 
 
+def run_manifest(tm) -> dict | None:
+    """The data manifest of the run the model folder sits in (``<run>/data/manifest.json``, when
+    the folder is ``<run>/models/<name>``), or ``None``."""
+    manifest = Path(tm.path).parent.parent / "data" / "manifest.json"
+    return json.loads(manifest.read_text()) if manifest.is_file() else None
+
+
 def _effect_of(tm) -> str | None:
-    """What the model emulates: the run's data manifest (``<run>/data/manifest.json``, when the
-    model folder is ``<run>/models/<name>``) or the dry/wet pair of ``fxlab train`` (``pair.json``)."""
-    manifest = tm.path.parent.parent / "data" / "manifest.json"
-    if manifest.exists():
-        spec = json.loads(manifest.read_text()).get("effect")
+    """What the model emulates: the run's data manifest (:func:`run_manifest`) or the dry/wet
+    pair of ``fxlab train`` (``pair.json``)."""
+    manifest = run_manifest(tm)
+    if manifest is not None:
+        spec = manifest.get("effect")
         if isinstance(spec, dict):
             params = spec.get("params") or {}
             args = ", ".join(f"{k}={v}" for k, v in params.items())
@@ -80,7 +90,7 @@ def model_metadata(tm) -> dict[str, Any]:
         ``name``, ``architecture`` (e.g. ``"lstm 1x32"``), ``sample_rate`` [Hz], ``effect`` (str
         or None), ``data_manifest_hash``, ``val_esr`` (held-out ESR at the best epoch, or None),
         ``fxlab_version``, ``date`` (UTC, ISO 8601), ``input_skip`` (whether the input's audio
-        is added to the network's output), ``knobs`` (:func:`knob_inputs`: ``[]`` for an
+        is added to the network's output; never for the gray-box emulator), ``knobs`` (:func:`knob_inputs`: ``[]`` for an
         unconditioned network), ``input_range`` (the training input's peak and 50 ms level
         percentiles, dBFS: louder input is extrapolation; ``{}`` when not recorded),
         ``latency_removed_samples`` (a capture's measured latency that was removed before
@@ -99,6 +109,10 @@ def model_metadata(tm) -> dict[str, Any]:
     elif "channels" in mcfg:
         arch = (f"{tm.name} {mcfg['stacks'] * mcfg['layers']} layers x {mcfg['channels']} channels, "
                 f"kernel {mcfg['kernel']}")
+    elif tm.structure == "graybox":
+        eq = f"EQ of {mcfg['sections']} sections"
+        arch = (f"{tm.name} ({eq})" if not mcfg.get("shaper") else
+                f"{tm.name} (Wiener-Hammerstein: {eq} -> drive -> {mcfg['shaper']} tanh units -> {eq})")
     else:
         arch = tm.name
     knobs = knob_inputs(tm)
@@ -114,7 +128,7 @@ def model_metadata(tm) -> dict[str, Any]:
         "fxlab_version": __version__,
         "trained_with_fxlab": cfg.get("fxlab_version"),
         "date": datetime.now(UTC).replace(microsecond=0).isoformat(),
-        "input_skip": tm.family == "sample",
+        "input_skip": tm.family == "sample" and tm.structure != "graybox",
         "knobs": knobs,
         "input_range": dict(cfg.get("input_range") or {}),
         "latency_removed_samples": _latency_removed(tm),
@@ -160,16 +174,20 @@ def measure_cost(tm, *, seconds: float = 1.0, seed: int = 0) -> dict[str, Any] |
             "cpu_s_per_audio_s": rtf, "latency_ms": 1000.0 * BLOCK / tm.sr}
 
 
-def _knob_card(knobs: list[dict[str, Any]], files: dict[str, Path]) -> list[str]:
-    """The card's section on a conditioned network's knob inputs (nothing when it has none)."""
+def _knob_card(knobs: list[dict[str, Any]], files: dict[str, Path], *, graybox: bool = False) -> list[str]:
+    """The card's section on a conditioned model's knob inputs (nothing when it has none)."""
     if not knobs:
         return []
-    lines = ["", "## Knob inputs", "",
-             f"The network reads {1 + len(knobs)} values per sample: the audio (input 0), then "
-             f"{len(knobs)} knob value(s), each normalised to [0, 1] on the knob's scale. A host "
-             "maps a knob's value `v` to its input `u` so: linear knob `u = (v - low) / (high - low)`; "
-             "log knob `u = ln(v / low) / ln(high / low)` (`low` -> 0, `high` -> 1). The input skip adds "
-             "the audio alone to the output.", "",
+    mapping = ("A host maps a knob's value `v` to its input `u` so: linear knob `u = (v - low) / (high - low)`; "
+               "log knob `u = ln(v / low) / ln(high / low)` (`low` -> 0, `high` -> 1).")
+    if graybox:
+        intro = (f"The emulator's parameters follow {len(knobs)} knob value(s), each normalised to "
+                 f"[0, 1] on the knob's scale (the controller's `k`). {mapping}")
+    else:
+        intro = (f"The network reads {1 + len(knobs)} values per sample: the audio (input 0), then "
+                 f"{len(knobs)} knob value(s), each normalised to [0, 1] on the knob's scale. {mapping} "
+                 "The input skip adds the audio alone to the output.")
+    lines = ["", "## Knob inputs", "", intro, "",
              "| input | knob | range | scale | default (input) | the host feeds |", "|---|---|---|---|---|---|"]
     for k in knobs:
         unit = f" {k['unit']}" if k["unit"] else ""
@@ -213,7 +231,7 @@ def _range_card(meta: dict[str, Any]) -> list[str]:
 
 
 def model_card(tm, meta: dict[str, Any], files: dict[str, Path], verified: dict[str, str],
-               cost: dict[str, Any] | None) -> str:
+               cost: dict[str, Any] | None, *, about: list[str] | tuple = ()) -> str:
     """The model card: what the model emulates, how well, at what cost, in which files.
 
     Parameters
@@ -227,6 +245,10 @@ def model_card(tm, meta: dict[str, Any], files: dict[str, Path], verified: dict[
         ``{format: what reads the file back}``.
     cost : dict or None
         :func:`measure_cost`.
+    about : list of str
+        More Markdown lines on what the model is, from the formats that hold it
+        (:attr:`fxlab.export.base.Format.card`: the gray-box emulator's EQ in Hz/dB/Q and how to
+        run it), placed after the summary.
     """
     esr = meta["val_esr"]
     lines = [
@@ -248,7 +270,8 @@ def model_card(tm, meta: dict[str, Any], files: dict[str, Path], verified: dict[
                      f"`{cost['engine']}` engine on one core of the exporting machine")
     else:
         lines.append("- **CPU cost**: not measured (a windowed network: see the run's latency.json)")
-    lines += _knob_card(meta.get("knobs") or [], files)
+    lines += list(about)
+    lines += _knob_card(meta.get("knobs") or [], files, graybox=tm.structure == "graybox")
     lines += ["", "| format | file | read back by |", "|---|---|---|"]
     for fmt, path in files.items():
         lines.append(f"| {fmt} | `{Path(path).name}` | {verified.get(fmt, '')} |")

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fxlab.export.base import Format
+from fxlab.export.base import Format, not_a_network
 from fxlab.util import atomic_write
 
 __all__ = ["EPS", "NAM", "NAM_FILE_VERSION", "to_document"]
@@ -107,6 +107,10 @@ def to_document(tm, meta: dict) -> dict:
 
 
 def _why_not(tm) -> str | None:
+    if tm.structure == "graybox":
+        return not_a_network(tm, holds=(
+            "NAM's networks (LSTM, WaveNet) or its Linear model, a finite impulse response: the "
+            "emulator's recursive filters have no finite one, and its curve is not linear"))
     if tm.structure != "recurrent" or tm.cell != "lstm":
         return (f"it is a {tm.name!r} network: NAM's architectures are LSTM, WaveNet and Linear, "
                 "and only fxlab's lstm maps onto one of them exactly")

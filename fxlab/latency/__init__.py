@@ -10,7 +10,11 @@ percentile time per block, the real-time factor ``RTF = median time / block dura
 than real time), ``rtf_p99``, and the algorithmic latency ``block / sr`` in ms (a block must be
 complete before it is processed; no model here adds look-ahead).
 
-Knob-conditioned networks (LSTM/GRU reading knob values beside the audio) are timed twice: with
+The gray-box emulator (``graybox``: biquads and a static curve, not a network) is timed exactly as
+the networks are, through its processor (kind ``graybox``, engine ``numba`` only).
+
+Knob-conditioned models (LSTM/GRU reading knob values beside the audio, a gray-box emulator
+computing its parameters from them) are timed twice: with
 their knobs at rest at the defaults (``knobs: "fixed"``; every engine) and with every knob moved to
 a new seeded value before every block (``knobs: "moved every block"``: ``set_knobs`` inside the
 timed call, then the 10 ms glide the network is fed; the first engine that runs the model). The
@@ -46,7 +50,8 @@ running, the record says so (``tf_threads_pinned: false``); the affinity still h
       "thesis": {"ms_per_sample": 0.8, "rtf": 35.28, "bounds_ms": {"voice": 3.0, "guitar": 13.0}},
       "models": {
         "<model>": {
-          "kind": "rnn" | "tcn" | "windowed", "family": "sample" | "windowed", "param_count": int,
+          "kind": "rnn" | "tcn" | "windowed" | "graybox", "family": "sample" | "windowed",
+          "param_count": int,
           "engines": {"<engine>": null | "<why it is unavailable>"},
           "default_engine": "numba", "knobs": [knob names; empty when not conditioned],
           "summary": {"engine": ..., "rtf": <RTF at 64-sample blocks, default engine>,

@@ -25,13 +25,16 @@ BOUNDS_MS = {"voice": 3.0, "guitar": 13.0}
 RECOMMENDED_MODEL = "lstm"
 
 
-#: The engines that can run each kind of network, fastest first: each processor's own list.
+#: The engines that can run each kind of model, fastest first: each processor's own list (the
+#: gray-box emulator: ``numba`` only, its recursive filters compiled).
 KIND_ENGINES = {cls.kind: cls.engines for cls in (runtime.RecurrentProcessor,
-                                                   runtime.ConvProcessor, runtime.WindowedProcessor)}
+                                                   runtime.ConvProcessor, runtime.WindowedProcessor,
+                                                   runtime.GrayboxProcessor)}
 
 
 def kind_of(model) -> str:
-    """``"rnn"``, ``"tcn"`` or ``"windowed"``: which engines can run ``model`` (:data:`KIND_ENGINES`)."""
+    """``"rnn"``, ``"tcn"``, ``"windowed"`` or ``"graybox"``: which engines can run ``model``
+    (:data:`KIND_ENGINES`)."""
     return runtime.processor_class(model).kind
 
 
@@ -82,7 +85,8 @@ class LatencyConfig(NotebookConfig):
         ``"all"`` or comma-separated names of trained models in ``run_dir/models``.
     engines : str
         ``"all"`` or comma-separated engine names (:data:`KIND_ENGINES`: every engine of
-        :mod:`fxlab.runtime.engines` for LSTM/GRU, ``numba``/``keras`` for the TCN).
+        :mod:`fxlab.runtime.engines` for LSTM/GRU, ``numba``/``keras`` for the TCN, ``numba``
+        for the gray-box emulator).
     block_sizes : tuple of int [samples]
         Parsed from ``"1,16,64,256,1024,4096"``.
     n_blocks : int >= 1

@@ -234,8 +234,8 @@ def measure_model(name: str, model, *, engines="all", block_sizes=BLOCK_SIZES, s
     name : str
     model : TrainedModel or keras.Model
     engines : "all", str (comma-separated) or list of str
-        Engines to try (LSTM/GRU only; other kinds run their Keras model in ``tf.function``,
-        recorded as engine ``"keras"``).
+        Engines to try, of those that run the model's kind (:data:`KIND_ENGINES`; a name no
+        engine of the kind has is left out, and none left means the kind's first).
     block_sizes : sequence of int [samples]
     sr : int [Hz]
     n_blocks, seconds_per_config : see :func:`time_blocks`
@@ -246,7 +246,8 @@ def measure_model(name: str, model, *, engines="all", block_sizes=BLOCK_SIZES, s
     log : callable or None
         Progress lines.
 
-    A knob-conditioned network is timed with its knobs at rest (rows with ``knobs`` =
+    The gray-box emulator is timed as the networks are (its one engine ``numba``). A
+    knob-conditioned model is timed with its knobs at rest (rows with ``knobs`` =
     :data:`KNOBS_FIXED`) on every engine, and again with every knob moved before every block
     (:data:`KNOBS_MOVED`, :func:`time_blocks` ``move_knobs``) on the first engine that runs it
     (the default one when ``engines="all"``).
@@ -442,7 +443,8 @@ def measure_run(config: LatencyConfig, *, sr: int | None = None, loaded: dict | 
 
 def pick_demo_model(models: dict, name: str = "auto") -> str:
     """The model the live-style demo streams: ``name``, or for ``"auto"`` the recommended
-    :data:`RECOMMENDED_MODEL` if trained, else the first sample-level recurrent, else the first."""
+    :data:`RECOMMENDED_MODEL` if trained, else the first sample-level recurrent, TCN or gray-box
+    model (in that order), else the first."""
     if name != "auto":
         if name not in models:
             raise unknown_name("trained model", name, list(models))
@@ -450,7 +452,7 @@ def pick_demo_model(models: dict, name: str = "auto") -> str:
     if RECOMMENDED_MODEL in models:
         return RECOMMENDED_MODEL
     kinds = {n: kind_of(m) for n, m in models.items()}
-    for wanted in ("rnn", "tcn"):
+    for wanted in ("rnn", "tcn", "graybox"):
         for n, k in kinds.items():
             if k == wanted:
                 return n

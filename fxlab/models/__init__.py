@@ -26,6 +26,11 @@ between the effect and a wire.
   ``knobs=K`` (default 0) conditions it on ``K`` knob values by FiLM: the same ``[B, T, 1 + K]``
   input as the LSTM/GRU; a small per-sample MLP of the knobs scales and shifts every dilated
   layer's filter and gate pre-activations, per channel (:mod:`fxlab.models.tcn`).
+- ``graybox`` not a network: a traditional emulator (a parametric EQ of ``sections`` biquads;
+  with ``shaper=U > 0`` a Wiener--Hammerstein chain EQ -> gain -> static nonlinearity of ``U``
+  tanh units -> EQ), fitted in closed form then by gradient; ``knobs=K`` adds a controller from
+  the knobs to its parameters (:mod:`fxlab.models.graybox`). Trained by frequency sampling, run
+  by its exact recursive filters.
 
 Each family has one module holding its builder, its receptive field and the contract the runtime
 and exporters rely on (layer names, weight layouts); callers ask the model, they do not inspect it:
@@ -33,6 +38,8 @@ and exporters rely on (layer names, weight layouts); callers ask the model, they
 - :mod:`fxlab.models.thesis`     the windowed networks
 - :mod:`fxlab.models.recurrent`  ``lstm``/``gru``: weights for an engine (``rnn_spec``), stateful twin
 - :mod:`fxlab.models.tcn`        ``tcn``: weights for its compiled kernel
+- :mod:`fxlab.models.graybox`    ``graybox``: its blocks' parameters (``spec_of``), the closed-form
+  initialisation (:func:`initialise`)
 
 Functions
 ---------
@@ -55,7 +62,7 @@ from typing import Any
 import numpy as np
 
 from fxlab.errors import ParameterError, problem, unknown_name
-from fxlab.models import recurrent, tcn, thesis
+from fxlab.models import graybox, recurrent, tcn, thesis
 from fxlab.models.base import keras_of
 
 __all__ = [
@@ -68,6 +75,7 @@ __all__ = [
     "build_model",
     "config_of",
     "family_of",
+    "initialise",
     "keras_of",
     "model_config",
     "receptive_field",
@@ -83,22 +91,24 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "lstm": {"cell": "lstm", "units": 32, "layers": 1, "knobs": 0},
     "gru": {"cell": "gru", "units": 32, "layers": 1, "knobs": 0},
     "tcn": {"channels": 16, "kernel": 3, "layers": 7, "stacks": 1, "knobs": 0},
+    "graybox": {"sections": 6, "shaper": 0, "knobs": 0},
 }
 WINDOWED_MODELS = ("thesis_lstm", "thesis_lstm_reduced", "thesis_gru", "thesis_cnn")
-SAMPLE_MODELS = ("lstm", "gru", "tcn")
+SAMPLE_MODELS = ("lstm", "gru", "tcn", "graybox")
 RECURRENT_SAMPLE_MODELS = ("lstm", "gru")
 MODEL_NAMES = WINDOWED_MODELS + SAMPLE_MODELS
 #: Each model's structure (:func:`structure_of`).
 STRUCTURES = {**dict.fromkeys(WINDOWED_MODELS, "windowed"),
-              **dict.fromkeys(RECURRENT_SAMPLE_MODELS, "recurrent"), "tcn": "tcn"}
+              **dict.fromkeys(RECURRENT_SAMPLE_MODELS, "recurrent"), "tcn": "tcn",
+              "graybox": "graybox"}
 #: The module that holds each model's builder and contract.
 _FAMILY_MODULES = {**dict.fromkeys(WINDOWED_MODELS, thesis), "lstm": recurrent, "gru": recurrent,
-                   "tcn": tcn}
+                   "tcn": tcn, "graybox": graybox}
 
 # Parameters a user may override (``cell`` is fixed by the name).
 _LIMITS = {"units": (1, 1024), "window": (2, 1 << 16), "filters": (1, 1024), "kernel": (1, 1024),
            "groups": (1, 8), "layers": (1, 64), "channels": (1, 512), "stacks": (1, 16),
-           "knobs": (0, 8)}
+           "knobs": (0, 8), "sections": (4, 32), "shaper": (0, 64)}
 
 
 def family_of(name: str) -> str:
@@ -115,7 +125,8 @@ def structure_of(name: str) -> str:
 
     ``"recurrent"``: ``lstm``/``gru``, a recurrent state carried from sample to sample;
     ``"tcn"``: causal dilated convolutions over a bounded past (its receptive field);
-    ``"windowed"``: the thesis's many-to-one networks, a whole window per output sample.
+    ``"windowed"``: the thesis's many-to-one networks, a whole window per output sample;
+    ``"graybox"``: a traditional emulator's recursive filters and static curve (no network).
     Exporters ask this (:attr:`fxlab.training.TrainedModel.structure`), not the name.
     """
     if name not in STRUCTURES:
@@ -158,7 +169,8 @@ def receptive_field(config: dict[str, Any]) -> int | None:
     """Number of input samples (the current one included) an output sample depends on.
 
     Windowed models: the window. ``tcn``: ``1 + (kernel - 1) * stacks * (2**layers - 1)``.
-    Recurrent sample-level models: ``None`` (unbounded; in practice the state's memory).
+    Recurrent sample-level models and the gray-box emulator (recursive filters): ``None``
+    (unbounded; in practice the state's memory or the filters' decay).
     """
     if config["family"] == "windowed":
         return thesis.receptive_field(config)
@@ -179,7 +191,8 @@ def build_model(name: str, *, seed: int | None = None, **overrides):
     **overrides
         ``units``/``window`` (thesis RNNs), ``window``/``filters``/``kernel``/``groups``
         (``thesis_cnn``), ``units``/``layers``/``knobs`` (``lstm``, ``gru``),
-        ``channels``/``kernel``/``layers``/``stacks``/``knobs`` (``tcn``).
+        ``channels``/``kernel``/``layers``/``stacks``/``knobs`` (``tcn``),
+        ``sections``/``shaper``/``knobs`` (``graybox``).
 
     Returns
     -------
@@ -194,6 +207,14 @@ def build_model(name: str, *, seed: int | None = None, **overrides):
 
         keras.utils.set_random_seed(int(seed))
     return _FAMILY_MODULES[name].build(cfg)
+
+
+def initialise(model, name: str, dry, wet, *, log=None) -> dict[str, Any]:
+    """Set a freshly built model's weights from the training pair where its family has a
+    closed-form start (``graybox``: :func:`fxlab.models.graybox.initialise`); the networks start
+    from their seeded random weights (returns ``{}``)."""
+    fn = getattr(_FAMILY_MODULES[name], "initialise", None)
+    return {} if fn is None else fn(model, dry, wet, log=log)
 
 
 def config_of(model) -> dict[str, Any]:

@@ -16,6 +16,8 @@ figure saved to a PNG explains itself.
   level's output spectra overlaid (:mod:`fxlab.harmonics` measures them)
 - :func:`plot_error_vs_knob`     ESR against a knob's value per model, seen settings filled, unseen
   open (:func:`fxlab.evaluate.score_over_knobs` scores them)
+- :func:`plot_esr_vs_level`      ESR against input peak level per model, the trained range shaded
+  (:func:`fxlab.evaluate.levels.score_over_levels` scores them)
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from fxlab.util import check_sr
 __all__ = [
     "plot_band_errors",
     "plot_error_vs_knob",
+    "plot_esr_vs_level",
     "plot_harmonics",
     "plot_model_comparison",
     "plot_responses",
@@ -425,3 +428,39 @@ def plot_error_vs_knob(scores: Mapping[str, Any], *, knob: str | None = None) ->
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     return fig
+
+
+def plot_esr_vs_level(levels: Mapping[str, Any], *, title: str | None = None,
+                      caption: str | None = None) -> Figure:
+    """ESR (log axis) against the input's peak level (dBFS), one line per model.
+
+    ``levels`` is :func:`fxlab.evaluate.levels.score_over_levels`'s result (``metrics.json``'s
+    ``levels``): ``levels_dbfs``, ``models`` (``{name: {"esr": [...], "trained_peak_dbfs"}}``)
+    and ``training`` (the data set's ``chunk_peak_min_dbfs`` / ``chunk_peak_max_dbfs``, shaded:
+    at least 1 dB wide so a single level shows). A model whose own training peak differs from the
+    data set's by more than 0.5 dB gets a dashed line there. The NAM grades are drawn as guides.
+    """
+    xs = np.asarray(levels["levels_dbfs"], float)
+    fig = Figure(figsize=(7.5, 4.0), layout="constrained")
+    ax = fig.add_subplot()
+    tr = levels.get("training") or {}
+    if tr:
+        lo, hi = float(tr["chunk_peak_min_dbfs"]), float(tr["chunk_peak_max_dbfs"])
+        mid, half = (lo + hi) / 2, max((hi - lo) / 2, 0.5)
+        ax.axvspan(mid - half, mid + half, color=THESIS, alpha=0.3, lw=0,
+                   label="training input's peak levels")
+    for i, (name, m) in enumerate(levels["models"].items()):
+        ys = np.maximum(np.asarray(m["esr"], float), 1e-16)  # an exact model: ~1e-13
+        ax.plot(xs, ys, "o-", color=f"C{i}", ms=4, lw=1.2, label=name)
+        peak = m.get("trained_peak_dbfs")
+        if peak is not None and tr and abs(peak - float(tr["chunk_peak_max_dbfs"])) > 0.5:
+            ax.axvline(peak, color=f"C{i}", ls="--", lw=1)
+    for level, label in ((0.01, "ESR 0.01 (great)"), (0.035, "0.035 (not bad)")):
+        ax.axhline(level, color="grey", ls=":", lw=1)
+        ax.annotate(label, (xs.min(), level), fontsize=7, color="grey", va="bottom")
+    ax.set_yscale("log")
+    ax.set(xlabel="input peak level (dBFS)", ylabel="ESR on real recordings",
+           xlim=(xs.min() - 1, xs.max() + 1))
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    return finish(fig, title, caption)

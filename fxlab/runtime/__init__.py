@@ -11,6 +11,7 @@ signal, offline, exact and fast) or :func:`make_processor` (block by block, stat
 - :mod:`fxlab.runtime.engines`     the engines that run an LSTM/GRU (numba, TFLite, XLA,
   ``tf.function``, Keras), each within 1e-5 of Keras
 - :mod:`fxlab.runtime.kernels`     the compiled (numba) per-sample LSTM/GRU kernels
+- :mod:`fxlab.runtime.graybox_kernel` the compiled (numba) recursive filters of the gray-box emulator
 - :mod:`fxlab.runtime.tcn_kernel`  the compiled (numba) TCN kernel with per-layer buffers (and FiLM,
   for a knob-conditioned TCN)
 
@@ -29,6 +30,7 @@ from fxlab.runtime.files import stream_file
 from fxlab.runtime.knobs import KNOB_SMOOTHING_S, smooth_knobs
 from fxlab.runtime.streaming import (
     ConvProcessor,
+    GrayboxProcessor,
     Processor,
     RecurrentProcessor,
     WindowedProcessor,
@@ -43,6 +45,7 @@ __all__ = [
     "DEFAULT_ORDER",
     "ENGINE_NAMES",
     "ConvProcessor",
+    "GrayboxProcessor",
     "Engine",
     "Processor",
     "RecurrentProcessor",

@@ -21,6 +21,8 @@ class                     ``kind``  how the past is carried
                                     samples (zeros at the start); each output sample is one forward
                                     pass over its own window, as the thesis measured (section 4.1.1);
                                     the windows of a block go through the network in batches
+:class:`GrayboxProcessor` ``graybox`` the traditional emulator: its recursive filters' states, in the
+                                    compiled kernel of :mod:`fxlab.runtime.graybox_kernel`
 ========================= ========= =====================================================================
 
 No algorithmic latency is added beyond the block itself: output sample ``n`` is returned in the
@@ -69,8 +71,8 @@ from fxlab.errors import (
     problem,
     unknown_name,
 )
-from fxlab.models import tcn
-from fxlab.runtime import kernels, tcn_kernel
+from fxlab.models import graybox, tcn
+from fxlab.runtime import graybox_kernel, kernels, tcn_kernel
 from fxlab.runtime.engines import ENGINE_NAMES, as_block, make_engine
 from fxlab.runtime.knobs import KNOB_SMOOTHING_S, knobs_of
 
@@ -476,6 +478,39 @@ class ConvProcessor(Processor):
         return np.ascontiguousarray(y, np.float32)
 
 
+class GrayboxProcessor(Processor):
+    """The gray-box emulator (:mod:`fxlab.models.graybox`): its recursive filters' states in the
+    compiled kernel of :mod:`fxlab.runtime.graybox_kernel`. A knob-conditioned one carries its
+    knob values as :class:`RecurrentProcessor` does (:meth:`set_knobs`, the same smoothing)."""
+
+    kind = "graybox"
+    engines = ("numba",)
+
+    def __init__(self, model, config: dict, *, engine: str = "auto", sr: int = STUDY_SR,
+                 knobs=None):
+        super().__init__(model, config, sr=sr)
+        self._check_engine(engine)
+        spec = graybox.spec_of(model)
+        self._kernel = graybox_kernel.GrayboxKernel(spec)
+        self.engine_name = "numba"
+        self._setup_knobs(model, spec.knobs, knobs)
+        self.reset()
+
+    def reset(self) -> None:
+        self._kernel.reset()
+        self._reset_knobs()
+
+    def _process(self, x):
+        if not self.knobs:
+            self._fresh = False
+            return self._kernel.process(x)
+        return self._kernel.process(x, self._knob_trajectory(x.size))
+
+    def _process_knobs(self, x, knobs):
+        self._fresh = False
+        return self._kernel.process(x, knobs)
+
+
 class WindowedProcessor(Processor):
     """The thesis's windowed networks: one forward pass per output sample over its own window.
 
@@ -536,7 +571,7 @@ class WindowedProcessor(Processor):
 
 
 _PROCESSORS = {"windowed": WindowedProcessor, "lstm": RecurrentProcessor,
-               "gru": RecurrentProcessor, "tcn": ConvProcessor}
+               "gru": RecurrentProcessor, "tcn": ConvProcessor, "graybox": GrayboxProcessor}
 
 
 def processor_class(model) -> type[Processor]:

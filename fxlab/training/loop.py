@@ -18,7 +18,7 @@ import numpy as np
 from fxlab import __version__, progress
 from fxlab.audio import STUDY_SR, level_profile
 from fxlab.errors import ParameterError, problem, unknown_name
-from fxlab.models import build_model, model_config
+from fxlab.models import build_model, initialise, model_config
 from fxlab.training.config import RESUMABLE_CHANGES, TrainConfig, learning_rate_at
 from fxlab.training.data import resolve_data, segments, window_batches
 from fxlab.training.trained import TrainedModel, load_trained
@@ -264,6 +264,8 @@ def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = Fa
     model, optimizer, loss = _compiled_model(config, window)
     state = _start_state(ckpt, model, optimizer, config, resuming=resuming,
                          log=log if verbose else None)
+    if not state["epoch"]:  # a closed-form start where the model has one (the gray-box's EQ)
+        initialise(model, config.model, dry, wet, log=progress.note)
     if state["stopped"] == "early stopping":
         if verbose:
             log(f"{config.model}: already stopped early at epoch {state['epoch']}; nothing to do")

@@ -12,7 +12,11 @@ from fxlab.models import MODEL_NAMES, family_of, model_config
 from fxlab.training.config import TrainConfig
 from fxlab.util import NotebookConfig
 
-__all__ = ["StudyConfig", "conditioned_configs", "describe_configs", "train_study"]
+__all__ = ["GRAYBOX_SEGMENT", "GRAYBOX_WARMUP", "StudyConfig", "conditioned_configs",
+           "describe_configs", "train_study"]
+
+#: The gray-box emulator's training segment and warm-up, samples (0.37 s and 0.09 s at 44.1 kHz).
+GRAYBOX_SEGMENT, GRAYBOX_WARMUP = 16384, 4096
 
 
 @dataclass(frozen=True)
@@ -25,7 +29,8 @@ class StudyConfig(NotebookConfig):
 
     ``models`` is a comma-separated list of :data:`fxlab.models.MODEL_NAMES`. ``sample_*`` apply to
     ``lstm``/``gru``/``tcn`` (``sample_units``/``sample_layers`` to the recurrent ones,
-    ``tcn_*`` to ``tcn``), ``thesis_*`` to the windowed models. ``thesis_units``,
+    ``tcn_*`` to ``tcn``), ``graybox_*`` to the gray-box emulator (:meth:`_graybox_config`),
+    ``thesis_*`` to the windowed models. ``thesis_units``,
     ``thesis_window``, ``cnn_filters``, ``cnn_kernel`` of 0 keep the thesis's size per model.
     Windowed models train with the thesis's MSE; sample-level ones with ``loss``.
     :meth:`train_configs` gives each model's :class:`TrainConfig` (every value checked there).
@@ -56,6 +61,9 @@ class StudyConfig(NotebookConfig):
     sample_lr: float
     sample_clipnorm: float
     sample_patience: int
+    graybox_shaper: int
+    graybox_epochs: int
+    graybox_lr: float
     thesis_units: int
     thesis_window: int
     cnn_filters: int
@@ -95,7 +103,9 @@ class StudyConfig(NotebookConfig):
         for name in names:
             if name not in MODEL_NAMES:
                 raise unknown_name("model", name, MODEL_NAMES)
-            if family_of(name) == "sample":
+            if name == "graybox":
+                configs[name] = self._graybox_config()
+            elif family_of(name) == "sample":
                 params = ({"channels": self.tcn_channels, "layers": self.tcn_layers} if name == "tcn"
                           else {"units": self.sample_units, "layers": self.sample_layers})
                 seg, wu = self.segment, self.warmup
@@ -123,6 +133,19 @@ class StudyConfig(NotebookConfig):
                     patience=self.thesis_patience, windows_per_epoch=self.windows_per_epoch,
                     val_windows=self.val_windows, max_minutes=self.thesis_minutes, seed=self.seed)
         return configs
+
+    def _graybox_config(self) -> TrainConfig:
+        """The gray-box emulator's training: its EQ fitted in closed form first (in
+        :func:`fxlab.training.train`), then Adam on segments of :data:`GRAYBOX_SEGMENT` samples
+        -- long, as frequency sampling wants, with :data:`GRAYBOX_WARMUP` samples of warm-up
+        (a filter's response to what came before the segment dies away in it) -- ``loss`` and
+        ``sample_clipnorm`` as the networks have them."""
+        return TrainConfig(
+            model="graybox", model_params={"shaper": self.graybox_shaper}, loss=self.loss,
+            epochs=self.graybox_epochs, batch_size=4, learning_rate=self.graybox_lr,
+            lr_schedule="cosine", clipnorm=self.sample_clipnorm, patience=self.graybox_epochs,
+            segment=GRAYBOX_SEGMENT, warmup=GRAYBOX_WARMUP, val_max_samples=self.val_max_samples,
+            seed=self.seed)
 
 
 

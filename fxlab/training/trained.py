@@ -139,6 +139,9 @@ def load_trained(model_dir) -> TrainedModel:
     import keras
 
     import fxlab.losses  # noqa: F401  (registers CompositeLoss for deserialisation)
+    from fxlab.models import graybox
+
+    graybox.layer_class()  # registers the gray-box layer for deserialisation
 
     p = Path(model_dir)
     for needed in ("model.keras", "config.json"):
