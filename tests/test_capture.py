@@ -190,6 +190,7 @@ def test_fxlab_train_reports_aligns_and_grades(tmp_path, capsys):
     assert command.run_train_command(args) == 0
     printed = capsys.readouterr().out
     assert "latency +37 samples" in printed and "grade: held-out ESR" in printed
+    assert "the pair is linear" in printed and "--model graybox" in printed  # the recommendation
     assert json.loads((out / "alignment.json").read_text())["latency_samples"] == 37
     assert (out / "alignment.png").stat().st_size > 1000
     assert json.loads((out / "pair.json").read_text())["latency_samples"] == 37
@@ -204,6 +205,34 @@ def test_fxlab_train_reports_aligns_and_grades(tmp_path, capsys):
 
     with pytest.raises(MisalignmentError, match="37 samples"):
         command.run_train_command(args)
+
+
+def test_fxlab_train_graybox_fits_a_linear_pair_with_the_linear_eq(tmp_path, capsys):
+    import argparse
+    import json
+
+    from fxlab.capture import command
+    from fxlab.training import load_trained
+
+    x = make_chunk("pink", n=int(2.5 * SR), sr=SR, seed=22)
+    wet = _delay(_effect("lowpass")(x, SR), 37)
+    audio.write_wav(tmp_path / "d.wav", x, SR)
+    audio.write_wav(tmp_path / "w.wav", wet, SR, subtype="FLOAT")
+    parser = command.add_train_arguments(argparse.ArgumentParser())
+    out = tmp_path / "eq"
+    args = parser.parse_args(["--dry", str(tmp_path / "d.wav"), "--wet", str(tmp_path / "w.wav"),
+                              "--out", str(out), "--model", "graybox", "--epochs", "2",
+                              "--export", "graybox"])
+    assert command.run_train_command(args) == 0
+    printed = capsys.readouterr().out
+    assert "the linear EQ alone (the pair is linear)" in printed
+    assert "recommended" not in printed  # it is the recommended model already
+    tm = load_trained(out)
+    assert tm.config["model"]["shaper"] == 0
+    report = json.loads((out / "data_report.json").read_text())
+    assert report["linear"] and report["linear_fit_esr"] < 1e-4
+    assert json.loads((out / "grade.json").read_text())["esr"] < 1e-4
+    assert (out / "export").is_dir() and any((out / "export").glob("*.graybox.json"))
 
 
 def test_shipped_recordings_load_as_mono_at_the_rate_asked():

@@ -29,6 +29,19 @@ def test_sections_are_the_cookbook_filters(kind, cookbook):
         np.testing.assert_allclose(_sos(d), ref, atol=1e-12)
 
 
+@pytest.mark.parametrize(("kind", "btype"), [("hp2", "highpass"), ("lp2", "lowpass")])
+def test_second_order_passes_are_the_cookbook_filters_at_full_depth(kind, btype):
+    f, q = 0.02, 0.9
+    d = graybox._section(kind, np.float64(f), np.float64(1.0), np.float64(q))
+    w0 = 2 * math.pi * f
+    c, alpha = math.cos(w0), math.sin(w0) / (2 * q)
+    b = [(1 - c) / 2, 1 - c, (1 - c) / 2] if btype == "lowpass" else [(1 + c) / 2, -(1 + c), (1 + c) / 2]
+    a = [1 + alpha, -2 * c, 1 - alpha]
+    np.testing.assert_allclose(_sos(d), np.r_[b, a] / a[0], atol=1e-12)
+    half = graybox._section(kind, np.float64(f), np.float64(0.0), np.float64(q))
+    assert half[0] == 0 and half[1] == 0 and half[2] == 0
+
+
 @pytest.mark.parametrize(("kind", "btype"), [("hp1", "lowpass"), ("lp1", "highpass")])
 def test_first_order_sections_are_butterworth_at_full_depth_and_wires_at_zero(kind, btype):
     # full depth: 1 - (the complementary filter) = the filter itself
@@ -80,9 +93,11 @@ def _damped(model, rng, *, knobs=False):
     for start in ((0,) if layer.cfg["shaper"] == 0 else (0, th.size - n_eq)):
         for i, kind in enumerate(graybox.layout(s)):
             j = start + 3 * i
-            f = {"hp1": 200.0, "lp1": 9000.0}.get(kind, rng.uniform(300.0, 6000.0))
+            f = {"hp1": 200.0, "lp1": 9000.0, "hp2": 150.0, "lp2": 12000.0}.get(
+                kind, rng.uniform(300.0, 6000.0))
             th[j] = graybox.freq_weight(f / SR)
-            th[j + 1] = rng.uniform(0.5, 1.0) if kind in ("hp1", "lp1") else rng.uniform(-0.3, 0.3)
+            th[j + 1] = (rng.uniform(0.5, 1.0) if kind in graybox.DEPTH_KINDS
+                         else rng.uniform(-0.3, 0.3))
             th[j + 2] = graybox._logit(math.log(rng.uniform(0.5, 2.0) / graybox.Q_MIN)
                                        / math.log(graybox.Q_MAX / graybox.Q_MIN))
     if layer.cfg["shaper"]:

@@ -16,7 +16,7 @@ TOY = {
     "lstm": {"units": 8, "layers": 2},
     "gru": {"units": 8, "layers": 1},
     "tcn": {"channels": 4, "kernel": 3, "layers": 4},
-    "graybox": {"sections": 5, "shaper": 3},
+    "graybox": {"sections": 7, "shaper": 3},
 }
 
 

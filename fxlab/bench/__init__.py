@@ -16,6 +16,9 @@
 - ``python -m fxlab.bench pedal [--minutes N]``  :mod:`fxlab.bench.pedal`: the ``pedal`` profile's
   knob-conditioned LSTM trained to a budget; ESR on real recordings at gains seen and never seen,
   streamed real-time factor
+- ``python -m fxlab.bench graybox [--minutes N]`` :mod:`fxlab.bench.graybox`: the traditional emulator
+  (``graybox``) against the recommended network on the study's EQ and the pedal's drive, the same
+  data and budget; ESR on real recordings (unseen gains for the drive), harmonics, RTF at 64
 
 :mod:`fxlab.bench.backend` reruns a training benchmark under the Keras backend asked for.
 """

@@ -1,4 +1,4 @@
-"""``python -m fxlab.bench capture|train|latency|pedal|film|windowed|sweep [options]``: dispatch to a benchmark's ``main(argv)``."""
+"""``python -m fxlab.bench capture|train|latency|pedal|film|windowed|sweep|graybox [options]``: dispatch to a benchmark's ``main(argv)``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import sys
 
 __all__ = ["main"]
 
-_BENCHES = ("capture", "film", "latency", "pedal", "sweep", "train", "windowed")
+_BENCHES = ("capture", "film", "graybox", "latency", "pedal", "sweep", "train", "windowed")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
         from fxlab.bench.windowed import main as run
     elif name == "film":
         from fxlab.bench.film import main as run
+    elif name == "graybox":
+        from fxlab.bench.graybox import main as run
     else:
         from fxlab.errors import unknown_name
 

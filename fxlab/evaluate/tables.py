@@ -31,6 +31,10 @@ __all__ = ["answers", "audio_players_html", "read_metrics", "recordings_html",
            "reference_on_this_stretch", "results_table_html",
            "thesis_networks_html", "training_info"]
 
+#: The traditional emulator's model name: scored like every model, but not a network, so the
+#: answers about networks leave it out (:mod:`fxlab.evaluate.graybox` sets the two side by side).
+EMULATOR = "graybox"
+
 
 # ------------------------------------------------------------------ answers and table
 
@@ -168,14 +172,18 @@ def _spectrum_answer(result: Mapping[str, Any], models: Mapping[str, Any]) -> st
 def _best_answer(result: Mapping[str, Any], models: Mapping[str, Any],
                  combined: Mapping[str, Any]) -> str:
     """Which network does best on the thesis's measure (every model on the same stretch)."""
-    if not combined:
+    nets = [n for n in combined if n != EMULATOR]
+    if not nets:
         return "Not answered: the models were not scored on a common stretch of the clips."
-    ranked = sorted(combined, key=lambda n: combined[n]["mse"])
+    ranked = sorted(nets, key=lambda n: combined[n]["mse"])
     best = ranked[0]
+    emulator = (f" The traditional emulator ({EMULATOR}, not a network) scores MSE "
+                f"{fmt(combined[EMULATOR]['mse'])} on the same measure: see the section that "
+                "answers the thesis's question." if EMULATOR in combined else "")
     return (f"On the thesis's measure ({result['combined']['definition']}), {best} "
             f"({models[best]['family']}, {models[best]['param_count']:,} parameters) does "
             f"best, with MSE {fmt(combined[best]['mse'])} (ESR {fmt(combined[best]['esr'])})"
-            + (f"; ranking: {' < '.join(ranked)}" if len(ranked) > 1 else "") + ".")
+            + (f"; ranking: {' < '.join(ranked)}" if len(ranked) > 1 else "") + "." + emulator)
 
 
 def _reproduction_answer(result: Mapping[str, Any], combined: Mapping[str, Any],
@@ -216,7 +224,7 @@ def _modern_answer(result: Mapping[str, Any], models: Mapping[str, Any],
     """The best modern network against the best reproduction of the thesis's: accuracy on the
     same data, training time, cost per output sample."""
     windowed = [n for n in combined if models[n]["family"] == "windowed"]
-    sample = [n for n in combined if models[n]["family"] == "sample"]
+    sample = [n for n in combined if models[n]["family"] == "sample" and n != EMULATOR]
     if not (windowed and sample):
         return "Not answered: this run has not both a thesis network and a modern one."
     w = min(windowed, key=lambda n: combined[n]["mse"])

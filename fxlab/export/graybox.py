@@ -183,8 +183,8 @@ def _controller(spec) -> dict[str, Any]:
             "gain_db": f"{g.GAIN_MAX_DB:g} * tanh(r)   (lowshelf, highshelf, peak)",
             "depth": "min(max(r, 0), 1)   (hp1, lp1: their 'gain' weight)",
             "q": f"{g.Q_MIN:g} * exp({span_q} * sigmoid(r))   (unused by hp1, lp1)",
-            "output_gain": "10 ** r", "drive_gain": "10 ** r",
-            "shaper": "l = r, c = r, d = r, w = exp(r)",
+            "output_gain": "10 ** min(max(r, -6), 6)", "drive_gain": "10 ** min(max(r, -6), 6)",
+            "shaper": "l = r, c = r, d = r, w = exp(min(max(r, -8), 8))",
         },
         "sections": {
             "peak": "RBJ Audio EQ Cookbook peakingEQ at (freq_hz, gain_db, q)",
@@ -272,6 +272,8 @@ def card_lines(tm, meta: dict[str, Any]) -> list[str]:
                       *_eq_table(block)]
         elif block["block"] == "drive":
             lines += ["", f"**Drive**: {block['gain_db']:+.2f} dB into the curve."]
+        elif block["block"] == "delay":
+            lines += ["", f"**Delay**: {block['samples']} samples before everything else."]
         else:
             lines += ["", f"**Curve**: `{_FORMULAS['shaper']}` with {block['units']} tanh units, "
                       f"linear term l = {block['l']:.4g}."]

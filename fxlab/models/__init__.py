@@ -91,7 +91,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "lstm": {"cell": "lstm", "units": 32, "layers": 1, "knobs": 0},
     "gru": {"cell": "gru", "units": 32, "layers": 1, "knobs": 0},
     "tcn": {"channels": 16, "kernel": 3, "layers": 7, "stacks": 1, "knobs": 0},
-    "graybox": {"sections": 6, "shaper": 0, "knobs": 0},
+    "graybox": {"sections": 8, "shaper": 0, "knobs": 0},
 }
 WINDOWED_MODELS = ("thesis_lstm", "thesis_lstm_reduced", "thesis_gru", "thesis_cnn")
 SAMPLE_MODELS = ("lstm", "gru", "tcn", "graybox")
@@ -108,7 +108,7 @@ _FAMILY_MODULES = {**dict.fromkeys(WINDOWED_MODELS, thesis), "lstm": recurrent, 
 # Parameters a user may override (``cell`` is fixed by the name).
 _LIMITS = {"units": (1, 1024), "window": (2, 1 << 16), "filters": (1, 1024), "kernel": (1, 1024),
            "groups": (1, 8), "layers": (1, 64), "channels": (1, 512), "stacks": (1, 16),
-           "knobs": (0, 8), "sections": (4, 32), "shaper": (0, 64)}
+           "knobs": (0, 8), "sections": (6, 32), "shaper": (0, 64)}
 
 
 def family_of(name: str) -> str:

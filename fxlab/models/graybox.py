@@ -13,17 +13,17 @@ Structure (``shaper=0``: the first line alone; ``shaper=U > 0``: a Wiener--Hamme
 - **delay**: whole samples, measured when the EQ is fitted (an effect's oversampling filters or
   look-ahead delay it; no EQ holds a delay, and without it the drive's fit was no better than
   silence); not trained.
-- **EQ**: a cascade of ``sections`` filters, :data:`SECTION_KINDS` in this order -- a 1st-order
-  high-pass (``hp1``, also the DC blocker), a 1st-order low-pass (``lp1``), a low shelf, a high
-  shelf (Audio EQ Cookbook), then ``sections - 4`` peaking sections -- and an output gain.
-  Each filter's parameters are its frequency, gain and Q, mapped from unconstrained weights into
-  ranges where every section is stable by construction: frequency in
-  [:data:`F_MIN`, :data:`F_MAX`] x the sample rate (log scale), gain in +-:data:`GAIN_MAX_DB`,
-  Q in [:data:`Q_MIN`, :data:`Q_MAX`] (log scale); the first-order sections use the frequency only
-  (bilinear transform with pre-warping: exactly ``scipy.signal.butter(1, ...)``). A section that
-  has nothing to do goes neutral: 0 dB for shelves and peaks, the high-pass at its lowest
-  frequency, the low-pass at its highest (a pole-zero pair at Nyquist, flat within 0.01 dB below
-  0.4 x the sample rate).
+- **EQ**: a cascade of ``sections`` filters, :data:`SECTION_KINDS` in this order -- 1st-order
+  high- and low-pass (``hp1``, ``lp1``; the high-pass is also the DC blocker), 2nd-order high-
+  and low-pass (``hp2``, ``lp2``, 12 dB/octave, with a Q), a low shelf, a high shelf, then
+  ``sections - 6`` peaking sections (Audio EQ Cookbook) -- and an output gain. Each filter's
+  parameters are its frequency, gain and Q, mapped from unconstrained weights into ranges where
+  every section is stable by construction: frequency in [:data:`F_MIN`, :data:`F_MAX`] x the
+  sample rate (log scale), gain in +-:data:`GAIN_MAX_DB`, Q in [:data:`Q_MIN`, :data:`Q_MAX`]
+  (log scale). The high- and low-passes have a *depth* in [0, 1] where the others have a gain:
+  ``1 + depth * (filter - 1)`` (the 1st-order ones as ``1 - depth * complement``: bilinear with
+  pre-warping, exactly ``scipy.signal.butter(1, ...)`` at depth 1). A section that has nothing
+  to do is exactly a wire: depth 0, or 0 dB.
 - **shaper**: ``f(u) = l u + sum_k c_k (tanh(w_k u + d_k) - tanh(d_k))``, ``U`` tanh units: odd
   when every ``d_k = 0``, asymmetric otherwise, and ``f(0) = 0`` always (no DC at silence); the
   post-EQ's high-pass removes what DC an asymmetric curve makes with signal.
@@ -69,7 +69,9 @@ __all__ = ["CONTROLLER_HIDDEN", "F_MAX", "F_MIN", "GAIN_MAX_DB", "KNOB_BLOCK", "
            "linear_fit_esr", "spec_of"]
 
 #: The first four sections of every EQ, in order; the rest are ``"peak"``.
-SECTION_KINDS = ("hp1", "lp1", "lowshelf", "highshelf")
+SECTION_KINDS = ("hp1", "lp1", "hp2", "lp2", "lowshelf", "highshelf")
+#: The sections whose second weight is a depth in [0, 1] (0: a wire) rather than a gain.
+DEPTH_KINDS = ("hp1", "lp1", "hp2", "lp2")
 #: Frequency range of every section, as a fraction of the sample rate (0.44 Hz ... 21.6 kHz at
 #: 44.1 kHz).
 F_MIN, F_MAX = 1e-5, 0.49
@@ -85,7 +87,7 @@ _LOG10 = math.log(10.0)
 
 
 def layout(sections: int) -> tuple[str, ...]:
-    """The section kinds of an EQ of ``sections`` (>= 4) filters, in cascade order."""
+    """The section kinds of an EQ of ``sections`` (>= 6) filters, in cascade order."""
     return SECTION_KINDS + ("peak",) * (int(sections) - len(SECTION_KINDS))
 
 
@@ -155,6 +157,17 @@ def _section(kind: str, f, g_db, q, ops=_NP):
     """
     one = ops.ones_like(f)
     zero = 0.0 * f
+    if kind in ("hp2", "lp2"):  # 1 + depth * (the Cookbook's high/low-pass - 1); g_db: the depth
+        w0 = 2.0 * math.pi * f
+        cw = ops.cos(w0)
+        one_m_c = 2.0 * ops.sin(0.5 * w0) ** 2
+        alpha = ops.sin(w0) / (2.0 * q)
+        a0, a1, a2 = one + alpha, -2.0 * cw, one - alpha
+        if kind == "lp2":  # b - a, with b = ((1 - c) / 2, 1 - c, (1 - c) / 2)
+            diff = (0.5 * one_m_c - one - alpha, 2.0 * one - one_m_c, 0.5 * one_m_c - one + alpha)
+        else:  # b - a, with b = ((1 + c) / 2, -(1 + c), (1 + c) / 2): small, so in closed form
+            diff = (-0.5 * one_m_c - alpha, -one_m_c, -0.5 * one_m_c + alpha)
+        return (g_db * diff[0] / a0, g_db * diff[1] / a0, g_db * diff[2] / a0, a1 / a0, a2 / a0)
     if kind in ("hp1", "lp1"):  # K = tan(pi f); a1 = (K - 1) / (K + 1); g_db is the depth here
         c, s = ops.cos(math.pi * f), ops.sin(math.pi * f)
         inv = g_db / (c + s)
@@ -190,10 +203,10 @@ def eq_coefficients(theta_eq, sections: int, ops=_NP):
     secs = []
     for i, kind in enumerate(layout(sections)):
         f = freq_of(theta_eq[..., 3 * i], ops)
-        g = (depth_of if kind in ("hp1", "lp1") else gain_db_of)(theta_eq[..., 3 * i + 1], ops)
+        g = (depth_of if kind in DEPTH_KINDS else gain_db_of)(theta_eq[..., 3 * i + 1], ops)
         q = q_of(theta_eq[..., 3 * i + 2], ops)
         secs.append(_section(kind, f, g, q, ops))
-    gain = ops.exp(theta_eq[..., 3 * sections] * _LOG10)  # the weight is log10 of the gain
+    gain = amp_of(theta_eq[..., 3 * sections], ops)  # the weight is log10 of the gain
     return secs, gain
 
 
@@ -218,11 +231,13 @@ def default_theta(cfg: dict[str, Any]) -> np.ndarray:
     s, u = int(cfg["sections"]), int(cfg["shaper"])
     eq = np.zeros(n_eq_params(s))
     kinds = layout(s)
-    peaks = np.geomspace(100.0, 8000.0, max(s - 4, 1)) / 44100.0
-    freqs = {"hp1": 20.0 / 44100.0, "lp1": 16000.0 / 44100.0, "lowshelf": 100.0 / 44100.0,
+    n_fixed = len(SECTION_KINDS)
+    peaks = np.geomspace(100.0, 8000.0, max(s - n_fixed, 1)) / 44100.0
+    freqs = {"hp1": 20.0 / 44100.0, "lp1": 16000.0 / 44100.0, "hp2": 20.0 / 44100.0,
+             "lp2": 16000.0 / 44100.0, "lowshelf": 100.0 / 44100.0,
              "highshelf": 8000.0 / 44100.0}
     for i, kind in enumerate(kinds):
-        f = freqs[kind] if kind in freqs else peaks[min(i - 4, peaks.size - 1)]
+        f = freqs[kind] if kind in freqs else peaks[min(i - n_fixed, peaks.size - 1)]
         eq[3 * i] = freq_weight(f)  # the 1st-order sections' depth weights stay 0: off
         eq[3 * i + 2] = _logit(math.log(0.7071 / Q_MIN) / math.log(Q_MAX / Q_MIN))
     if u == 0:
@@ -241,8 +256,15 @@ def _logit(p: float) -> float:
 
 
 def shaper_of(blocks: dict[str, Any], ops=_NP):
-    """The shaper's ``(l, c, w, d)`` from its weights (``w = exp`` of its weight: positive)."""
-    return blocks["lin"], blocks["c"], ops.exp(blocks["w"]), blocks["d"]
+    """The shaper's ``(l, c, w, d)`` from its weights (``w = exp`` of its weight, clipped to
+    [-8, 8]: positive and finite)."""
+    return blocks["lin"], blocks["c"], ops.exp(ops.clip(blocks["w"], -8.0, 8.0)), blocks["d"]
+
+
+def amp_of(raw, ops=_NP):
+    """A gain from its weight, ``10 ** raw`` with the weight clipped to [-6, 6] (+-120 dB): a
+    step of Adam can never make it overflow (which turned a training run into NaN)."""
+    return ops.exp(ops.clip(raw, -6.0, 6.0) * _LOG10)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -283,13 +305,16 @@ def _register():
 
         def call(self, x):
             o = keras.ops
-            audio = x[..., 0]
-            theta = o.expand_dims(self.theta, 0)  # [1, P]
+            dt = _compute_dtype()
+            audio = o.cast(x[..., 0], dt)
+            theta = o.expand_dims(o.cast(self.theta, dt), 0)  # [1, P]
             if self.cfg["knobs"]:
-                kn = x[:, 0, 1:]  # the setting at the segment's first sample, [B, K]
-                hidden = o.tanh(o.matmul(kn, self.ctrl_w1) + self.ctrl_b1)
-                theta = theta + o.matmul(kn, self.ctrl_a) + o.matmul(hidden, self.ctrl_w2)
-            return o.expand_dims(forward_fft(audio, theta, self.cfg, self.delay), -1)
+                kn = o.cast(x[:, 0, 1:], dt)  # the setting at the segment's first sample, [B, K]
+                hidden = o.tanh(o.matmul(kn, o.cast(self.ctrl_w1, dt)) + o.cast(self.ctrl_b1, dt))
+                theta = (theta + o.matmul(kn, o.cast(self.ctrl_a, dt))
+                         + o.matmul(hidden, o.cast(self.ctrl_w2, dt)))
+            y = forward_fft(audio, theta, self.cfg, o.cast(self.delay, dt))
+            return o.cast(o.expand_dims(y, -1), x.dtype)
 
         def get_config(self):
             return {**super().get_config(), **self.cfg}
@@ -298,6 +323,20 @@ def _register():
 
 
 _LAYER = None
+
+
+def _compute_dtype() -> str:
+    """float64 where the backend computes it (TensorFlow; JAX with ``jax_enable_x64``), else
+    float32. A biquad whose poles sit near DC or Nyquist is sensitive to its coefficients'
+    rounding: in float32 the frequency-sampled response of a 150 Hz 2nd-order high-pass differs
+    from the exact recursion by about 1e-4 of full scale, in float64 by nothing measurable."""
+    import keras
+
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return "float64" if jax.config.jax_enable_x64 else "float32"
+    return "float64"
 
 
 def layer_class():
@@ -359,7 +398,7 @@ def forward_fft(audio, theta, cfg: dict[str, Any], delay=None):
     if int(cfg["shaper"]) == 0:
         return _apply_eq(audio, blocks["eq"], s, ops, delay)
     u = _apply_eq(audio, blocks["pre"], s, ops, delay)
-    u = u * o.expand_dims(o.exp(blocks["drive"] * _LOG10), -1)
+    u = u * o.expand_dims(amp_of(blocks["drive"], ops), -1)
     lin, c, w, d = shaper_of(blocks, ops)
     ue = o.expand_dims(u, -1)  # [B, T, 1] against the units [B, 1, U]
     c, w, d = (o.expand_dims(v, 1) for v in (c, w, d))
@@ -429,7 +468,7 @@ class GrayboxSpec:
                                 for d0, d1, d2, a1, a2 in secs], np.float64)
                 out[name] = (sos, float(gain))
         if self.shaper:
-            out["drive"] = float(10.0 ** parts["drive"])
+            out["drive"] = float(amp_of(parts["drive"]))
             lin, c, w, d = shaper_of(parts)
             out["shaper"] = (float(lin), np.asarray(c, np.float64), np.asarray(w, np.float64),
                              np.asarray(d, np.float64))
@@ -446,14 +485,16 @@ class GrayboxSpec:
             secs = []
             for i, kind in enumerate(layout(self.sections)):
                 sec = {"kind": kind, "freq_hz": float(freq_of(th[3 * i]) * sr)}
-                if kind in ("hp1", "lp1"):
+                if kind in DEPTH_KINDS:
                     sec["depth"] = float(depth_of(th[3 * i + 1]))
+                    if kind in ("hp2", "lp2"):
+                        sec["q"] = float(q_of(th[3 * i + 2]))
                 else:
                     sec.update(gain_db=float(gain_db_of(th[3 * i + 1])), q=float(q_of(th[3 * i + 2])))
                 secs.append(sec)
-            out[name] = {"sections": secs, "gain_db": float(20.0 * th[3 * self.sections])}
+            out[name] = {"sections": secs, "gain_db": float(20.0 * np.clip(th[3 * self.sections], -6.0, 6.0))}
         if self.shaper:
-            out["drive_db"] = float(20.0 * parts["drive"])
+            out["drive_db"] = float(20.0 * np.clip(parts["drive"], -6.0, 6.0))
         out["delay_samples"] = int(self.delay)
         return out
 
@@ -522,7 +563,7 @@ def initialise(model, dry: np.ndarray, wet: np.ndarray, *, log=None) -> dict[str
     eq0 = theta[:e]
     peak = int(np.argmax(np.abs(np.fft.irfft(h))[:_MAX_DELAY + 1]))
     fitted, err, delay = None, np.inf, 0
-    for d in range(max(0, peak - 3), peak + 1):  # the delay that lets the EQ fit best
+    for d in sorted({0, *range(max(0, peak - 3), peak + 1)}):  # the delay that fits best
         f, r = _fit_eq(eq0, s, h * np.exp(1j * grid * d), weight, grid)
         if r < 0.5 * err:  # a longer delay must halve the misfit to be taken
             fitted, err, delay = f, r, d
@@ -612,43 +653,44 @@ def _fit_eq(eq0: np.ndarray, sections: int, h: np.ndarray, weight: np.ndarray, o
     sw = np.sqrt(weight)
     scale = float(np.sqrt(np.sum(weight * np.abs(h) ** 2))) or 1.0
     kinds = layout(sections)
-    gains = np.array([3 * i + 1 for i, kind in enumerate(kinds) if kind not in ("hp1", "lp1")])
+    gains = np.array([3 * i + 1 for i, kind in enumerate(kinds) if kind not in DEPTH_KINDS])
     lo2, hi2 = np.full(eq0.size, -np.inf), np.full(eq0.size, np.inf)
     for i, kind in enumerate(kinds):
-        if kind in ("hp1", "lp1"):
+        if kind in DEPTH_KINDS:
             lo2[3 * i + 1], hi2[3 * i + 1] = 0.0, 1.0
 
     def misfit(th):
         d = (_response_np(th, sections, omega) - h) * sw / scale
         return np.concatenate([d.real, d.imag])
 
-    free1 = np.array([0, 1, 3, 4, 3 * sections])  # the 1st-order sections and the gain
-    lo1 = np.array([-np.inf, 0.0, -np.inf, 0.0, -np.inf])
-    hi1 = np.array([np.inf, 1.0, np.inf, 1.0, np.inf])
-
-    def stage1(v, base):
+    # stage 1: from a ladder of starts, each freeing the gain and the high-/low-passes it places
+    # (frequency, depth; Q for the 2nd-order ones), simplest first; a later start must halve the
+    # misfit to be kept, so that a high-pass is read as a high-pass, not as an equivalent pair
+    def stage1(v, base, free):
         th = base.copy()
-        th[free1] = v
+        th[free] = v
         return misfit(th)
 
-    best = None
     hps, lps = (2e-3, 1e-2, 4e-2), (0.1, 0.02)
-    # simplest first (a gain; one filter; both); a later start must halve the misfit to be
-    # kept, so that a high-pass is read as a high-pass and not as an equivalent pair of shelves
-    ladder = ([(None, None)] + [(f, None) for f in hps] + [(None, f) for f in lps]
-              + [(a, b) for a in hps for b in lps])
-    for f_hp, f_lp in ladder:
+    ladder = ([{}] + [{k: f} for k in ("hp1", "hp2") for f in hps]
+              + [{k: f} for k in ("lp1", "lp2") for f in lps]
+              + [{h: a, lo: b} for h, lo in (("hp1", "lp1"), ("hp2", "lp2")) for a in hps for b in lps])
+    best = None
+    for rung in ladder:
         start = eq0.copy()
-        for j, f in ((0, f_hp), (3, f_lp)):
-            if f is not None:
-                start[j], start[j + 1] = freq_weight(f), 0.9
+        free = [3 * sections]
+        for kind, f in rung.items():
+            j = 3 * kinds.index(kind)
+            start[j], start[j + 1] = freq_weight(f), 0.9
+            free += [j, j + 1] + ([j + 2] if kind in ("hp2", "lp2") else [])
         start[3 * sections] = math.log10(max(scale, 1e-6))
-        fit = scipy.optimize.least_squares(stage1, start[free1], args=(start,), method="trf",
-                                           bounds=(lo1, hi1), max_nfev=200)
+        free = np.array(sorted(free))
+        fit = scipy.optimize.least_squares(stage1, start[free], args=(start, free), method="trf",
+                                           bounds=(lo2[free], hi2[free]), max_nfev=100)
         if best is None or fit.cost < 0.5 * best[1]:
             best = (start.copy(), fit.cost)
-            best[0][free1] = fit.x
-        if 2.0 * best[1] < 1e-10:
+            best[0][free] = fit.x
+        if 2.0 * best[1] < 1e-9:
             break
     th1, cost1 = best
     if 2.0 * cost1 < 1e-9:
@@ -657,7 +699,7 @@ def _fit_eq(eq0: np.ndarray, sections: int, h: np.ndarray, weight: np.ndarray, o
         lambda th: np.concatenate([misfit(th), 1e-3 * th[gains], 1e-4 * (th - th1)]), th1,
         method="trf", bounds=(lo2, hi2), max_nfev=400)
     cost2 = 0.5 * float(np.sum(misfit(fit.x) ** 2))
-    return (fit.x, 2.0 * cost2) if cost2 < cost1 else (th1, 2.0 * cost1)
+    return (fit.x, 2.0 * cost2) if cost2 < 0.5 * cost1 else (th1, 2.0 * cost1)
 
 
 def linear_fit_esr(dry: np.ndarray, wet: np.ndarray) -> float:

@@ -6,7 +6,11 @@ notebook in ``notebooks/``, and writes one self-contained HTML file (images and 
 1. the run: profile, date, machine, library versions, each step with its status and wall time --
    a failed step shows the error and the cell it failed in;
 2. the results table (:func:`fxlab.evaluate.results_table_html`) when the evaluation has run;
-3. one section per step: its markdown cells and its outputs (figures, HTML tables, audio players,
+3. the thesis's question -- can a network stand in for a traditional emulator? -- in two columns,
+   the traditional emulator (``graybox``) against the best network, with a verdict computed from
+   the run's numbers (:mod:`fxlab.evaluate.graybox`); for a nonlinear effect the harmonics of a
+   1 kHz sine are measured here, through the run's effect and the two models (a few seconds);
+4. one section per step: its markdown cells and its outputs (figures, HTML tables, audio players,
    printed text), never its code. The step's parameters are listed in a fold-out.
 
 Outputs of cells tagged ``hide-output`` and stderr streams (warnings, progress bars) are left out,
@@ -14,7 +18,7 @@ except in a failed step, where everything is kept to show what went wrong.
 
 The Python side builds a context (:func:`report_context`); the Jinja2 templates in
 ``fxlab/report/templates/`` lay it out (``report.html.j2`` and its partials ``_banner``,
-``_results``, ``_section``; the style sheet ``report.css``). Autoescaping is on: plain strings are
+``_results``, ``_question``, ``_section``; the style sheet ``report.css``). Autoescaping is on: plain strings are
 escaped, and HTML made here (notebook outputs, tables from :func:`fxlab.util.html_table`) is passed
 as :class:`markupsafe.Markup`.
 
@@ -135,12 +139,39 @@ def _results(run_dir: Path) -> dict | None:
         return {"html": None, "error": repr(e)}
 
 
+def _question(run_dir: Path) -> dict | None:
+    """``{"html": Markup, "error": None}`` for the thesis's question in two columns
+    (:func:`fxlab.evaluate.graybox.compare_run`), ``{"html": None, "error": str}`` if it failed,
+    or None when the evaluation has not run. A nonlinear effect's harmonics are measured here
+    (:func:`fxlab.evaluate.graybox.measure_run_harmonics`) unless ``metrics.json`` holds them;
+    if that fails the table says "not measured" and the error is shown beside it."""
+    if not (run_dir / "metrics.json").exists():
+        return None
+    try:
+        from fxlab.evaluate.graybox import compare_run, comparison_html, measure_run_harmonics
+    except ImportError:
+        return None
+    try:
+        comp = compare_run(run_dir)
+        note = ""
+        if comp.linear is False and comp.rows and comp.harmonics is None:
+            try:
+                harmonics = measure_run_harmonics(run_dir, [comp.graybox, comp.network])
+                comp = compare_run(run_dir, harmonics=harmonics)
+            except Exception as e:  # the comparison stands without them
+                note = f"<pre class='error'>harmonics not measured: {html.escape(repr(e))}</pre>"
+        return {"html": Markup(comparison_html(comp) + note), "error": None}
+    except Exception as e:  # the report must still show everything else
+        return {"html": None, "error": repr(e)}
+
+
 def report_context(run_dir: str | Path) -> dict:
     """What ``report.html.j2`` lays out, read from ``run.json`` and the executed notebooks.
 
     Keys: ``run_id``, ``profile``, ``description``, ``started``, ``finished``, ``total_s`` (the
     steps' wall time, s), ``failed`` (the first failed or interrupted step, or None),
-    ``steps_table``, ``results`` (see :func:`_results`), ``sections`` (one per step that ran:
+    ``steps_table``, ``results`` (see :func:`_results`), ``question`` (see :func:`_question`),
+    ``sections`` (one per step that ran:
     ``name``, ``status``, ``failed``, ``params_table``, ``body``) and ``versions_table``. HTML
     values are :class:`markupsafe.Markup`; everything else is escaped by the template.
     """
@@ -173,6 +204,7 @@ def report_context(run_dir: str | Path) -> dict:
                    "notebook": failed[0].get("notebook") or ""} if failed else None,
         "steps_table": Markup(_steps_table(steps)),
         "results": _results(run_dir),
+        "question": _question(run_dir),
         "sections": sections,
         "versions_table": Markup(_versions_table(info.get("versions", {}))),
     }
