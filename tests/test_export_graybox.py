@@ -75,6 +75,16 @@ def _cookbook(kind, f, g, q, sr):
 
 def _section(kind, p, sr):
     """One section's ``b0 b1 b2 a1 a2`` from its readable parameters, as ``controller.sections`` says."""
+    if kind in ("hp2", "lp2"):  # 1 + depth * (the Cookbook's HPF/LPF - 1)
+        w0 = 2.0 * math.pi * p["freq_hz"] / sr
+        cw, alpha = math.cos(w0), math.sin(w0) / (2.0 * p["q"])
+        b = ([(1 + cw) / 2, -(1 + cw), (1 + cw) / 2] if kind == "hp2"
+             else [(1 - cw) / 2, 1 - cw, (1 - cw) / 2])
+        a = np.array([1 + alpha, -2 * cw, 1 - alpha])
+        b = np.array(b) / a[0]
+        a = a / a[0]
+        num = a + p["depth"] * (b - a)
+        return {"b0": num[0], "b1": num[1], "b2": num[2], "a1": a[1], "a2": a[2]}
     if kind in ("hp1", "lp1"):  # 1 - depth * (the complementary first-order Butterworth)
         b, a = scipy.signal.butter(1, p["freq_hz"], "lowpass" if kind == "hp1" else "highpass", fs=sr)
         num = a - p["depth"] * b
@@ -97,15 +107,18 @@ def chain_from_controller(doc, k):
             p = {"freq_hz": sr * 1e-5 * math.exp(math.log(0.49 / 1e-5) * _sigmoid(th[s["freq"]])),
                  "gain_db": 30.0 * math.tanh(th[s["gain"]]), "depth": min(max(th[s["gain"]], 0.0), 1.0),
                  "q": 0.1 * math.exp(math.log(20.0 / 0.1) * _sigmoid(th[s["q"]]))}
-            keep = ("freq_hz", "depth") if s["kind"] in ("hp1", "lp1") else ("freq_hz", "gain_db", "q")
+            keep = {"hp1": ("freq_hz", "depth"), "lp1": ("freq_hz", "depth"),
+                    "hp2": ("freq_hz", "depth", "q"), "lp2": ("freq_hz", "depth", "q")}.get(
+                s["kind"], ("freq_hz", "gain_db", "q"))
             sections.append({"kind": s["kind"], **{key: p[key] for key in keep}, **_section(s["kind"], p, sr)})
         return {"block": "eq", "name": name, "output_gain": 10.0 ** th[lay[name]["output_gain"]],
                 "sections": sections}
 
+    delay = [b for b in doc["chain"] if b["block"] == "delay"]  # not a weight: as the chain has it
     if "eq" in lay:
-        return [eq("eq")]
+        return [*delay, eq("eq")]
     sh = lay["shaper"]
-    return [eq("pre"), {"block": "drive", "gain": 10.0 ** th[lay["drive"]]},
+    return [*delay, eq("pre"), {"block": "drive", "gain": 10.0 ** th[lay["drive"]]},
             {"block": "shaper", "l": th[sh["l"]], "c": th[sh["c"]], "w": np.exp(th[sh["w"]]),
              "d": th[sh["d"]]}, eq("post")]
 
@@ -265,7 +278,7 @@ def test_the_controller_formula_alone_gives_a_setting_the_table_does_not_list(fo
     maps = doc["controller"]["maps"]  # what the reader above implements
     assert maps["freq_hz"] == "sample_rate * 1e-05 * exp(ln(0.49 / 1e-05) * sigmoid(r))"
     assert maps["gain_db"].startswith("30 * tanh(r)") and maps["q"].startswith("0.1 * exp(ln(20 / 0.1)")
-    assert maps["output_gain"] == maps["drive_gain"] == "10 ** r"
+    assert maps["output_gain"] == maps["drive_gain"] == "10 ** min(max(r, -6), 6)"
     knobs = tm.knobs
     setting = {"gain_db": 13.7, "tone": 0.31}
     setting = {k.name: setting[k.name] for k in knobs}
@@ -310,7 +323,7 @@ def test_the_graybox_format_refuses_a_network(tmp_path):
 
 def test_the_card_says_what_the_emulator_is_and_how_to_run_it(folders):
     card = (folders["shaper"] / "export" / "MODEL_CARD.md").read_text()
-    assert card.startswith("# graybox: graybox (Wiener-Hammerstein: EQ of 6 sections -> drive -> 8 tanh")
+    assert card.startswith("# graybox: graybox (Wiener-Hammerstein: EQ of 8 sections -> drive -> 8 tanh")
     for text in ("## What it is", "not a network", "**EQ before the curve**", "**EQ after the curve**",
                  "| 1 | hp1 | 200.0 Hz | — | depth", " Hz | ", " dB | Q ", "**Drive**: +10.00 dB",
                  "tanh(w[k]*u + d[k])", "## How to run it", "float64", "scipy.signal.sosfilt",
@@ -318,7 +331,7 @@ def test_the_card_says_what_the_emulator_is_and_how_to_run_it(folders):
                  "`numba` engine", "| graybox | `shaper.graybox.json` |"):
         assert text in card, text
     linear = (folders["linear"] / "export" / "MODEL_CARD.md").read_text()
-    assert "graybox (EQ of 6 sections)" in linear and "| 1 | hp1 | 44" in linear
+    assert "graybox (EQ of 8 sections)" in linear and "| 1 | hp1 | 44" in linear
     knob = (folders["knob1"] / "export" / "MODEL_CARD.md").read_text()
     assert "## Knob inputs" in knob and "The emulator's parameters follow 1 knob" in knob
     assert "at the knobs' defaults (gain_db = 20)" in knob and "input skip adds" not in knob

@@ -108,7 +108,7 @@ def test_every_step_ok_under_jax(jax_run):
 def test_model_folders_record_their_backend(jax_run, tiny_run):
     for run_dir, backend in ((jax_run, "jax"), (tiny_run, "tensorflow")):
         dirs = _model_dirs(run_dir)
-        assert len(dirs) == 6
+        assert len(dirs) == 7
         for d in dirs:
             assert json.loads((d / "config.json").read_text())["keras_backend"] == backend, d
 
@@ -116,7 +116,7 @@ def test_model_folders_record_their_backend(jax_run, tiny_run):
 def test_trained_models_compute_the_same_under_both_backends(outputs):
     under_jax, under_tf = outputs
     assert str(under_jax.pop("backend")) == "jax" and str(under_tf.pop("backend")) == "tensorflow"
-    assert sorted(under_jax) == sorted(under_tf) and len(under_tf) == 2 * (6 + 3)
+    assert sorted(under_jax) == sorted(under_tf) and len(under_tf) == 2 * (7 + 4)
     worst = {k: float(np.max(np.abs(under_jax[k] - under_tf[k]))) for k in under_tf}
     for k in under_tf:
         assert under_jax[k].shape == under_tf[k].shape, k

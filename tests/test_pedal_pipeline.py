@@ -10,7 +10,7 @@ from fxlab import pipeline
 
 #: The pedal profile shrunk to seconds: the knob grid and held-out gains are the profile's own.
 TINY = {"train_set": "tiny", "val1_seconds": 0.5, "val2_seconds": 0.5, "plot_seconds": 0.25,
-        "sample_units": 8, "sample_minutes": 0.0, "sample_epochs": 1, "figure_seconds": 0.5,
+        "sample_units": 8, "sample_minutes": 0.0, "sample_epochs": 1, "graybox_epochs": 2, "figure_seconds": 0.5,
         "player_seconds": 0.5, "response_seconds": 0.25, "recordings_peak_dbfs": None}
 
 
@@ -24,7 +24,7 @@ def test_pedal_profile_is_the_drive_conditioned_on_its_gain():
     steps = dict(pipeline.plan("pedal"))
     assert steps["01_synthesize_data"]["effect"] == "drive"
     assert steps["01_synthesize_data"]["knobs"] == "gain_db"
-    assert steps["02_train"]["models"] == "lstm,gru,tcn"
+    assert steps["02_train"]["models"] == "lstm,gru,tcn,graybox"
 
 
 def test_pedal_run_trains_conditioned_models_and_reports_them(pedal_run):
@@ -32,11 +32,11 @@ def test_pedal_run_trains_conditioned_models_and_reports_them(pedal_run):
     run = pedal_run.run_dir
     manifest = json.loads((run / "data" / "manifest.json").read_text())
     assert [s["gain_db"] for s in manifest["conditioning"]["val_settings"]] == [15.0, 35.0]
-    for name in ("lstm", "gru", "tcn"):
+    for name in ("lstm", "gru", "tcn", "graybox"):
         cfg = json.loads((run / "models" / name / "config.json").read_text())
         assert cfg["model"]["knobs"] == 1 and cfg["knobs"][0]["name"] == "gain_db"
     metrics = json.loads((run / "metrics.json").read_text())
-    assert set(metrics["models"]) == {"lstm", "gru", "tcn"}
+    assert set(metrics["models"]) == {"lstm", "gru", "tcn", "graybox"}
     report = pedal_run.report.read_text()
     assert "knob grid" in report and "Harmonics at gain_db = 20" in report
 
@@ -53,7 +53,7 @@ def test_pedal_run_auditions_and_times_its_knobs(pedal_run, reports_dir):
     assert res.ok, res.failed_step
     run = res.run_dir
     audition = (run / "notebooks" / "04_listening_test.ipynb").read_text()
-    assert "ESR of gru against the effect" in audition  # the first conditioned model, by name
+    assert "ESR of graybox against the effect" in audition  # the first conditioned model, by name
     assert "held out for validation" in audition and "seen in training" in audition
     result = json.loads((run / "latency.json").read_text())
     for name in ("lstm", "gru", "tcn"):

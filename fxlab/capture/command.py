@@ -84,7 +84,7 @@ def _graybox_settings(overrides: dict, *, linear: bool, log) -> dict:
     out["model_params"] = params
     nonlinear = params["shaper"] > 0
     defaults = {"segment": GRAYBOX_SEGMENT, "warmup": GRAYBOX_WARMUP, "batch_size": 4,
-                "learning_rate": 1e-2 if nonlinear else 1e-4, "lr_schedule": "cosine"}
+                "learning_rate": 3e-3 if nonlinear else 1e-4, "lr_schedule": "cosine"}
     if nonlinear:
         defaults.update(loss="esr_seg", clipnorm=1.0)
     return {**defaults, **out}

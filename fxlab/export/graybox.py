@@ -195,6 +195,10 @@ def _controller(spec) -> dict[str, Any]:
                    "depth 1: the first-order high-pass",
             "lp1": "1 - depth * H(z), H the first-order Butterworth high-pass at freq_hz "
                    "(H = (1 - z^-1) / ((1 + K) + (K - 1) z^-1)); depth 1: the first-order low-pass",
+            "hp2": "1 + depth * (P(z) - 1), P the RBJ Audio EQ Cookbook HPF at (freq_hz, q): "
+                   "numerator a + depth * (b - a) over P's denominator a",
+            "lp2": "1 + depth * (P(z) - 1), P the RBJ Audio EQ Cookbook LPF at (freq_hz, q): "
+                   "numerator a + depth * (b - a) over P's denominator a",
         },
     }
 

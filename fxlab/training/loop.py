@@ -282,6 +282,9 @@ def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = Fa
     for epoch in range(state["epoch"], config.epochs):
         row = _fit_epoch(model, optimizer, loss, splits, val_names, config, window, epoch,
                          n_train=n_train, budget=budget, callbacks=callbacks, live=live)
+        if _diverged(row, state, config, log=log if verbose else None):
+            stopped = "diverged"
+            break
         improved, stopped = _record_epoch(state, row, model, optimizer, out, ckpt, monitor=monitor,
                                           patience=config.patience, budget=budget, writer=writer)
         line = _epoch_line(config, row, improved)
@@ -399,6 +402,21 @@ def _record_epoch(state: dict, row: dict, model, optimizer, out: Path, ckpt: Pat
     _save_checkpoint(ckpt, model, optimizer, state)
     _tensorboard_row(writer, row)
     return improved, stopped
+
+
+def _diverged(row: dict, state: dict, config: TrainConfig, *, log) -> bool:
+    """True when the epoch's training loss is not finite: the epoch is not recorded (history,
+    checkpoint and the best model stay as the last finite epoch left them, so a resumed run
+    starts from there) and the run stops, saying so."""
+    if np.isfinite(row["loss"]):
+        return False
+    line = (f"{config.model}: epoch {row['epoch']} diverged (training loss {row['loss']}); "
+            f"stopped, keeping the best epoch ({state['best_epoch']}); a lower learning rate or "
+            "gradient clipping (clipnorm) steadies it")
+    progress.note(line)
+    if log is not None:
+        log(line)
+    return True
 
 
 def _finish(out: Path, model, summary: dict) -> None:
