@@ -263,9 +263,7 @@ def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = Fa
 
     model, optimizer, loss = _compiled_model(config, window)
     state = _start_state(ckpt, model, optimizer, config, resuming=resuming,
-                         log=log if verbose else None)
-    if not state["epoch"]:  # a closed-form start where the model has one (the gray-box's EQ)
-        initialise(model, config.model, dry, wet, log=progress.note)
+                         log=log if verbose else None, pair=(dry, wet))
     if state["stopped"] == "early stopping":
         if verbose:
             log(f"{config.model}: already stopped early at epoch {state['epoch']}; nothing to do")
@@ -350,11 +348,14 @@ def _compiled_model(config: TrainConfig, window: int | None):
 
 
 def _start_state(ckpt: Path, model, optimizer, config: TrainConfig, *, resuming: bool,
-                 log: Callable[[str], Any] | None) -> dict:
-    """The run's state: a fresh one, or the checkpoint's (weights and optimiser restored); a run
-    stopped early may go on when ``patience`` was raised."""
+                 log: Callable[[str], Any] | None, pair) -> dict:
+    """The run's state: a fresh one (the model started in closed form from the training
+    ``pair`` where it has such a start: the gray-box's EQ), or the checkpoint's (weights and
+    optimiser restored); a run stopped early may go on when ``patience`` was raised."""
     state = {"epoch": 0, "best": None, "best_epoch": 0, "wait": 0, "wall_s": 0.0, "history": [],
              "stopped": ""}
+    if not resuming:
+        initialise(model, config.model, *pair, log=progress.note)
     if resuming:
         state = _load_checkpoint(ckpt, model, optimizer)
         if state["stopped"] == "early stopping" and state["wait"] < config.patience:
