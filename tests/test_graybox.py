@@ -10,7 +10,7 @@ import scipy.signal
 
 from fxlab.effects import STUDY_EFFECT, effect_from_spec, get_effect
 from fxlab.effects.filters import CookbookBiquad
-from fxlab.models import build_model, graybox, initialise, model_config, structure_of
+from fxlab.models import build_model, graybox, graybox_fit, initialise, model_config, structure_of
 from fxlab.runtime import GrayboxProcessor, make_processor, render
 
 SR = 44100
@@ -164,8 +164,8 @@ def test_linear_fit_esr_tells_an_eq_from_a_drive():
     x = np.random.default_rng(5).standard_normal(SR * 2).astype(np.float32) * 0.3
     eq = effect_from_spec(STUDY_EFFECT)(x, SR)
     drive = get_effect("drive", gain_db=20.0)(x, SR)
-    assert graybox.linear_fit_esr(x, eq) < 1e-6
-    assert graybox.linear_fit_esr(x, drive) > 1e-2
+    assert graybox_fit.linear_fit_esr(x, eq) < 1e-6
+    assert graybox_fit.linear_fit_esr(x, drive) > 1e-2
 
 
 def test_silent_input_is_refused_by_the_fit():

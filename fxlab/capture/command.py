@@ -30,7 +30,7 @@ from fxlab.capture.reamp import DEFAULT_SECONDS, MIN_SECONDS, write_reamp_signal
 from fxlab.capture.report import format_report, grade, pair_report, silence_check
 from fxlab.errors import LatencyUncertainError, ParameterError, problem
 from fxlab.models import MODEL_NAMES, family_of
-from fxlab.models.graybox import linear_fit_esr
+from fxlab.models.graybox_fit import linear_fit_esr
 from fxlab.training.config import TrainConfig
 from fxlab.training.history import read_history
 from fxlab.training.loop import train

@@ -62,7 +62,7 @@ from typing import Any
 import numpy as np
 
 from fxlab.errors import ParameterError, problem, unknown_name
-from fxlab.models import graybox, recurrent, tcn, thesis
+from fxlab.models import graybox, graybox_fit, recurrent, tcn, thesis
 from fxlab.models.base import keras_of
 
 __all__ = [
@@ -104,6 +104,9 @@ STRUCTURES = {**dict.fromkeys(WINDOWED_MODELS, "windowed"),
 #: The module that holds each model's builder and contract.
 _FAMILY_MODULES = {**dict.fromkeys(WINDOWED_MODELS, thesis), "lstm": recurrent, "gru": recurrent,
                    "tcn": tcn, "graybox": graybox}
+
+#: The models with a closed-form start from their training pair (:func:`initialise`).
+_INITIALISERS = {"graybox": graybox_fit.initialise}
 
 # Parameters a user may override (``cell`` is fixed by the name).
 _LIMITS = {"units": (1, 1024), "window": (2, 1 << 16), "filters": (1, 1024), "kernel": (1, 1024),
@@ -211,9 +214,9 @@ def build_model(name: str, *, seed: int | None = None, **overrides):
 
 def initialise(model, name: str, dry, wet, *, log=None) -> dict[str, Any]:
     """Set a freshly built model's weights from the training pair where its family has a
-    closed-form start (``graybox``: :func:`fxlab.models.graybox.initialise`); the networks start
-    from their seeded random weights (returns ``{}``)."""
-    fn = getattr(_FAMILY_MODULES[name], "initialise", None)
+    closed-form start (``graybox``: :func:`fxlab.models.graybox_fit.initialise`); the networks
+    start from their seeded random weights (returns ``{}``)."""
+    fn = _INITIALISERS.get(name)
     return {} if fn is None else fn(model, dry, wet, log=log)
 
 
