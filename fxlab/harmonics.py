@@ -34,6 +34,8 @@ harmonics.
 - :func:`harmonic_difference`     model minus target, dB, per level and harmonic
 - :func:`harmonics_table`         target and models side by side per level, and their differences (HTML)
 - :data:`DEFAULT_LEVELS_DBFS`     the input levels measured by default
+- :func:`check_levels`            a list of sine levels, refused unless each is <= 0 dBFS
+- :func:`checked_output`          a processor's output as float64, refused unless finite and as long
 
 The figure (harmonic level against harmonic number per level, and one level's output spectra
 overlaid) is :func:`fxlab.plots.evaluation.plot_harmonics`.
@@ -59,6 +61,8 @@ __all__ = [
     "Harmonics",
     "ToneAnalysis",
     "analyse_tone",
+    "check_levels",
+    "checked_output",
     "harmonic_difference",
     "harmonics_table",
     "measure_harmonics",
@@ -293,23 +297,23 @@ def _sine(ratio: Fraction, n: int, amp: float) -> np.ndarray:
     return (amp * np.sin(2.0 * np.pi * phase / ratio.denominator)).astype(np.float32)
 
 
-def _check_levels(levels_dbfs) -> list[float]:
+def check_levels(levels_dbfs, name: str = "levels_dbfs") -> list[float]:
     """``levels_dbfs`` as floats, refused unless a non-empty sequence of levels <= 0 dBFS."""
     if isinstance(levels_dbfs, str | bytes) or not isinstance(levels_dbfs, Sequence | np.ndarray) \
             or len(levels_dbfs) == 0:
         raise ParameterError(problem(
-            "levels_dbfs", found=repr(levels_dbfs), expected="a non-empty list of levels in dBFS",
-            fix="use e.g. levels_dbfs=[-24, -12, -6, 0]",
+            name, found=repr(levels_dbfs), expected="a non-empty list of levels in dBFS",
+            fix=f"use e.g. {name}=[-24, -12, -6, 0]",
         ))
     levels = []
     for v in levels_dbfs:
-        level = _real("levels_dbfs", v, "levels in dB full scale <= 0",
-                      "use e.g. levels_dbfs=[-24, -12, -6, 0]")
+        level = _real(name, v, "levels in dB full scale <= 0",
+                      f"use e.g. {name}=[-24, -12, -6, 0]")
         if level > 0:
             raise ParameterError(problem(
-                "levels_dbfs", found=f"{level:g} dBFS (a sine above full scale)",
+                name, found=f"{level:g} dBFS (a sine above full scale)",
                 expected="levels <= 0 dBFS (0 dBFS: a sine of amplitude 1)",
-                fix="lower it, e.g. levels_dbfs=[-24, -12, -6, 0] (to drive harder, raise the "
+                fix=f"lower it, e.g. {name}=[-24, -12, -6, 0] (to drive harder, raise the "
                     "effect's gain)",
             ))
         levels.append(level)
@@ -333,7 +337,7 @@ def _sine_grid(f0: float, sr: int, n_target: int) -> tuple[Fraction, int]:
     return ratio, n
 
 
-def _checked_output(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray,
+def checked_output(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray,
                     level: float) -> np.ndarray:
     """``fn(x)`` as float64 ``(n,)``, refused unless one finite sample per input sample."""
     y = np.asarray(fn(x))
@@ -414,7 +418,7 @@ def measure_harmonics(fn: Callable[[np.ndarray], np.ndarray], *, sr: int,
     if m <= 0:
         raise ParameterError(problem("measure_s", found=repr(measure_s), expected="seconds > 0",
                                      fix="use e.g. measure_s=0.5"))
-    levels = _check_levels(levels_dbfs)
+    levels = check_levels(levels_dbfs)
     ratio, n = _sine_grid(f0, sr, max(16, int(round(m * sr))))
     f0_used = float(ratio * sr)
     _check_resolution(f0_used, sr, n, guard, "measure_s")
@@ -422,7 +426,7 @@ def measure_harmonics(fn: Callable[[np.ndarray], np.ndarray], *, sr: int,
     rows = []
     for level in levels:
         x = _sine(ratio, settle + n, 10.0 ** (level / 20.0))
-        y = _checked_output(fn, x, level)
+        y = checked_output(fn, x, level)
         rows.append(_analyse(y[settle:], f0=f0_used, sr=sr, n_harmonics=n_harmonics,
                              guard=guard, coherent=True))
     return Harmonics(

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from fxlab import datasets, training
+from fxlab import datasets, pipeline, training
 from fxlab.conditioning import knob_inputs, render_inputs, setting_starts
 from fxlab.effects import get_effect
 from fxlab.errors import FxlabError, ParameterError
@@ -84,6 +84,31 @@ def test_segments_never_straddle_a_change_of_setting(pedal_data):
     assert x.shape[0] == 400 and np.all(x[:, :, 1] == x[:, :1, 1])
 
 
+def test_an_odd_network_trains_saves_and_streams_odd_and_no_player_format_takes_it(pedal_data, tmp_path):
+    """odd=1: y(-x) = -y(x) exactly, through training, saving, loading and the runtime; the
+    exporters refuse it, saying why."""
+    from fxlab import export
+
+    cfg = training.TrainConfig(model="lstm", model_params={"units": 4, "knobs": 1, "odd": 1}, epochs=1,
+                               segment=512, warmup=64, batch_size=16, seed=0)
+    tm = training.train(pedal_data, tmp_path / "odd", cfg, verbose=0)
+    tm = training.load_trained(tm.path)
+    assert tm.config["model"]["odd"] == 1
+    x = pedal_data.split("val2").dry[:3000]
+    y, y_neg = tm.predict(x, knobs={"gain_db": 20.0}), tm.predict(-x, knobs={"gain_db": 20.0})
+    np.testing.assert_array_equal(y, -y_neg)
+    proc = tm.processor()
+    proc.set_knobs(gain_db=20.0)
+    np.testing.assert_allclose(proc.process_signal(x, block_size=7), y, atol=1e-6)
+    inputs = knob_inputs(x, tm.knobs, {"gain_db": 20.0})
+    keras_y = np.asarray(tm.model(inputs[None]))[0, :, 0]
+    np.testing.assert_allclose(y, keras_y, atol=1e-5)
+    with pytest.raises(ParameterError, match="odd-symmetric"):
+        export.export(tm, "aidax", tmp_path / "odd.json")
+    with pytest.raises(FxlabError, match="symmetry"):
+        training.StudyConfig.from_parameters(pipeline.notebook_parameters("02_train"), symmetry="even")
+
+
 def test_training_a_conditioned_network_saves_its_knobs_and_predict_uses_them(pedal_model, pedal_data):
     cfg = json.loads((pedal_model.path / "config.json").read_text())
     assert cfg["knobs"][0]["name"] == "gain_db" and cfg["model"]["knobs"] == 1
@@ -150,3 +175,12 @@ def test_score_over_knobs_renders_effect_and_model_at_each_setting(pedal_model, 
     assert scores["summary"]["lstm"]["esr_unseen_max"] == max(rows[1]["esr"], rows[3]["esr"])
     html = knob_table_html(scores)
     assert "gain_db = 30" in html and "unseen" in html
+
+
+def test_symmetry_odd_is_refused_for_an_effect_that_is_not_odd():
+    from fxlab.training.study import check_odd
+
+    check_odd(get_effect("drive"), sr=44100)  # tanh: odd at every gain
+    check_odd(get_effect("highpass", cutoff_hz=440.0, order=1), sr=44100)  # linear: odd
+    with pytest.raises(ParameterError, match="asymmetric.*symmetry = 'none'"):
+        check_odd(get_effect("drive", shape="asymmetric"), sr=44100)

@@ -11,7 +11,8 @@ from fxlab import pipeline
 #: The pedal profile shrunk to seconds: the knob grid and held-out gains are the profile's own.
 TINY = {"train_set": "tiny", "val1_seconds": 0.5, "val2_seconds": 0.5, "plot_seconds": 0.25,
         "sample_units": 8, "sample_minutes": 0.0, "sample_epochs": 1, "graybox_epochs": 2, "figure_seconds": 0.5,
-        "player_seconds": 0.5, "response_seconds": 0.25, "recordings_peak_dbfs": None}
+        "player_seconds": 0.5, "response_seconds": 0.25, "recordings_peak_dbfs": None,
+        "aliasing_tones": 3}
 
 
 @pytest.fixture(scope="module")
@@ -35,10 +36,16 @@ def test_pedal_run_trains_conditioned_models_and_reports_them(pedal_run):
     for name in ("lstm", "gru", "tcn", "graybox"):
         cfg = json.loads((run / "models" / name / "config.json").read_text())
         assert cfg["model"]["knobs"] == 1 and cfg["knobs"][0]["name"] == "gain_db"
+        assert cfg["model"].get("odd", 0) == (name != "graybox")  # the profile's symmetry: odd
     metrics = json.loads((run / "metrics.json").read_text())
     assert set(metrics["models"]) == {"lstm", "gru", "tcn", "graybox"}
     report = pedal_run.report.read_text()
     assert "knob grid" in report and "Harmonics at gain_db = 20" in report
+    assert "Aliasing at gain_db = 35" in report and "ASR excess" in report
+    measured = json.loads((run / "aliasing.json").read_text())
+    assert [s["setting"]["gain_db"] for s in measured["settings"]] == [20.0, 15.0, 35.0]
+    assert set(measured["settings"][0]["models"]) == {"lstm", "gru", "tcn", "graybox"}
+    assert len(measured["settings"][0]["effect"]["tones_hz"]) == 3
 
 
 @pytest.mark.slow

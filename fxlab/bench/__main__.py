@@ -1,4 +1,4 @@
-"""``python -m fxlab.bench capture|train|latency|pedal|film|windowed|sweep|graybox [options]``: dispatch to a benchmark's ``main(argv)``."""
+"""``python -m fxlab.bench aliasing|capture|train|latency|pedal|film|windowed|sweep|graybox [options]``: dispatch to a benchmark's ``main(argv)``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import sys
 
 __all__ = ["main"]
 
-_BENCHES = ("capture", "film", "graybox", "latency", "pedal", "sweep", "train", "windowed")
+_BENCHES = ("aliasing", "capture", "film", "graybox", "latency", "pedal", "sweep", "train", "windowed")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,7 +16,9 @@ def main(argv: list[str] | None = None) -> int:
         print(__doc__.strip())
         return 0 if argv else 2
     name, rest = argv[0], argv[1:]
-    if name == "capture":
+    if name == "aliasing":
+        from fxlab.bench.aliasing import main as run
+    elif name == "capture":
         from fxlab.bench.capture import main as run
     elif name == "train":
         from fxlab.bench.train import main as run

@@ -40,8 +40,9 @@ MODEL = "lstm"
 
 
 
-def profile_configs(work: Path, *, minutes: float):
-    """(DataConfig, TrainConfig of the conditioned LSTM) as the ``pedal`` profile runs them."""
+def profile_configs(work: Path, *, minutes: float, data_changes: dict | None = None):
+    """(DataConfig, TrainConfig of the conditioned LSTM) as the ``pedal`` profile runs them
+    (``data_changes``: notebook 01 parameters instead of the profile's, e.g. ``train_levels``)."""
     from fxlab import pipeline
     from fxlab.datasets import DataConfig
     from fxlab.training import StudyConfig
@@ -49,13 +50,21 @@ def profile_configs(work: Path, *, minutes: float):
 
     steps = dict(pipeline.plan(PROFILE, steps=["01", "02"]))
     p01 = {**pipeline.notebook_parameters("01_synthesize_data"), **steps["01_synthesize_data"],
-           "run_dir": str(work), "cache_dir": str(work / "_cache")}
+           "run_dir": str(work), "cache_dir": str(work / "_cache"), **(data_changes or {})}
     p02 = {**pipeline.notebook_parameters("02_train"), **steps["02_train"], "run_dir": str(work),
            "models": MODEL, "sample_minutes": float(minutes)}
     data_config = DataConfig.from_parameters(p01)
     n_knobs = len(data_config.recipe()["conditioning"]["knobs"])
     train_config = conditioned_configs(StudyConfig.from_parameters(p02).train_configs(), n_knobs)[MODEL]
     return data_config, train_config
+
+
+def data_changes(args) -> dict:
+    """The notebook 01 parameters a command line changes (``--train-levels``, ``--sample-rate``)."""
+    out = {} if getattr(args, "train_levels", None) is None else {"train_levels": args.train_levels}
+    if getattr(args, "sample_rate", None):
+        out["sample_rate"] = args.sample_rate
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,6 +82,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clipnorm", type=float, default=None, help="gradient-norm clipping instead of the profile's")
     ap.add_argument("--batch", type=int, default=None, help="segments per step instead of the profile's")
     ap.add_argument("--segment", type=int, default=None, help="segment length instead of the profile's")
+    ap.add_argument("--odd", type=int, choices=(0, 1), default=None,
+                    help="1: the LSTM odd-symmetric by construction, 0: not (default: the profile's symmetry)")
+    ap.add_argument("--train-levels", default=None,
+                    help="training input peaks, dBFS, comma-separated, instead of the profile's (e.g. 0,-6,-12,-24)")
+    ap.add_argument("--sample-rate", type=int, default=None,
+                    help="render the data and train at this rate (e.g. 88200: a model to run 2x oversampled)")
     ap.add_argument("--verbose", type=int, default=2)
     args = ap.parse_args(argv)
     rerun = run_on_backend("pedal", argv, args.backend)
@@ -92,11 +107,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"machine: {platform.processor() or platform.machine()}, {cores} cores, load "
               f"{os.getloadavg()[0]:.2f}; keras {keras.__version__} ({keras.backend.backend()}), "
               f"python {platform.python_version()}")
-        data_config, config = profile_configs(work, minutes=args.minutes)
+        data_config, config = profile_configs(work, minutes=args.minutes, data_changes=data_changes(args))
         if args.loss:
             config = config.replace(loss=args.loss)
-        if args.units:
-            config = config.replace(model_params={**config.model_params, "units": args.units})
+        for arg, key in (("units", "units"), ("odd", "odd")):
+            if getattr(args, arg) is not None:
+                config = config.replace(model_params={**config.model_params, key: getattr(args, arg)})
         for arg, field in (("lr", "learning_rate"), ("clipnorm", "clipnorm"), ("batch", "batch_size"),
                            ("segment", "segment")):
             if getattr(args, arg) is not None:

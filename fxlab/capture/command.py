@@ -221,6 +221,10 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     parser.add_argument("--shaper", type=int, default=None,
                         help="graybox: tanh units of its static curve (0: a linear EQ alone; "
                              "default: 0 for a linear pair, else 8)")
+    parser.add_argument("--odd", action="store_true",
+                        help="the gear is odd-symmetric (a symmetric clipper: f(-x) = -f(x)): build the "
+                             "lstm/gru/tcn odd by construction, no even harmonics, no DC (twice the compute; "
+                             "no player format exports it)")
     parser.add_argument("--loss", default=None, help="loss spec, e.g. 'esr' or '0.75*esr_pre+0.25*dc'")
     parser.add_argument("--lr", type=float, default=None, help="initial learning rate")
     parser.add_argument("--batch-size", type=int, default=None, help="segments or windows per step")
@@ -249,6 +253,8 @@ def run_train_command(args: argparse.Namespace) -> int:
             raise unknown_name("export format", fmt, [*FORMAT_NAMES, "all"])
     model_params = {k: v for k, v in (("units", args.units), ("layers", args.layers),
                                       ("shaper", getattr(args, "shaper", None))) if v is not None}
+    if getattr(args, "odd", False):
+        model_params["odd"] = 1
     overrides = {k: v for k, v in (("loss", args.loss), ("learning_rate", args.lr),
                                    ("batch_size", args.batch_size), ("segment", args.segment))
                  if v is not None}

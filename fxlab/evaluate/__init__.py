@@ -22,12 +22,15 @@ spectral comparison it made by eye (Figs. 12-13) made into numbers, and its resu
 - :func:`score_over_knobs`   knob-conditioned models at seen and unseen settings on real recordings
   (:func:`evaluation_settings`, :func:`knob_table_html`; module ``knobs``; the figure:
   :func:`fxlab.plots.evaluation.plot_error_vs_knob`)
+- :func:`run_aliasing`       a conditioned run's aliasing and harmonics over a grid of tones, effect
+  against each model per setting (module ``aliasing``, measured by :mod:`fxlab.aliasing`; the
+  figure: :func:`fxlab.plots.evaluation.plot_aliasing`)
 
 Modules, lowest first: ``thesis`` (the thesis's figures and :func:`combined_measure`),
 ``trained`` (:func:`find_models`), ``levels`` (every model against input level), ``reference``
 (fxlab's reference run of the thesis's networks), ``tables`` (answers, results table, players),
 ``config`` (:class:`EvalConfig`, :class:`Evaluation`; re-exports the thesis's figures), ``knobs``
-(knob-conditioned models), ``run`` (rendering, metrics, figures, the files written). The figures
+(knob-conditioned models), ``aliasing`` (their aliasing), ``run`` (rendering, metrics, figures, the files written). The figures
 are drawn by :mod:`fxlab.plots.evaluation`.
 
 Choices (where the thesis is silent)
@@ -47,6 +50,7 @@ Choices (where the thesis is silent)
   only; the modern networks with the reproduction on the same data only.
 """
 
+from fxlab.evaluate.aliasing import run_aliasing
 from fxlab.evaluate.config import (
     SPLIT_LABELS,
     SPLIT_NAMES,
@@ -98,6 +102,7 @@ __all__ = [
     "audio_players_html",
     "evaluation_settings",
     "knob_harmonics",
+    "run_aliasing",
     "score_over_knobs",
     "knob_table_html",
     "level_grid",

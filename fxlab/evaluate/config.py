@@ -64,6 +64,12 @@ class EvalConfig(NotebookConfig):
         ``levels.png``); 0: not scored.
     level_seconds : float > 0
         The loudest this many seconds of each instrument recording are what the level sweep plays.
+    aliasing_tones : int
+        A knob-conditioned run's aliasing and harmonics (:func:`fxlab.evaluate.aliasing.run_aliasing`):
+        this many tones from 50 Hz to 8 kHz (1.8 s each) through the effect and each conditioned
+        model at a seen and the unseen settings; 0: not measured, else 2 to 200.
+    aliasing_levels : str
+        Their peak levels, dBFS, comma-separated (e.g. "-12,0").
     combined_excerpt_seconds : float >= 0
         The thesis's measure is also taken on the loudest this many seconds of each clip
         (``metrics.json``'s ``combined_excerpts``; the quick profile's windowed excerpts), so a
@@ -108,6 +114,8 @@ class EvalConfig(NotebookConfig):
     recordings_peak_dbfs: float | None = -12.0
     level_step_db: float = 3.0
     level_seconds: float = 0.5
+    aliasing_tones: int = 20
+    aliasing_levels: str = "-12,0"
     context_samples: int = 2048
     response_method: str = "sweep"
     windowed_response_method: str = "impulse"
@@ -121,6 +129,17 @@ class EvalConfig(NotebookConfig):
     figure_seconds: float = 2.0
     player_seconds: float = 3.0
 
+    @property
+    def aliasing_levels_dbfs(self) -> list[float]:
+        """:attr:`aliasing_levels` as floats (refused unless levels <= 0 dBFS)."""
+        from fxlab.harmonics import check_levels
+
+        try:
+            values = [float(v) for v in str(self.aliasing_levels).split(",") if v.strip()]
+        except ValueError:
+            values = [str(self.aliasing_levels)]
+        return check_levels(values, "aliasing_levels")
+
     def __post_init__(self):
         if not (isinstance(self.level_step_db, int | float) and math.isfinite(self.level_step_db)
                 and 0 <= self.level_step_db <= 30):
@@ -128,6 +147,12 @@ class EvalConfig(NotebookConfig):
                 "level_step_db", found=repr(self.level_step_db),
                 expected="a step in dB from 0 (not scored) to 30",
                 fix="set level_step_db = 3.0 (or 0 to skip the level sweep)"))
+        if isinstance(self.aliasing_tones, bool) or not isinstance(self.aliasing_tones, int) \
+                or not (self.aliasing_tones == 0 or 2 <= self.aliasing_tones <= 200):
+            raise ParameterError(problem(
+                "aliasing_tones", found=repr(self.aliasing_tones), expected="0 (not measured) or 2 to 200",
+                fix="set aliasing_tones = 20 (or 0 to skip the aliasing measurement)"))
+        self.aliasing_levels_dbfs  # noqa: B018 -- checks the levels, naming a bad one
         for name in ("windowed_eval_seconds", "sample_eval_seconds", "combined_excerpt_seconds"):
             v = getattr(self, name)
             if not (isinstance(v, int | float) and math.isfinite(v) and v >= 0):

@@ -32,10 +32,11 @@ from fxlab.errors import ParameterError, problem
 from fxlab.evaluate.trained import find_models
 from fxlab.util import html_table
 
-__all__ = ["evaluation_settings", "knob_harmonics", "knob_table_html", "score_over_knobs"]
+__all__ = ["evaluation_settings", "knob_harmonics", "knob_table_html", "score_over_knobs", "setting_key"]
 
 
-def _key(setting: Mapping[str, float]) -> tuple:
+def setting_key(setting: Mapping[str, float]) -> tuple:
+    """A setting as a hashable key (its values, rounded to 1e-9)."""
     return tuple(round(float(v), 9) for v in setting.values())
 
 
@@ -60,9 +61,9 @@ def evaluation_settings(conditioning: Mapping[str, Any]) -> list[dict[str, Any]]
 
     train = [dict(s) for s in conditioning["train_settings"]]
     val = [dict(s) for s in conditioning["val_settings"]]
-    out = {_key(s): {"setting": s, "seen": True, "role": "trained on"} for s in train}
+    out = {setting_key(s): {"setting": s, "seen": True, "role": "trained on"} for s in train}
     for s in val:
-        out.setdefault(_key(s), {"setting": s, "seen": False, "role": "held out (validation)"})
+        out.setdefault(setting_key(s), {"setting": s, "seen": False, "role": "held out (validation)"})
     knobs = [Knob.from_dict(k) for k in conditioning["knobs"]]
     if len(knobs) == 1:
         k = knobs[0]
@@ -70,8 +71,8 @@ def evaluation_settings(conditioning: Mapping[str, Any]) -> list[dict[str, Any]]
         for a, b in zip(values, values[1:], strict=False):
             mid = float(k.denormalise(0.5 * (k.normalise(a) + k.normalise(b))))
             s = {k.name: round(mid, 6)}
-            out.setdefault(_key(s), {"setting": s, "seen": False, "role": "between grid values"})
-    return sorted(out.values(), key=lambda e: _key(e["setting"]))
+            out.setdefault(setting_key(s), {"setting": s, "seen": False, "role": "between grid values"})
+    return sorted(out.values(), key=lambda e: setting_key(e["setting"]))
 
 
 def _material(sr: int, peak_dbfs: float, names: Sequence[str] | None):
@@ -121,7 +122,7 @@ def score_over_knobs(trained_list, effect, conditioning: Mapping[str, Any], *, s
     targets = {}
     for e in entries:
         fx = effect.with_knobs(**e["setting"])
-        targets[_key(e["setting"])] = {n: np.asarray(fx(x, sr), np.float32) for n, x in material.items()}
+        targets[setting_key(e["setting"])] = {n: np.asarray(fx(x, sr), np.float32) for n, x in material.items()}
     out: dict[str, Any] = {
         "definition": (f"{len(names)} real recordings ({', '.join(names)}), each at a peak of "
                        f"{peak_dbfs:g} dBFS, through the effect and the model at each setting, "
@@ -138,7 +139,7 @@ def score_over_knobs(trained_list, effect, conditioning: Mapping[str, Any], *, s
         for e in entries:
             progress.note(f"{trained.name}: real recordings at "
                           + ", ".join(f"{k}={v:g}" for k, v in e["setting"].items()))
-            tg = targets[_key(e["setting"])]
+            tg = targets[setting_key(e["setting"])]
             ys = {n: np.asarray(trained.predict(x, knobs=e["setting"]), np.float32) for n, x in material.items()}
             t = np.concatenate([tg[n] for n in names])
             y = np.concatenate([ys[n] for n in names])
@@ -208,9 +209,9 @@ def knob_harmonics(run_dir, *, f0_hz: float = 1000.0, levels_dbfs: Sequence[floa
         return []
     levels = tuple(levels_dbfs) if levels_dbfs is not None else DEFAULT_LEVELS_DBFS
     if settings is None:
-        train = sorted(cond["train_settings"], key=_key)
+        train = sorted(cond["train_settings"], key=setting_key)
         settings = [train[len(train) // 2], *cond["val_settings"]]
-    seen_keys = {_key(s) for s in cond["train_settings"]}
+    seen_keys = {setting_key(s) for s in cond["train_settings"]}
     out = []
     for setting in settings:
         fx = data.effect.with_knobs(**setting)
@@ -219,6 +220,6 @@ def knob_harmonics(run_dir, *, f0_hz: float = 1000.0, levels_dbfs: Sequence[floa
                                    levels_dbfs=levels)
         got = {m.name: measure_harmonics(lambda x, m=m, s=dict(setting): m.predict(x, knobs=s), sr=data.sr,
                                          f0_hz=f0_hz, levels_dbfs=levels) for m in models}
-        out.append({"setting": dict(setting), "seen": _key(setting) in seen_keys, "target": target,
+        out.append({"setting": dict(setting), "seen": setting_key(setting) in seen_keys, "target": target,
                     "models": got})
     return out

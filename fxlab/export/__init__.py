@@ -123,15 +123,25 @@ def formats_for(model) -> dict[str, str | None]:
         A model folder or a loaded model.
     """
     tm = _load(model)
-    return {name: f.why_not(tm) for name, f in FORMATS.items()}
+    return {name: _why_not(f, tm) for name, f in FORMATS.items()}
+
+
+def _why_not(fmt: Format, tm) -> str | None:
+    """Why ``fmt`` cannot hold ``tm``: an odd-symmetric network first (every format's players run
+    one network once per sample; an odd one runs its core twice), then the format's own reason."""
+    if tm.config.get("model", {}).get("odd"):
+        return ("an odd-symmetric network (odd=1) runs its core twice, on the input and on the input "
+                "negated, and no player of this format does that; fxlab's own runtime runs it "
+                "(fxlab stream), or train it with symmetry none to export it")
+    return fmt.why_not(tm)
 
 
 def _check_format(tm, fmt: str) -> Format:
     if fmt not in FORMATS:
         raise unknown_name("export format", fmt, FORMAT_NAMES)
-    why = FORMATS[fmt].why_not(tm)
+    why = _why_not(FORMATS[fmt], tm)
     if why:
-        able = [n for n, f in FORMATS.items() if f.why_not(tm) is None]
+        able = [n for n, f in FORMATS.items() if _why_not(f, tm) is None]
         raise ParameterError(problem(
             f"{tm.path} ({tm.name})", found=f"format {fmt!r} cannot hold it: {why}",
             expected=f"a format that holds it: {', '.join(able)}" if able
@@ -212,7 +222,7 @@ def export_all(model_dir, out_dir=None) -> Exported:
     meta = model_metadata(tm)
     files, skipped = {}, {}
     for name, fmt in FORMATS.items():
-        why = fmt.why_not(tm)
+        why = _why_not(fmt, tm)
         if why:
             skipped[name] = why
             continue

@@ -32,6 +32,11 @@ between the effect and a wire.
   the knobs to its parameters (:mod:`fxlab.models.graybox`). Trained by frequency sampling, run
   by its exact recursive filters.
 
+``odd=1`` (``lstm``, ``gru``, ``tcn``) makes a network odd-symmetric by construction,
+``y = (g(x) - g(-x)) / 2`` around the core ``g`` described above (:func:`odd_core`,
+:mod:`fxlab.models.base`): for an effect known to be odd (a symmetric clipper such as fxlab's
+tanh drive) it can make no even harmonic and no DC; it costs twice the core's compute.
+
 Each family has one module holding its builder, its receptive field and the contract the runtime
 and exporters rely on (layer names, weight layouts); callers ask the model, they do not inspect it:
 
@@ -63,7 +68,7 @@ import numpy as np
 
 from fxlab.errors import ParameterError, problem, unknown_name
 from fxlab.models import graybox, graybox_fit, recurrent, tcn, thesis
-from fxlab.models.base import keras_of
+from fxlab.models.base import keras_of, odd_core, odd_wrap
 
 __all__ = [
     "DEFAULTS",
@@ -78,6 +83,7 @@ __all__ = [
     "initialise",
     "keras_of",
     "model_config",
+    "odd_core",
     "receptive_field",
     "structure_of",
 ]
@@ -88,9 +94,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "thesis_lstm_reduced": {"cell": "lstm", "units": 160, "window": 512},
     "thesis_gru": {"cell": "gru", "units": 160, "window": 512},
     "thesis_cnn": {"window": 1024, "filters": 128, "kernel": 128, "groups": 4},
-    "lstm": {"cell": "lstm", "units": 32, "layers": 1, "knobs": 0},
-    "gru": {"cell": "gru", "units": 32, "layers": 1, "knobs": 0},
-    "tcn": {"channels": 16, "kernel": 3, "layers": 7, "stacks": 1, "knobs": 0},
+    "lstm": {"cell": "lstm", "units": 32, "layers": 1, "knobs": 0, "odd": 0},
+    "gru": {"cell": "gru", "units": 32, "layers": 1, "knobs": 0, "odd": 0},
+    "tcn": {"channels": 16, "kernel": 3, "layers": 7, "stacks": 1, "knobs": 0, "odd": 0},
     "graybox": {"sections": 8, "shaper": 0, "knobs": 0},
 }
 WINDOWED_MODELS = ("thesis_lstm", "thesis_lstm_reduced", "thesis_gru", "thesis_cnn")
@@ -111,7 +117,7 @@ _INITIALISERS = {"graybox": graybox_fit.initialise}
 # Parameters a user may override (``cell`` is fixed by the name).
 _LIMITS = {"units": (1, 1024), "window": (2, 1 << 16), "filters": (1, 1024), "kernel": (1, 1024),
            "groups": (1, 8), "layers": (1, 64), "channels": (1, 512), "stacks": (1, 16),
-           "knobs": (0, 8), "sections": (6, 32), "shaper": (0, 64)}
+           "knobs": (0, 8), "sections": (6, 32), "shaper": (0, 64), "odd": (0, 1)}
 
 
 def family_of(name: str) -> str:
@@ -150,6 +156,8 @@ def model_config(name: str, **overrides) -> dict[str, Any]:
         if key not in cfg or key == "cell":
             raise unknown_name(f"parameter of model {name!r}", key, [k for k in cfg if k != "cell"])
         lo, hi = _LIMITS[key]
+        if key == "odd" and isinstance(value, bool):
+            value = int(value)
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or not lo <= value <= hi:
             raise ParameterError(problem(
                 f"model {name!r} parameter {key}={value!r}", found=f"{value!r}",
@@ -193,8 +201,8 @@ def build_model(name: str, *, seed: int | None = None, **overrides):
         If given, ``keras.utils.set_random_seed(seed)`` first, so the initial weights repeat.
     **overrides
         ``units``/``window`` (thesis RNNs), ``window``/``filters``/``kernel``/``groups``
-        (``thesis_cnn``), ``units``/``layers``/``knobs`` (``lstm``, ``gru``),
-        ``channels``/``kernel``/``layers``/``stacks``/``knobs`` (``tcn``),
+        (``thesis_cnn``), ``units``/``layers``/``knobs``/``odd`` (``lstm``, ``gru``),
+        ``channels``/``kernel``/``layers``/``stacks``/``knobs``/``odd`` (``tcn``),
         ``sections``/``shaper``/``knobs`` (``graybox``).
 
     Returns
@@ -209,6 +217,8 @@ def build_model(name: str, *, seed: int | None = None, **overrides):
         import keras
 
         keras.utils.set_random_seed(int(seed))
+    if cfg.get("odd"):
+        return odd_wrap(_FAMILY_MODULES[name].build({**cfg, "odd": 0}), int(cfg["knobs"]))
     return _FAMILY_MODULES[name].build(cfg)
 
 
@@ -239,6 +249,9 @@ def config_of(model) -> dict[str, Any]:
                                                  if k in DEFAULTS[known["name"]] and k != "cell"})
     km = keras_of(model)
     name = km.name
+    core = odd_core(km)
+    if core is not None:
+        return {**config_of(core), "odd": 1}
     if name not in MODEL_NAMES:
         raise ParameterError(problem(
             f"model {name!r}", found="a Keras model that fxlab.models did not build",

@@ -18,6 +18,8 @@ figure saved to a PNG explains itself.
   open (:func:`fxlab.evaluate.score_over_knobs` scores them)
 - :func:`plot_esr_vs_level`      ESR against input peak level per model, the trained range shaded
   (:func:`fxlab.evaluate.levels.score_over_levels` scores them)
+- :func:`plot_aliasing`          aliasing and the 2nd harmonic against tone frequency, effect vs
+  models, per knob setting (:func:`fxlab.evaluate.aliasing.run_aliasing` measures them)
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ __all__ = [
     "plot_band_errors",
     "plot_error_vs_knob",
     "plot_esr_vs_level",
+    "plot_aliasing",
     "plot_harmonics",
     "plot_model_comparison",
     "plot_responses",
@@ -463,4 +466,47 @@ def plot_esr_vs_level(levels: Mapping[str, Any], *, title: str | None = None,
            xlim=(xs.min() - 1, xs.max() + 1))
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, loc="best")
+    return finish(fig, title, caption)
+
+
+def plot_aliasing(entries, *, level_dbfs: float | None = None, floor_db: float = -80.0,
+                  target_label: str = "effect", title: str | None = None,
+                  caption: str | None = None) -> Figure:
+    """Aliasing and the 2nd harmonic against tone frequency, effect against models, per setting.
+
+    One column per entry of :func:`fxlab.evaluate.aliasing.run_aliasing` (a knob setting). Top:
+    the aliasing-to-signal ratio (dB) of each tone at ``level_dbfs`` (default the highest
+    measured); bottom: the 2nd harmonic relative to the fundamental. The effect is black, the
+    models in ``tab10`` colours; the dotted line is ``floor_db`` (inaudible below).
+    """
+    if not entries:
+        raise ParameterError(problem("entries", found="none", expected="run_aliasing's list (one per setting)",
+                                     fix="call fxlab.evaluate.aliasing.run_aliasing(run_dir) on a conditioned run"))
+    cmap = matplotlib.colormaps["tab10"]
+    fig = Figure(figsize=(max(7.0, 3.6 * len(entries)), 6.0), layout="constrained")
+    axes = fig.subplots(2, len(entries), sharex=True, sharey="row", squeeze=False)
+    for j, e in enumerate(entries):
+        target = e["target"]
+        level = float(np.max(target.levels_dbfs)) if level_dbfs is None else float(level_dbfs)
+        li = target.level_index(level)
+        systems = [(target_label, target, TARGET)]
+        systems += [(n, a, cmap(i % 10)) for i, (n, a) in enumerate(e["models"].items())]
+        where = ", ".join(f"{k} {v:g}" for k, v in e["setting"].items())
+        for row, label in enumerate(("aliasing-to-signal (dB)", "2nd harmonic re fund. (dB)")):
+            ax = axes[row, j]
+            for name, a, color in systems:
+                values = a.asr_db[li] if row == 0 else a.harmonic_db[li, :, 1]
+                ax.semilogx(a.tones_hz, np.clip(values, -160.0, None), marker="o", ms=3,
+                            lw=1.4 if name == target_label else 1.0, color=color, label=name)
+            ax.axhline(floor_db, color="#999999", ls=":", lw=0.8)
+            ax.grid(alpha=0.3)
+            ax.tick_params(labelsize=8)
+            if j == 0:
+                ax.set_ylabel(label, fontsize=9)
+            if row == 0:
+                ax.set_title(f"{where} ({'seen' if e.get('seen') else 'unseen'}), {level:g} dBFS sines",
+                             fontsize=9)
+            else:
+                ax.set_xlabel("tone (Hz)", fontsize=9)
+    axes[0, 0].legend(fontsize=7, loc="upper left")
     return finish(fig, title, caption)

@@ -23,6 +23,8 @@ class                     ``kind``  how the past is carried
                                     the windows of a block go through the network in batches
 :class:`GrayboxProcessor` ``graybox`` the traditional emulator: its recursive filters' states, in the
                                     compiled kernel of :mod:`fxlab.runtime.graybox_kernel`
+:class:`OddProcessor`     the core's an odd network (``odd=1``): two processors of its core, on the block and
+                                    on the block negated (two states); half their difference
 ========================= ========= =====================================================================
 
 No algorithmic latency is added beyond the block itself: output sample ``n`` is returned in the
@@ -574,6 +576,43 @@ _PROCESSORS = {"windowed": WindowedProcessor, "lstm": RecurrentProcessor,
                "gru": RecurrentProcessor, "tcn": ConvProcessor, "graybox": GrayboxProcessor}
 
 
+class OddProcessor(Processor):
+    """An odd network (``odd=1``, :mod:`fxlab.models.base`): its core run twice, on the block and
+    on the block negated, each with its own state; ``(pos(x) - neg(-x)) / 2``. Knobs are set on
+    both alike. ``kind``, ``engines`` and the engine are the core's; it costs twice the core."""
+
+    def __init__(self, model, config: dict, *, engine: str = "auto", sr: int = STUDY_SR, knobs=None):
+        super().__init__(model, config, sr=sr)
+        core = fx_models.odd_core(model)
+        n_knobs = int(config.get("knobs", 0))
+        if n_knobs and not knobs:
+            knobs = knobs_of(model, n_knobs, None)
+        self.pos, self.neg = (make_processor(core, engine=engine, sr=sr, knobs=knobs or None) for _ in "pn")
+        self.kind, self.engines = self.pos.kind, self.pos.engines
+        self.engine_name, self.buffer_samples = self.pos.engine_name, self.pos.buffer_samples
+        self.knobs = self.pos.knobs
+
+    def reset(self) -> None:
+        self.pos.reset()
+        self.neg.reset()
+
+    def set_knobs(self, **values: float) -> None:
+        self.pos.set_knobs(**values)
+        self.neg.set_knobs(**values)
+
+    @property
+    def knob_values(self) -> dict[str, float]:
+        return self.pos.knob_values
+
+    def _process(self, x: np.ndarray) -> np.ndarray:
+        return 0.5 * (self.pos.process(x) - self.neg.process(-x))
+
+    def process_inputs(self, inputs: np.ndarray) -> np.ndarray:
+        a = np.asarray(inputs, dtype=np.float32)
+        flipped = -a if a.ndim == 1 else np.concatenate([-a[:, :1], a[:, 1:]], axis=1)
+        return 0.5 * (self.pos.process_inputs(a) - self.neg.process_inputs(flipped))
+
+
 def processor_class(model) -> type[Processor]:
     """The :class:`Processor` subclass that runs ``model`` (its ``kind`` and ``engines``)."""
     config = fx_models.config_of(model)
@@ -605,8 +644,11 @@ def make_processor(model, *, engine: str = "auto", sr: int = STUDY_SR, knobs=Non
         The engine does not exist or cannot run this model (the message says why).
     """
     cls = processor_class(model)
+    config = fx_models.config_of(model)
+    if config.get("odd"):
+        return OddProcessor(model, config, engine=engine, sr=sr, knobs=knobs)
     if cls is not WindowedProcessor:
-        return cls(model, fx_models.config_of(model), engine=engine, sr=sr, knobs=knobs)
+        return cls(model, config, engine=engine, sr=sr, knobs=knobs)
     if knobs:
         raise ParameterError(problem(
             f"model {getattr(model, 'name', '')!r}", found=f"{len(knobs)} knobs given",

@@ -95,7 +95,11 @@ def segments(dry, wet, config: TrainConfig, epoch: int):
     """The training segments of ``epoch``: ``([N, T, C], [N, T, 1])``, ``C`` = 1 or ``1 + K``.
 
     Starts on a grid of ``segment`` samples at a random offset, shuffled (seeded by epoch); with
-    knob columns, a segment that would straddle a change of setting is dropped.
+    knob columns, a segment that would straddle a change of setting is dropped. For an odd network
+    (``odd=1`` in ``config.model_params``: the effect is known to be odd, ``f(-x) = -f(x)``) each
+    segment's audio, dry and wet together (not the knob columns), is negated with probability 1/2,
+    drawn after everything else (the segments themselves do not change): the core then learns
+    both half-waves alike before it is made odd.
     """
     from fxlab.conditioning import setting_starts
 
@@ -121,7 +125,12 @@ def segments(dry, wet, config: TrainConfig, epoch: int):
         starts = np.concatenate([starts, extra])[: config.segments_per_epoch]
     idx = starts[:, None] + np.arange(seg)
     x = dry[idx]
-    return (x[..., None] if dry.ndim == 1 else x), wet[idx][..., None]
+    x, y = (x[..., None] if dry.ndim == 1 else x), wet[idx][..., None]
+    if config.model_params.get("odd"):
+        sign = np.where(rng.random(starts.size) < 0.5, -1.0, 1.0).astype(x.dtype)[:, None]
+        x[..., 0] *= sign
+        y = y * sign[..., None]
+    return x, y
 
 
 def window_batches(dry, wet, window: int, idx: np.ndarray, batch_size: int):
