@@ -8,7 +8,8 @@ Then the model is scored on real material it never heard -- the shipped instrume
 the speech, each at a peak of -12 dBFS, through the drive at each gain -- at the nine gains 0, 5,
 ..., 40 dB: five it was trained on, four it never saw (15 and 35 chose its best epoch; 5 and 25 did
 not even do that). Last, the trained model is streamed at 64-sample blocks on one core with the
-gain held (:func:`fxlab.latency.time_blocks`). Per-setting ESR is printed; the last line is
+gain held (:func:`fxlab.latency.time_blocks`). ``--model gru|tcn`` trains the profile's GRU or
+FiLM TCN instead (same data, budget and settings). Per-setting ESR is printed; the last line is
 ``key=value`` pairs::
 
     model=lstm-32 knobs=gain_db esr_unseen_max=... esr_unseen_mean=... esr_seen_max=...
@@ -40,8 +41,8 @@ MODEL = "lstm"
 
 
 
-def profile_configs(work: Path, *, minutes: float, data_changes: dict | None = None):
-    """(DataConfig, TrainConfig of the conditioned LSTM) as the ``pedal`` profile runs them
+def profile_configs(work: Path, *, minutes: float, data_changes: dict | None = None, model: str = MODEL):
+    """(DataConfig, TrainConfig of the conditioned ``model``) as the ``pedal`` profile runs them
     (``data_changes``: notebook 01 parameters instead of the profile's, e.g. ``train_levels``)."""
     from fxlab import pipeline
     from fxlab.datasets import DataConfig
@@ -52,11 +53,16 @@ def profile_configs(work: Path, *, minutes: float, data_changes: dict | None = N
     p01 = {**pipeline.notebook_parameters("01_synthesize_data"), **steps["01_synthesize_data"],
            "run_dir": str(work), "cache_dir": str(work / "_cache"), **(data_changes or {})}
     p02 = {**pipeline.notebook_parameters("02_train"), **steps["02_train"], "run_dir": str(work),
-           "models": MODEL, "sample_minutes": float(minutes)}
+           "models": model, "sample_minutes": float(minutes)}
     data_config = DataConfig.from_parameters(p01)
     n_knobs = len(data_config.recipe()["conditioning"]["knobs"])
-    train_config = conditioned_configs(StudyConfig.from_parameters(p02).train_configs(), n_knobs)[MODEL]
+    train_config = conditioned_configs(StudyConfig.from_parameters(p02).train_configs(), n_knobs)[model]
     return data_config, train_config
+
+
+def _size(config) -> str:
+    p = config.model_params
+    return str(p["units"]) if "units" in p else f"{p['channels']}x{p['layers']}"
 
 
 def data_changes(args) -> dict:
@@ -71,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; returns its status (0)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     ap = argparse.ArgumentParser(prog="python -m fxlab.bench pedal", description=__doc__.split("\n")[0])
-    ap.add_argument("--minutes", type=float, default=10.0, help="training budget of the conditioned LSTM")
+    ap.add_argument("--minutes", type=float, default=10.0, help="training budget of the conditioned network")
+    ap.add_argument("--model", default=MODEL, choices=("lstm", "gru", "tcn"),
+                    help="the profile's network to train (default lstm; tcn: FiLM-conditioned)")
     ap.add_argument("--backend", choices=("jax", "tensorflow"), default=None,
                     help="Keras backend (default: jax when installed, else tensorflow)")
     ap.add_argument("--work", default=None, help="folder for the data and the model (default: a temporary one)")
@@ -107,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"machine: {platform.processor() or platform.machine()}, {cores} cores, load "
               f"{os.getloadavg()[0]:.2f}; keras {keras.__version__} ({keras.backend.backend()}), "
               f"python {platform.python_version()}")
-        data_config, config = profile_configs(work, minutes=args.minutes, data_changes=data_changes(args))
+        data_config, config = profile_configs(work, minutes=args.minutes, data_changes=data_changes(args),
+                                              model=args.model)
         if args.loss:
             config = config.replace(loss=args.loss)
         for arg, key in (("units", "units"), ("odd", "odd")):
@@ -125,10 +134,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"data: {ds.effect.describe()}; trained at {len(cond['train_settings'])} settings, "
               f"validated at {cond['val_settings']} ({time.perf_counter() - t0:.0f} s to build)")
         t0 = time.perf_counter()
-        trained = train(ds, work / "models" / MODEL, config, verbose=args.verbose)
+        trained = train(ds, work / "models" / args.model, config, verbose=args.verbose)
         wall = time.perf_counter() - t0
         s = trained.summary
-        print(f"{MODEL}-{config.model_params['units']} conditioned on {', '.join(knob_names)}: "
+        print(f"{args.model}-{_size(config)} conditioned on {', '.join(knob_names)}: "
               f"{trained.param_count} parameters, {s['epochs_run']} epochs ({s['stopped']}), best epoch "
               f"{s['best_epoch']}, {wall:.0f} s")
         settings = evaluation_settings(cond)
@@ -156,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
               f"(budget {args.minutes:g} min; wall {wall:.1f} s, the last epoch's validation included)")
         per = " ".join(f"esr_at_{'_'.join(f'{v:g}' for v in r['setting'].values())}={r['esr']:.4g}"
                        for r in rows)
-        print(f"model={MODEL}-{config.model_params['units']} knobs={','.join(knob_names)} "
+        print(f"model={args.model}-{_size(config)} knobs={','.join(knob_names)} "
               f"esr_unseen_max={summary['esr_unseen_max']:.4g} esr_unseen_mean={summary['esr_unseen_mean']:.4g} "
               f"esr_seen_max={summary['esr_seen_max']:.4g} {per} wall_s={wall:.1f} "
               f"epochs={s['epochs_run']} rtf_64={e['rtf']:.4f} backend={keras.backend.backend()} cores={cores}")

@@ -261,8 +261,7 @@ def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = Fa
     resuming = resume and ckpt.exists()
     _prepare_folder(out, config, full_config, resuming=resuming)
 
-    model, optimizer, loss = _compiled_model(config, window)
-    deployed = _deployed(model, config, n_knobs)
+    model, deployed, optimizer, loss = _compiled_model(config, window, n_knobs)
     state = _start_state(ckpt, model, optimizer, config, resuming=resuming,
                          log=log if verbose else None, pair=(dry, wet))
     if state["stopped"] == "early stopping":
@@ -329,8 +328,9 @@ def _full_config(config: TrainConfig, mcfg: dict, monitor: str, sr, data_hash: s
     return full_config
 
 
-def _compiled_model(config: TrainConfig, window: int | None):
-    """The seeded model, its optimiser and loss, compiled: ``(model, optimizer, loss)``."""
+def _compiled_model(config: TrainConfig, window: int | None, n_knobs: int):
+    """The seeded model, its optimiser and loss, compiled: ``(model, deployed, optimizer, loss)``
+    (``deployed``: what is validated and saved, :func:`_deployed`)."""
     import keras
 
     from fxlab.losses import CompositeLoss
@@ -345,7 +345,7 @@ def _compiled_model(config: TrainConfig, window: int | None):
     # there). JAX: the step must be compiled, or each op of each step is dispatched on its own.
     jit = keras.backend.backend() == "jax" if config.jit_compile is None else config.jit_compile
     model.compile(optimizer=optimizer, loss=loss, jit_compile=jit)
-    return model, optimizer, loss
+    return model, _deployed(model, config, n_knobs), optimizer, loss
 
 
 def _is_odd(config: TrainConfig) -> bool:
