@@ -184,3 +184,13 @@ def test_symmetry_odd_is_refused_for_an_effect_that_is_not_odd():
     check_odd(get_effect("highpass", cutoff_hz=440.0, order=1), sr=44100)  # linear: odd
     with pytest.raises(ParameterError, match="asymmetric.*symmetry = 'none'"):
         check_odd(get_effect("drive", shape="asymmetric"), sr=44100)
+
+
+def test_fxlab_train_refuses_odd_with_an_export_before_it_trains(tmp_path, capsys):
+    from fxlab import cli
+
+    code = cli.main(["train", "--dry", str(tmp_path / "none.wav"), "--wet", str(tmp_path / "none.wav"),
+                     "--out", str(tmp_path / "m"), "--odd", "--export", "aidax"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--odd with --export aidax" in err and "odd-symmetric" in err
+    assert not (tmp_path / "m").exists()  # refused before reading a file or training

@@ -251,6 +251,13 @@ def run_train_command(args: argparse.Namespace) -> int:
 
         if fmt not in FORMAT_NAMES:
             raise unknown_name("export format", fmt, [*FORMAT_NAMES, "all"])
+        if getattr(args, "odd", False):
+            from fxlab.errors import ParameterError, problem
+            from fxlab.export import ODD_REFUSAL
+
+            raise ParameterError(problem(f"--odd with --export {fmt}", found=ODD_REFUSAL,
+                                         expected="--odd without --export, or --export without --odd",
+                                         fix="drop --export (fxlab's runtime plays the model: fxlab.runtime.stream_file) or drop --odd"))
     model_params = {k: v for k, v in (("units", args.units), ("layers", args.layers),
                                       ("shaper", getattr(args, "shaper", None))) if v is not None}
     if getattr(args, "odd", False):

@@ -63,7 +63,7 @@ from fxlab.export.rtneural import AIDAX, RTNEURAL
 from fxlab.export.tflite import TFLITE
 from fxlab.util import atomic_write
 
-__all__ = ["FORMATS", "FORMAT_NAMES", "Exported", "export", "export_all", "export_run_model",
+__all__ = ["FORMATS", "FORMAT_NAMES", "ODD_REFUSAL", "Exported", "export", "export_all", "export_run_model",
            "formats_for"]
 
 #: Every export format, by its ``--format`` name.
@@ -126,13 +126,18 @@ def formats_for(model) -> dict[str, str | None]:
     return {name: _why_not(f, tm) for name, f in FORMATS.items()}
 
 
+#: Why no format holds an odd-symmetric network (``odd=1``), and what to do.
+ODD_REFUSAL = ("an odd-symmetric network (odd=1) runs its core twice, on the input and on the input "
+               "negated, and no player of this format does that; fxlab's own runtime plays it "
+               "(TrainedModel.processor(), fxlab.runtime.stream_file); to export, train without odd (fxlab train without --odd, notebook 02's "
+               "symmetry = 'none')")
+
+
 def _why_not(fmt: Format, tm) -> str | None:
     """Why ``fmt`` cannot hold ``tm``: an odd-symmetric network first (every format's players run
     one network once per sample; an odd one runs its core twice), then the format's own reason."""
     if tm.config.get("model", {}).get("odd"):
-        return ("an odd-symmetric network (odd=1) runs its core twice, on the input and on the input "
-                "negated, and no player of this format does that; fxlab's own runtime runs it "
-                "(fxlab stream), or train it with symmetry none to export it")
+        return ODD_REFUSAL
     return fmt.why_not(tm)
 
 
@@ -148,7 +153,9 @@ def _check_format(tm, fmt: str) -> Format:
             else "a model some format holds (lstm and gru, with or without knobs: aidax, rtneural, "
                  "onnx, tflite; lstm without knobs: nam; tcn without knobs: onnx, tflite; "
                  "graybox: graybox)",
-            fix=f"export --format {able[0]}" if able else "train an lstm or gru model to export it"))
+            fix=f"export --format {able[0]}" if able else
+            "train it without odd (fxlab train without --odd)" if why == ODD_REFUSAL else
+            "train an lstm or gru model to export it"))
     return FORMATS[fmt]
 
 
