@@ -20,8 +20,7 @@ from typing import Any
 
 from fxlab import progress
 from fxlab.aliasing import FLOOR_DB, excess, measure_aliasing
-from fxlab.evaluate.knobs import setting_key
-from fxlab.evaluate.trained import find_models
+from fxlab.evaluate.knobs import conditioned_run, setting_key
 
 __all__ = ["measure_setting", "run_aliasing", "summary"]
 
@@ -47,18 +46,10 @@ def run_aliasing(run_dir, *, levels_dbfs: Sequence[float] = (-12.0, 0.0), count:
     ``run_dir/aliasing.json`` (per setting and system: tones, ASR, 2nd/3rd harmonic and DC per
     level, and each model's excess over the effect at every level).
     """
-    from fxlab.datasets import load_dataset
-
-    run_dir = Path(run_dir)
-    data = load_dataset(run_dir / "data")
-    cond = data.conditioning
-    models = [m for m in find_models(run_dir) if getattr(m, "knobs", ())]
-    if not cond or not models:
+    run = conditioned_run(run_dir, settings)
+    if run is None:
         return []
-    if settings is None:
-        train = sorted(cond["train_settings"], key=setting_key)
-        settings = [train[len(train) // 2], *cond["val_settings"]]
-    seen = {setting_key(s) for s in cond["train_settings"]}
+    data, models, settings, seen = run
     out = []
     for setting in settings:
         entry = measure_setting(data.effect, models, setting, sr=data.sr, levels_dbfs=levels_dbfs, count=count)
@@ -69,7 +60,7 @@ def run_aliasing(run_dir, *, levels_dbfs: Sequence[float] = (-12.0, 0.0), count:
                "excess": {n: {f"{lv:g}": excess(e["target"], a, level_dbfs=float(lv), name=n)
                               for lv in e["target"].levels_dbfs} for n, a in e["models"].items()}}
               for e in out]
-    (run_dir / "aliasing.json").write_text(json.dumps({"floor_db": FLOOR_DB, "settings": record}, indent=1))
+    (Path(run_dir) / "aliasing.json").write_text(json.dumps({"floor_db": FLOOR_DB, "settings": record}, indent=1))
     return out
 
 

@@ -32,7 +32,7 @@ from fxlab.errors import ParameterError, problem
 from fxlab.evaluate.trained import find_models
 from fxlab.util import html_table
 
-__all__ = ["evaluation_settings", "knob_harmonics", "knob_table_html", "score_over_knobs", "setting_key"]
+__all__ = ["conditioned_run", "evaluation_settings", "knob_harmonics", "knob_table_html", "score_over_knobs", "setting_key"]
 
 
 def setting_key(setting: Mapping[str, float]) -> tuple:
@@ -180,6 +180,26 @@ def knob_table_html(scores: Mapping[str, Any]) -> str:
             + (f"<p>Not scored across the knob:</p><ul>{skipped}</ul>" if skipped else ""))
 
 
+def conditioned_run(run_dir, settings: Sequence[Mapping[str, float]] | None = None):
+    """``(data, models, settings, seen_keys)`` of a knob-conditioned run, or None when the run is
+    not conditioned or has no model that reads knobs: its data set, those models, the settings
+    (default: the middle training setting, seen, and every held-out one, unseen) and the
+    :func:`setting_key` of every training setting."""
+    from pathlib import Path
+
+    from fxlab.datasets import load_dataset
+
+    data = load_dataset(Path(run_dir) / "data")
+    cond = data.conditioning
+    models = [m for m in find_models(run_dir) if getattr(m, "knobs", ())]
+    if not cond or not models:
+        return None
+    if settings is None:
+        train = sorted(cond["train_settings"], key=setting_key)
+        settings = [train[len(train) // 2], *cond["val_settings"]]
+    return data, models, list(settings), {setting_key(s) for s in cond["train_settings"]}
+
+
 def knob_harmonics(run_dir, *, f0_hz: float = 1000.0, levels_dbfs: Sequence[float] | None = None,
                    settings: Sequence[Mapping[str, float]] | None = None) -> list[dict[str, Any]]:
     """Harmonics of the effect and of each conditioned model of a run, setting by setting.
@@ -197,21 +217,13 @@ def knob_harmonics(run_dir, *, f0_hz: float = 1000.0, levels_dbfs: Sequence[floa
         Show one with :func:`fxlab.harmonics.harmonics_table` and
         :func:`fxlab.plots.evaluation.plot_harmonics`.
     """
-    from pathlib import Path
-
-    from fxlab.datasets import load_dataset
     from fxlab.harmonics import DEFAULT_LEVELS_DBFS, measure_harmonics
 
-    data = load_dataset(Path(run_dir) / "data")
-    cond = data.conditioning
-    models = [m for m in find_models(run_dir) if getattr(m, "knobs", ())]
-    if not cond or not models:
+    run = conditioned_run(run_dir, settings)
+    if run is None:
         return []
+    data, models, settings, seen_keys = run
     levels = tuple(levels_dbfs) if levels_dbfs is not None else DEFAULT_LEVELS_DBFS
-    if settings is None:
-        train = sorted(cond["train_settings"], key=setting_key)
-        settings = [train[len(train) // 2], *cond["val_settings"]]
-    seen_keys = {setting_key(s) for s in cond["train_settings"]}
     out = []
     for setting in settings:
         fx = data.effect.with_knobs(**setting)

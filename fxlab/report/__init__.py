@@ -127,14 +127,23 @@ def _params_table(params: dict) -> Html:
 def _results(run_dir: Path) -> dict | None:
     """``{"html": Markup, "error": None}`` for the results table, ``{"html": None, "error": str}``
     if it failed, or None when the evaluation has not run."""
+    return _evaluated_section(run_dir, "fxlab.evaluate", lambda ev: ev.results_table_html(run_dir))
+
+
+def _evaluated_section(run_dir: Path, module: str, build) -> dict | None:
+    """None when the evaluation has not run (no ``metrics.json``) or ``module`` cannot be
+    imported; else ``{"html": Markup(build(module)), "error": None}``, or ``{"html": None,
+    "error": repr(e)}`` when ``build`` failed: the report must still show everything else."""
+    import importlib
+
     if not (run_dir / "metrics.json").exists():
         return None
     try:
-        from fxlab.evaluate import results_table_html
+        mod = importlib.import_module(module)
     except ImportError:
         return None
     try:
-        return {"html": Markup(results_table_html(run_dir)), "error": None}
+        return {"html": Markup(build(mod)), "error": None}
     except Exception as e:  # the report must still show everything else
         return {"html": None, "error": repr(e)}
 
@@ -145,24 +154,18 @@ def _question(run_dir: Path) -> dict | None:
     or None when the evaluation has not run. A nonlinear effect's harmonics are measured here
     (:func:`fxlab.evaluate.graybox.measure_run_harmonics`) unless ``metrics.json`` holds them;
     if that fails the table says "not measured" and the error is shown beside it."""
-    if not (run_dir / "metrics.json").exists():
-        return None
-    try:
-        from fxlab.evaluate.graybox import compare_run, comparison_html, measure_run_harmonics
-    except ImportError:
-        return None
-    try:
-        comp = compare_run(run_dir)
+    def build(gb) -> str:
+        comp = gb.compare_run(run_dir)
         note = ""
         if comp.linear is False and comp.rows and comp.harmonics is None:
             try:
-                harmonics = measure_run_harmonics(run_dir, [comp.graybox, comp.network])
-                comp = compare_run(run_dir, harmonics=harmonics)
+                harmonics = gb.measure_run_harmonics(run_dir, [comp.graybox, comp.network])
+                comp = gb.compare_run(run_dir, harmonics=harmonics)
             except Exception as e:  # the comparison stands without them
                 note = f"<pre class='error'>harmonics not measured: {html.escape(repr(e))}</pre>"
-        return {"html": Markup(comparison_html(comp) + note), "error": None}
-    except Exception as e:  # the report must still show everything else
-        return {"html": None, "error": repr(e)}
+        return gb.comparison_html(comp) + note
+
+    return _evaluated_section(run_dir, "fxlab.evaluate.graybox", build)
 
 
 def report_context(run_dir: str | Path) -> dict:
