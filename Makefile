@@ -25,8 +25,9 @@ report: $(STAMP)
 	$(BIN)/fxlab run --profile $(PROFILE) $(if $(RUN_ID),--run-id $(RUN_ID),)
 
 # The suite runs on every core (pytest-xdist), a test file to a worker so that a module's costly
-# fixture is made once. `make test PYTEST_ARGS=` runs it in one process.
-PYTEST_ARGS ?= -n logical --dist loadfile
+# fixture is made once, the longest files first (tests/conftest.py). `make test PYTEST_ARGS=` runs
+# it in one process.
+PYTEST_ARGS ?= -n logical --dist loadfile --no-loadscope-reorder
 
 ## Run the test suite (browser tests included; `pytest -m browser` runs them alone).
 test: $(STAMP)

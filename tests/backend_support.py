@@ -5,6 +5,7 @@ Run as a script in a fresh process (the backend is fixed when Keras is first imp
     KERAS_BACKEND=jax python tests/backend_support.py OUT.npz MODEL_DIR [MODEL_DIR ...]
 
 and imported by the tests, which call :func:`model_outputs` under TensorFlow on the same folders.
+The script also stores ``latency``: :func:`latency_engines` of the first folder, as JSON.
 For every folder it stores ``<folder>/predict`` (``TrainedModel.predict``: the numba kernels for
 LSTM/GRU and the TCN, the Keras model over batched windows for the thesis's networks) and, for the
 sample-level models, ``<folder>/keras`` (the Keras model called on the whole signal, which runs on
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["SAMPLES", "WINDOWED_SAMPLES", "input_signal", "model_outputs"]
+__all__ = ["SAMPLES", "WINDOWED_SAMPLES", "input_signal", "latency_engines", "model_outputs"]
 
 #: Samples of the test signal given to the sample-level models (about 0.1 s).
 SAMPLES = 4096
@@ -53,5 +54,20 @@ def model_outputs(model_dirs) -> dict[str, np.ndarray]:
     return out
 
 
+def latency_engines(model_dir) -> dict:
+    """The latency step's account of one sample-level model's engines on this backend
+    (``measure_model``'s ``engines`` and ``summary``, a few short blocks each)."""
+    from fxlab.latency.measure import measure_model
+    from fxlab.training import load_trained
+
+    entry, _ = measure_model("m", load_trained(model_dir), engines="numba,tf_function",
+                             block_sizes=(64,), n_blocks=20, seconds_per_config=0.1, log=None)
+    return {"engines": entry["engines"], "summary": entry["summary"]}
+
+
 if __name__ == "__main__":
-    np.savez(sys.argv[1], **model_outputs(sys.argv[2:]))
+    import json
+
+    out = model_outputs(sys.argv[2:])
+    out["latency"] = np.array(json.dumps(latency_engines(sys.argv[2])))
+    np.savez(sys.argv[1], **out)

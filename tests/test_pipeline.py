@@ -203,11 +203,12 @@ def test_tiny_profile_runs_every_step_into_one_report(tiny_run_result):
 
 
 @pytest.mark.slow
-def test_rerunning_a_run_resumes_training_instead_of_starting_over(tiny_run_result, reports_dir):
+def test_rerunning_a_run_resumes_training_instead_of_starting_over(tiny_run_result):
     """Rerunning step 02 into the same run folder continues from each model's checkpoint: a model
     that had finished trains no further epoch and keeps its numbers."""
     import shutil
 
+    reports_dir = tiny_run_result.run_dir.parent  # beside the shared run, with its data cache
     shutil.copytree(tiny_run_result.run_dir, reports_dir / "tiny-again")  # leave the shared run alone
     models = reports_dir / "tiny-again" / "models"
     before = {p.name: json.loads((p / "summary.json").read_text()) for p in models.iterdir()}

@@ -72,11 +72,14 @@ def initialise(model, dry: np.ndarray, wet: np.ndarray, *, log=None) -> dict[str
     e = n_eq_params(s)
     eq0 = theta[:e]
     peak = int(np.argmax(np.abs(np.fft.irfft(h))[:_MAX_DELAY + 1]))
-    fitted, err, delay = None, np.inf, 0
-    for d in sorted({0, *range(max(0, peak - 3), peak + 1)}):  # the delay that fits best
-        f, r = _fit_eq(eq0, s, h * np.exp(1j * grid * d), weight, grid)
-        if r < 0.5 * err:  # a longer delay must halve the misfit to be taken
-            fitted, err, delay = f, r, d
+    # the delay that fits best, judged by the first stage (a longer delay must halve the misfit
+    # to be taken); the second stage refines that delay's fit only
+    first, err1, delay = None, np.inf, 0
+    for d in sorted({0, *range(max(0, peak - 3), peak + 1)}):
+        f, r = _fit_first_stage(eq0, s, h * np.exp(1j * grid * d), weight, grid)
+        if r < 0.5 * err1:
+            first, err1, delay = f, r, d
+    fitted, err = _refine(first, err1, s, h * np.exp(1j * grid * delay), weight, grid)
     if err > MAX_FIT_ESR:  # no better than silence: the EQ cannot hold this pair (a delay, say)
         if log is not None:
             log(f"graybox: no EQ fits the pair's linear response (spectral ESR {err:.2g}); "
@@ -102,6 +105,8 @@ MAX_FIT_ESR = 0.5
 _MAX_DELAY = 64
 #: Length of the deconvolved impulse response, samples.
 _IR_LEN = 4096
+#: The fit's first stage uses every so many frequencies of the grid (see _fit_first_stage).
+_COARSE = 4
 #: Samples of the training pair used for the fit (the first so many).
 _FIT_SAMPLES = 1 << 20
 
@@ -150,37 +155,30 @@ def _response_np(theta_eq: np.ndarray, sections: int, omega: np.ndarray) -> np.n
     return h
 
 
-def _fit_eq(eq0: np.ndarray, sections: int, h: np.ndarray, weight: np.ndarray, omega: np.ndarray):
-    """Least-squares fit of the EQ's weights to ``h`` (weighted): ``(weights, spectral ESR)``.
+def _fit_first_stage(eq0: np.ndarray, sections: int, h: np.ndarray, weight: np.ndarray,
+                     omega: np.ndarray):
+    """The fit's first stage: ``(weights, spectral ESR)`` of the 1st-order sections and the output
+    gain alone (the shelves and peaks held at 0 dB), from a ladder of starting frequencies, the
+    best start kept (a later start must halve the misfit to be kept, so that a high-pass is read as
+    a high-pass, not as an equivalent pair). :func:`_refine` is the second stage.
 
-    Two stages. First the 1st-order sections and the output gain alone (the shelves and peaks
-    held at 0 dB), from a ladder of starting frequencies, the best start kept. Then every weight,
-    with a small penalty on the shelves' and peaks' gains, so that a section with nothing to do
-    stays at 0 dB instead of two sections cancelling each other, and a smaller one on the
-    distance from the first stage's answer, so that an idle section stays where it was put."""
+    The ladder fits on every :data:`_COARSE`-th frequency of the grid (the cost is the response's
+    evaluation, linear in the grid); the ESR returned is the best start's on the whole grid."""
     import scipy.optimize
 
-    sw = np.sqrt(weight)
-    scale = float(np.sqrt(np.sum(weight * np.abs(h) ** 2))) or 1.0
+    full, _, _, _ = _misfit(sections, h, weight, omega, eq0.size)
+    coarse = slice(None, None, _COARSE)
+    misfit, scale, lo2, hi2 = _misfit(sections, h[coarse], weight[coarse] / weight[coarse].sum(),
+                                      omega[coarse], eq0.size)
     kinds = layout(sections)
-    gains = np.array([3 * i + 1 for i, kind in enumerate(kinds) if kind not in DEPTH_KINDS])
-    lo2, hi2 = np.full(eq0.size, -np.inf), np.full(eq0.size, np.inf)
-    for i, kind in enumerate(kinds):
-        if kind in DEPTH_KINDS:
-            lo2[3 * i + 1], hi2[3 * i + 1] = 0.0, 1.0
 
-    def misfit(th):
-        d = (_response_np(th, sections, omega) - h) * sw / scale
-        return np.concatenate([d.real, d.imag])
-
-    # stage 1: from a ladder of starts, each freeing the gain and the high-/low-passes it places
-    # (frequency, depth; Q for the 2nd-order ones), simplest first; a later start must halve the
-    # misfit to be kept, so that a high-pass is read as a high-pass, not as an equivalent pair
     def stage1(v, base, free):
         th = base.copy()
         th[free] = v
         return misfit(th)
 
+    # each start frees the gain and the high-/low-passes it places (frequency, depth; Q for the
+    # 2nd-order ones), simplest first
     hps, lps = (2e-3, 1e-2, 4e-2), (0.1, 0.02)
     ladder = ([{}] + [{k: f} for k in ("hp1", "hp2") for f in hps]
               + [{k: f} for k in ("lp1", "lp2") for f in lps]
@@ -202,14 +200,46 @@ def _fit_eq(eq0: np.ndarray, sections: int, h: np.ndarray, weight: np.ndarray, o
             best[0][free] = fit.x
         if 2.0 * best[1] < 1e-9:
             break
-    th1, cost1 = best
-    if 2.0 * cost1 < 1e-9:
-        return th1, float(2.0 * cost1)
+    return best[0], float(np.sum(full(best[0]) ** 2))
+
+
+def _refine(th1: np.ndarray, esr1: float, sections: int, h: np.ndarray, weight: np.ndarray,
+            omega: np.ndarray):
+    """The fit's second stage, from the first's answer ``th1`` (spectral ESR ``esr1``): every
+    weight, with a small penalty on the shelves' and peaks' gains, so that a section with nothing
+    to do stays at 0 dB instead of two sections cancelling each other, and a smaller one on the
+    distance from the first stage's answer, so that an idle section stays where it was put.
+    ``(weights, spectral ESR)``; the first stage's answer if refining does not halve the misfit."""
+    import scipy.optimize
+
+    if esr1 < 1e-9:
+        return th1, esr1
+    misfit, _, lo2, hi2 = _misfit(sections, h, weight, omega, th1.size)
+    kinds = layout(sections)
+    gains = np.array([3 * i + 1 for i, kind in enumerate(kinds) if kind not in DEPTH_KINDS])
     fit = scipy.optimize.least_squares(
         lambda th: np.concatenate([misfit(th), 1e-3 * th[gains], 1e-4 * (th - th1)]), th1,
         method="trf", bounds=(lo2, hi2), max_nfev=400)
-    cost2 = 0.5 * float(np.sum(misfit(fit.x) ** 2))
-    return (fit.x, 2.0 * cost2) if cost2 < 0.5 * cost1 else (th1, 2.0 * cost1)
+    esr2 = float(np.sum(misfit(fit.x) ** 2))
+    return (fit.x, esr2) if esr2 < 0.5 * esr1 else (th1, esr1)
+
+
+def _misfit(sections: int, h: np.ndarray, weight: np.ndarray, omega: np.ndarray, n: int):
+    """``(misfit(theta) -> residuals, scale, lower, upper)``: the weighted, normalised residuals of
+    the EQ's response against ``h`` (their squared sum is the spectral ESR), and the bounds of the
+    ``n`` weights (the depths of the high-/low-passes in [0, 1], the rest free)."""
+    sw = np.sqrt(weight)
+    scale = float(np.sqrt(np.sum(weight * np.abs(h) ** 2))) or 1.0
+    lo2, hi2 = np.full(n, -np.inf), np.full(n, np.inf)
+    for i, kind in enumerate(layout(sections)):
+        if kind in DEPTH_KINDS:
+            lo2[3 * i + 1], hi2[3 * i + 1] = 0.0, 1.0
+
+    def misfit(th):
+        d = (_response_np(th, sections, omega) - h) * sw / scale
+        return np.concatenate([d.real, d.imag])
+
+    return misfit, scale, lo2, hi2
 
 
 def linear_fit_esr(dry: np.ndarray, wet: np.ndarray) -> float:
