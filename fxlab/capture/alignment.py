@@ -28,6 +28,7 @@ from fxlab.errors import (
     UnrelatedPairError,
     problem,
 )
+from fxlab.util import one_blas_thread
 
 __all__ = ["LATENCY_MARGIN", "MIN_RELATEDNESS", "NONLINEAR_RESIDUAL", "SHARP_ONSET",
            "LatencyEstimate", "estimate_latency", "estimate_offset"]
@@ -237,17 +238,6 @@ def _response(e: np.ndarray, we: np.ndarray, reg: float = 1e-2) -> tuple[np.ndar
     return h, n_fft
 
 
-def _one_blas_thread():
-    """Small dense solves run ~8x faster on one BLAS thread than on a busy machine's many."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - a declared dependency; kept optional for old installs
-        import contextlib
-
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
-
-
 def _causal_fit(d: np.ndarray, w: np.ndarray, lo: int, hi: int, taps: int,
                 fit_samples: int) -> tuple[np.ndarray, np.ndarray, float, int]:
     """Least-squares fit of w[t] by sum_{j<taps} h_j d[t - l - j] for each start l in [lo, hi];
@@ -328,7 +318,7 @@ def _relatedness(d_all: np.ndarray, w_all: np.ndarray, onset: int, taps: int,
                  fit_samples: int) -> float:
     """Share of the wet signal's energy a causal response from ``onset`` explains (on the signals
     as they are: whitening lifts noise); refused below :data:`MIN_RELATEDNESS`."""
-    with _one_blas_thread():
+    with one_blas_thread():
         _, raw_resid, raw_energy, _ = _causal_fit(d_all, w_all, onset, onset, taps, fit_samples)
     relatedness = 1.0 - float(raw_resid[0]) / raw_energy if raw_energy > 0 else 0.0
     if relatedness < MIN_RELATEDNESS:
@@ -413,7 +403,7 @@ def estimate_latency(dry: np.ndarray, wet: np.ndarray, *, max_lag: int,
     e_all, we_all = _whiten(d_all, w_all)
     h, n_fft, peak_lag, hi = _response_peak(d_all, w_all, e_all, we_all, max_lag, int(search))
     lo = max(peak_lag - int(search), -max_lag)
-    with _one_blas_thread():
+    with one_blas_thread():
         # one start past the last candidate, to see what starting later would cost
         starts, resid, energy, n_fit = _causal_fit(e_all, we_all, lo, hi + 1, int(taps),
                                                    int(fit_samples))

@@ -27,10 +27,9 @@ from fxlab.models.graybox import (
     layout,
     n_eq_params,
 )
+from fxlab.util import one_blas_thread
 
 __all__ = ["MAX_FIT_ESR", "initialise", "linear_fit_esr"]
-
-
 
 
 def initialise(model, dry: np.ndarray, wet: np.ndarray, *, log=None) -> dict[str, Any]:
@@ -75,11 +74,12 @@ def initialise(model, dry: np.ndarray, wet: np.ndarray, *, log=None) -> dict[str
     # the delay that fits best, judged by the first stage (a longer delay must halve the misfit
     # to be taken); the second stage refines that delay's fit only
     first, err1, delay = None, np.inf, 0
-    for d in sorted({0, *range(max(0, peak - 3), peak + 1)}):
-        f, r = _fit_first_stage(eq0, s, h * np.exp(1j * grid * d), weight, grid)
-        if r < 0.5 * err1:
-            first, err1, delay = f, r, d
-    fitted, err = _refine(first, err1, s, h * np.exp(1j * grid * delay), weight, grid)
+    with one_blas_thread():  # many small solves
+        for d in sorted({0, *range(max(0, peak - 3), peak + 1)}):
+            f, r = _fit_first_stage(eq0, s, h * np.exp(1j * grid * d), weight, grid)
+            if r < 0.5 * err1:
+                first, err1, delay = f, r, d
+        fitted, err = _refine(first, err1, s, h * np.exp(1j * grid * delay), weight, grid)
     if err > MAX_FIT_ESR:  # no better than silence: the EQ cannot hold this pair (a delay, say)
         if log is not None:
             log(f"graybox: no EQ fits the pair's linear response (spectral ESR {err:.2g}); "
