@@ -3,8 +3,12 @@
 Nothing outside this package runs a network block by block. Start with :func:`render` (a whole
 signal, offline, exact and fast) or :func:`make_processor` (block by block, state carried).
 
-- :mod:`fxlab.runtime.streaming`   the processor family (recurrent, convolutional, windowed),
-  :func:`render`, :func:`make_processor`, :func:`check_block_size`
+- :mod:`fxlab.runtime.streaming`   :func:`render` and :func:`make_processor`: the processor a
+  model needs, chosen from its config (an odd network's two composed)
+- :mod:`fxlab.runtime.processors`  one processor per kind (recurrent, convolutional, windowed,
+  gray-box)
+- :mod:`fxlab.runtime.processor`   their base :class:`Processor` (blocks, state, level watch,
+  knobs) and :func:`check_block_size`
 - :mod:`fxlab.runtime.knobs`       the knob smoothing (:func:`smooth_knobs`) and declarations of
   knob-conditioned networks
 - :mod:`fxlab.runtime.files`       :func:`stream_file`: a WAV file through a processor, block by block
