@@ -93,6 +93,16 @@ def test_verdicts():
 # ---- the clips --------------------------------------------------------------------------------
 
 
+def test_the_default_model_is_the_best_network_by_its_esr(tmp_path):
+    run = make_run_dir(tmp_path / "r", seconds=1.0, models=("graybox", "gru", "lstm"))
+    assert listening.prepare_abx(_config(run, clip_seconds=0.5)).model == "gru"  # no metrics: by name
+    esr = {"graybox": 1e-9, "gru": 0.3, "lstm": 0.02}
+    (run / "metrics.json").write_text(json.dumps(
+        {"models": {m: {"splits": {"val2": {"esr": e}}} for m, e in esr.items()}}))
+    # the emulator last however good: the default asks whether the best network can be told apart
+    assert listening.prepare_abx(_config(run, clip_seconds=0.5)).model == "lstm"
+
+
 def test_abx_clips_are_the_ab_trials_clips_and_x_sounds_the_same(run_dir, abx_session):
     s = abx_session
     assert s.root == run_dir / "listening" / "abx"

@@ -114,7 +114,9 @@ class AbxSession:
 
 def _abx_candidates(config: ListeningConfig) -> list[str]:
     """The models the ABX test may use: ``abx_model`` if named (refused if not rendered), else
-    every model rendered for ``abx_split``, by name."""
+    every model rendered for ``abx_split``, best first: the networks by their ESR on the split
+    (``metrics.json``; by name where it has none), the traditional emulator (``graybox``) last, so
+    that the default asks whether the best network can be told from the effect."""
     run_dir, split = config.run_folder, config.abx_split
     if not run_dir.is_dir():
         raise AudioFileError(problem(
@@ -134,7 +136,18 @@ def _abx_candidates(config: ListeningConfig) -> list[str]:
             fix="run 01_synthesize_data to 03_evaluate for this run folder first, or set "
                 'abx_split = "val1"',
         ))
-    return available
+    return sorted(available, key=lambda m: (m == "graybox", _esr_of(run_dir, m, split), m))
+
+
+def _esr_of(run_dir, model: str, split: str) -> float:
+    """The model's ESR on ``split`` in the run's ``metrics.json`` (infinity where there is none)."""
+    import json
+
+    try:
+        doc = json.loads((run_dir / "metrics.json").read_text())
+        return float(doc["models"][model]["splits"][split]["esr"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return float("inf")
 
 
 def prepare_abx(config: ListeningConfig) -> AbxSession:

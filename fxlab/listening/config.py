@@ -86,8 +86,9 @@ class ListeningConfig(NotebookConfig):
         ``""`` means the first conditioned model of the run, by name.
     abx_model : str
         The model the ABX test plays as B against the target (:func:`~fxlab.listening.prepare_abx`);
-        ``""`` means the first model rendered for ``abx_split``, by name, with at least
-        ``min_clip_seconds`` of output.
+        ``""`` means the best network rendered for ``abx_split`` (lowest ESR there in the run's
+        ``metrics.json``; the traditional emulator last) with at least ``min_clip_seconds`` of
+        output.
     abx_split : str
         The split the ABX clip is cut from, ``"val1"`` or ``"val2"``.
     abx_trials : int in [1, 200]
@@ -165,7 +166,7 @@ class ListeningConfig(NotebookConfig):
             raise ParameterError(problem(
                 "abx_model", found=repr(self.abx_model),
                 expected='a model name (not the target, the input or a control), or "" for the '
-                         "first model rendered",
+                         "best network rendered",
                 fix='write abx_model = ""'))
         if self.abx_split not in SPLITS:
             raise unknown_name("split (abx_split)", self.abx_split, list(SPLITS))
@@ -241,7 +242,7 @@ class ListeningConfig(NotebookConfig):
             f"{', '.join(self.split_names)}, {self.clip_seconds} s each at {self.loudness_lufs} "
             f"LUFS ({LOUDNESS_METHOD}); session seed {self.seed}; "
             f"{'all sessions pooled' if self.pool_sessions else 'this session only'}. "
-            f"ABX: model {self.abx_model or 'first rendered'} on {self.abx_split}, "
+            f"ABX: model {self.abx_model or 'the best network rendered'} on {self.abx_split}, "
             f"{self.abx_trials} trials; answers file `{self.abx_file}`."
             + (f" {self.note}" if self.note else "")
         )
