@@ -1,4 +1,4 @@
-"""The blind A/B listening test: trials, the rating widget, the append-only ratings store, aggregation.
+"""The blind A/B listening test and the ABX test: trials, widgets, append-only answer stores, aggregation.
 
 The thesis (sections 3.5.2 and 4.1.2) asked 9 people how similar each network's output sounded to
 its target, on four answers (:data:`ANSWERS`): 1 "Not similar at all", 2 "Some similarities",
@@ -20,7 +20,8 @@ every public name is re-exported here, so ``from fxlab import listening; listeni
     :func:`normalize_rater`.
 :mod:`~fxlab.listening.store`
     :class:`RatingsStore` appends each answer at once to a JSONL file (``O_APPEND``, fsync'ed,
-    never rewritten); :func:`read_ratings` skips a torn line; :func:`default_ratings_path`.
+    never rewritten); :func:`read_ratings` skips a torn line; :func:`default_ratings_path`; the
+    same for the ABX answers: :class:`AbxStore`, :func:`read_abx`, :func:`default_abx_path`.
 :mod:`~fxlab.listening.aggregate`
     :func:`latest_answers`, :func:`rater_status` (the controls), :func:`mean_ci95`,
     :func:`aggregate` (per model, raters who failed the controls excluded), :func:`write_aggregate`
@@ -29,6 +30,19 @@ every public name is re-exported here, so ``from fxlab import listening; listeni
 :mod:`~fxlab.listening.widget`
     :class:`ListeningWidget` (ipywidgets) and :func:`listening_widget`, which shows it when
     someone is at the keyboard and a note otherwise.
+:mod:`~fxlab.listening.abx`
+    The ABX test (can a rater tell a model's output from its target at all?):
+    :class:`AbxSession`, :func:`prepare_abx` (the chosen model's clip and its target, cut and
+    matched as their A/B trial, into ``<run_dir>/listening/abx/``), :func:`load_abx`,
+    :func:`abx_order` (what X is in each of a rater's N trials, seeded by name and session seed).
+:mod:`~fxlab.listening.abx_stats`
+    :func:`binomial_p_value` (exact one-sided), :func:`needed_correct` (12 of 16 for p < 0.05),
+    :func:`abx_verdict`, :func:`abx_sessions`, :func:`abx_aggregate` (per completed session and
+    pooled per model and clip), :func:`write_abx_aggregate` (``<run_dir>/listening/abx.json``)
+    and :func:`abx_html` (the report's ABX table).
+:mod:`~fxlab.listening.abx_widget`
+    :class:`AbxWidget` (ipywidgets: players A, B and X, "X is A" / "X is B") and
+    :func:`abx_widget`, which shows it when someone is at the keyboard and a note otherwise.
 :mod:`~fxlab.listening.audition`
     :class:`KnobAudition` (ipywidgets: a knob-conditioned model against its effect at any knob
     setting, with the ESR and whether the setting was trained on) and :func:`knob_audition`, which
@@ -42,9 +56,22 @@ every public name is re-exported here, so ``from fxlab import listening; listeni
 
 The notebook's calls: ``prepare_trials(config)``, ``listening_widget(trial_set, config)``,
 ``knob_audition(config)``, ``write_aggregate(config, session=trial_set.session)``, ``aggregate_html(agg)``,
-and for the figure ``fxlab.plots.listening.plot_aggregate(agg, path=config.figure_path)``.
+for the figure ``fxlab.plots.listening.plot_aggregate(agg, path=config.figure_path)``, and for the
+ABX test ``prepare_abx(config)``, ``abx_widget(abx_session, config)``,
+``write_abx_aggregate(config, session=abx_session.session)``, ``abx_html(abx)``.
 """
 
+from fxlab.listening.abx import AbxSession, abx_order, load_abx, prepare_abx
+from fxlab.listening.abx_stats import (
+    abx_aggregate,
+    abx_html,
+    abx_sessions,
+    abx_verdict,
+    binomial_p_value,
+    needed_correct,
+    write_abx_aggregate,
+)
+from fxlab.listening.abx_widget import AbxWidget, abx_widget
 from fxlab.listening.aggregate import (
     aggregate,
     aggregate_html,
@@ -73,7 +100,14 @@ from fxlab.listening.loudness import (
     match_gains,
 )
 from fxlab.listening.scale import ANSWERS, CONTROL_DRY, CONTROL_SAME, CONTROLS, THESIS_LSTM
-from fxlab.listening.store import RatingsStore, default_ratings_path, read_ratings
+from fxlab.listening.store import (
+    AbxStore,
+    RatingsStore,
+    default_abx_path,
+    default_ratings_path,
+    read_abx,
+    read_ratings,
+)
 from fxlab.listening.trials import (
     STUDY_SR,
     Trial,
@@ -94,36 +128,52 @@ __all__ = [
     "LOUDNESS_METHOD",
     "STUDY_SR",
     "THESIS_LSTM",
+    "AbxSession",
+    "AbxStore",
+    "AbxWidget",
     "KnobAudition",
     "ListeningConfig",
     "ListeningWidget",
     "RatingsStore",
     "Trial",
     "TrialSet",
+    "abx_aggregate",
+    "abx_html",
+    "abx_order",
+    "abx_sessions",
+    "abx_verdict",
+    "abx_widget",
     "aggregate",
     "aggregate_html",
     "audition_clips",
     "audition_settings",
     "audition_summary",
+    "binomial_p_value",
     "conditioned_models",
+    "default_abx_path",
     "default_ratings_path",
     "rendered_models",
     "k_weighting_coefficients",
     "knob_audition",
     "latest_answers",
     "listening_widget",
+    "load_abx",
     "load_trials",
     "loudness",
     "match_gains",
     "mean_ci95",
+    "needed_correct",
     "normalize_rater",
+    "prepare_abx",
     "prepare_trials",
     "rater_order",
     "rater_status",
+    "read_abx",
     "read_ratings",
     "render_setting",
     "run_conditioning",
     "setting_status",
     "summary_html",
+    "write_abx_aggregate",
     "write_aggregate",
 ]

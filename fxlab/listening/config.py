@@ -3,7 +3,8 @@
 - :class:`ListeningConfig`  built in one line from the notebook's parameters cell,
   ``config = listening.ListeningConfig.from_parameters(globals())``; its fields are exactly the
   notebook's parameters, checked on construction; what is derived from them (the resolved run
-  folder, the ratings file, the model and split names, the figure path) are properties
+  folder, the ratings file, the ABX answers file, the model and split names, the figure path) are
+  properties
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from fxlab.errors import ParameterError, problem, unknown_name
 from fxlab.listening.loudness import LOUDNESS_METHOD
 from fxlab.listening.rendered import rendered_models
 from fxlab.listening.scale import RESERVED
-from fxlab.listening.store import default_ratings_path
+from fxlab.listening.store import ABX_MAX_TRIALS, default_abx_path, default_ratings_path
 from fxlab.util import NotebookConfig
 
 __all__ = ["SPLITS", "ListeningConfig"]
@@ -83,6 +84,19 @@ class ListeningConfig(NotebookConfig):
     audition_model : str
         The knob-conditioned model the knob audition plays (:func:`~fxlab.listening.knob_audition`);
         ``""`` means the first conditioned model of the run, by name.
+    abx_model : str
+        The model the ABX test plays as B against the target (:func:`~fxlab.listening.prepare_abx`);
+        ``""`` means the best network rendered for ``abx_split`` (lowest ESR there in the run's
+        ``metrics.json``; the traditional emulator last) with at least ``min_clip_seconds`` of
+        output.
+    abx_split : str
+        The split the ABX clip is cut from, ``"val1"`` or ``"val2"``.
+    abx_trials : int in [1, 200]
+        N, the number of ABX trials per session, fixed before it starts (16: 12 correct give
+        p < 0.05).
+    abx_path : str
+        The shared ABX answers file; ``""`` means ``reports/listening/abx.jsonl`` beside the run
+        folders (see :attr:`abx_file`).
     """
 
     run_dir: str
@@ -96,6 +110,10 @@ class ListeningConfig(NotebookConfig):
     min_clip_seconds: float = 0.25
     pool_sessions: bool = True
     audition_model: str = ""
+    abx_model: str = ""
+    abx_split: str = "val2"
+    abx_trials: int = 16
+    abx_path: str = ""
 
     def __post_init__(self) -> None:
         for name in ("interactive", "pool_sessions"):
@@ -135,12 +153,35 @@ class ListeningConfig(NotebookConfig):
                 "audition_model", found=repr(self.audition_model),
                 expected='a model name, or "" for the first knob-conditioned one',
                 fix='write audition_model = ""'))
+        self._check_abx()
         _check_number("clip_seconds", self.clip_seconds, 0.25, 30, unit="a number of seconds",
                       fix="write clip_seconds = 3.0 (the thesis's raters heard a few seconds)")
         _check_number("loudness_lufs", self.loudness_lufs, -60, -6, unit="a level (LUFS)",
                       fix="write loudness_lufs = -23.0 (the broadcast reference level)")
         _check_number("min_clip_seconds", self.min_clip_seconds, 0.01, 30,
                       unit="a number of seconds", fix="write min_clip_seconds = 0.25")
+
+    def _check_abx(self) -> None:
+        if not isinstance(self.abx_model, str) or self.abx_model.strip() in RESERVED:
+            raise ParameterError(problem(
+                "abx_model", found=repr(self.abx_model),
+                expected='a model name (not the target, the input or a control), or "" for the '
+                         "best network rendered",
+                fix='write abx_model = ""'))
+        if self.abx_split not in SPLITS:
+            raise unknown_name("split (abx_split)", self.abx_split, list(SPLITS))
+        n = self.abx_trials
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) \
+                or not 1 <= n <= ABX_MAX_TRIALS:
+            raise ParameterError(problem(
+                "abx_trials", found=repr(n),
+                expected=f"a whole number of trials in [1, {ABX_MAX_TRIALS}]",
+                fix="write abx_trials = 16 (12 correct of 16 give p < 0.05; fix N before the "
+                    "session starts)"))
+        if not isinstance(self.abx_path, str | os.PathLike):
+            raise ParameterError(problem(
+                "abx_path", found=repr(self.abx_path), expected="a file path or \"\"",
+                fix='write abx_path = "" (reports/listening/abx.jsonl)'))
 
     @property
     def model_names(self) -> tuple[str, ...]:
@@ -184,6 +225,11 @@ class ListeningConfig(NotebookConfig):
             self.run_folder)
 
     @property
+    def abx_file(self) -> Path:
+        """The shared ABX answers file: ``abx_path``, or ``reports/listening/abx.jsonl``."""
+        return Path(self.abx_path) if str(self.abx_path) else default_abx_path(self.run_folder)
+
+    @property
     def figure_path(self) -> Path:
         """Where the ratings figure goes: ``<run folder>/figures/listening_ratings.png``."""
         return self.run_folder / "figures" / "listening_ratings.png"
@@ -195,6 +241,8 @@ class ListeningConfig(NotebookConfig):
             f"models {', '.join(self.model_names) or 'all rendered'}; clips "
             f"{', '.join(self.split_names)}, {self.clip_seconds} s each at {self.loudness_lufs} "
             f"LUFS ({LOUDNESS_METHOD}); session seed {self.seed}; "
-            f"{'all sessions pooled' if self.pool_sessions else 'this session only'}."
+            f"{'all sessions pooled' if self.pool_sessions else 'this session only'}. "
+            f"ABX: model {self.abx_model or 'the best network rendered'} on {self.abx_split}, "
+            f"{self.abx_trials} trials; answers file `{self.abx_file}`."
             + (f" {self.note}" if self.note else "")
         )
