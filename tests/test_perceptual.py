@@ -92,3 +92,69 @@ def test_visqol_is_available_and_a_bad_rate_is_refused(music):
     assert perceptual.unavailable() is None
     with pytest.raises(ParameterError):
         perceptual.visqol(music, music, sr=0)
+
+
+# ------------------------------------------------------------------ in the evaluation
+
+
+def test_the_evaluation_scores_models_and_controls_on_the_same_stretch(music):
+    from fxlab.evaluate import score_visqol, visqol_html
+
+    dry = music
+    sos = sps.butter(1, 440, "highpass", fs=SR, output="sos")
+    target = sps.sosfilt(sos, dry).astype(np.float32)
+    rng = np.random.default_rng(1)
+    lowpass = sps.butter(8, 1000, "lowpass", fs=SR, output="sos")
+    outputs = {
+        "close": {"clip": (0, target + 1e-4 * rng.standard_normal(target.size).astype(np.float32))},
+        "hissy": {"clip": (0, target + 2e-2 * rng.standard_normal(target.size).astype(np.float32))},
+        "dull": {"clip": (0, sps.sosfilt(lowpass, target).astype(np.float32))},
+        "excerpt": {"clip": (SR // 2, target[SR // 2:SR // 2 + 2205])},  # 0.05 s only
+    }
+    v = score_visqol({"clip": (target, dry)}, outputs, sr=SR, seconds=1.5, labels={"clip": "C"})
+    st = v["clips"]["clip"]
+    assert st["seconds"] == pytest.approx(1.5) and st["label"] == "C"
+    ceiling, no_model = v["controls"]["target"]["clip"], v["controls"]["dry"]["clip"]
+    assert 4.6 <= ceiling <= 5.0 and no_model < ceiling
+    # the scores are of the stretch named: recomputed from it
+    a, n = round(st["start_s"] * SR), round(st["seconds"] * SR)
+    y = outputs["hissy"]["clip"][1]
+    assert v["models"]["hissy"]["clip"] == pytest.approx(
+        perceptual.visqol(target[a:a + n], y[a:a + n], sr=SR), abs=1e-9)
+    assert v["models"]["close"]["clip"] > v["models"]["hissy"]["clip"]
+    assert v["models"]["close"]["clip"] > v["models"]["dull"]["clip"]
+    assert "excerpt" not in v["models"] and "0.96 s" in v["skipped"]["excerpt"]["clip"]
+    ag = v["agreement"]
+    assert ag["clips"] == ["clip"] and set(ag["models"]) == {"close", "hissy", "dull"}
+    assert ag["models"]["close"]["rank_visqol"] == 1 and ag["models"]["close"]["rank_esr"] == 1
+    assert -1.0 <= ag["spearman"] <= 1.0 and "Spearman ρ" in ag["sentence"]
+    assert v["wall_s"] > 0 and v["calls"] == 5
+    # the table: the two controls, then each scored model, one column per clip and the mean
+    result = {"visqol": v, "visqol_controls": v["controls"],
+              "models": {m: {"visqol": s} for m, s in v["models"].items()}}
+    table = str(visqol_html(result))
+    assert table.count("<tr>") == 1 + 2 + 3
+    assert "target against itself" in table and "C (1.5 s)" in table
+    assert "excerpt on C" in table and ag["sentence"].split(":")[0] in table
+
+
+def test_models_ranked_differently_by_visqol_and_esr_are_named():
+    from fxlab.evaluate.visqol import agreement_with_esr
+
+    scores = {m: {"c": s} for m, s in zip("abcd", (4.5, 4.0, 3.5, 3.0), strict=True)}
+    esr = {m: {"c": (e, 1.0)} for m, e in zip("abcd", (0.4, 0.01, 0.02, 0.03), strict=True)}
+    ag = agreement_with_esr(scores, esr)
+    assert ag["disagree"] == ["a"]  # 1st by ViSQOL, 4th by ESR; the others move one place
+    assert ag["spearman"] == pytest.approx(-0.2)
+    assert "a (1st by ViSQOL, 4th by ESR)" in ag["sentence"]
+    two = agreement_with_esr({m: scores[m] for m in "ab"}, esr)
+    assert two["spearman"] is None and "three models" in two["sentence"]
+
+
+@pytest.mark.parametrize("kwargs", [{"visqol_seconds": 0.5}, {"visqol_seconds": -1.0},
+                                    {"visqol": "yes"}])
+def test_eval_config_refuses_a_visqol_setting_it_cannot_score(kwargs):
+    from fxlab.evaluate import EvalConfig
+
+    with pytest.raises(ParameterError, match="visqol.*Fix:"):
+        EvalConfig(**kwargs)
