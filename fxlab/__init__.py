@@ -8,6 +8,7 @@ The library behind the study's notebooks. One job per module, in pipeline order:
 - :mod:`fxlab.datasets`  data sets on disk, cached by recipe, with a manifest
 - :mod:`fxlab.models`, :mod:`fxlab.losses`, :mod:`fxlab.training`   networks and their training
 - :mod:`fxlab.metrics`, :mod:`fxlab.evaluate`   the quantitative tests
+- :mod:`fxlab.perceptual`  ViSQOL v3: a perceptual score (MOS-LQO) of a model's output
 - :mod:`fxlab.plots`     every figure of the study, one module per step
 - :mod:`fxlab.harmonics` a distortion's harmonics and aliasing, sines at several levels (effect vs model)
 - :mod:`fxlab.listening` the blind A/B listening test

@@ -111,14 +111,14 @@ def test_results_table_has_a_row_per_model_and_the_thesis_rows(small_run):
     finally:
         (run / "latency.json").unlink()
     tables = re.findall(r"<table.*?</table>", table, flags=re.S)
-    # this run's results, the real instruments, then the thesis's networks three ways
-    assert len(tables) == 3 and "Real instruments" in tables[1]
+    # this run's results, the real instruments, ViSQOL, then the thesis's networks three ways
+    assert len(tables) == 4 and "Real instruments" in tables[1] and "MOS-LQO" in tables[2]
     body = re.findall(r"<tr.*?</tr>", tables[0], flags=re.S)[1:]  # the header row first
     assert len(body) == 2
     assert "<b>lstm</b>" in body[0] and "<b>thesis_gru</b>" in body[1]
     assert "0.0123" in body[0] and "0.0123" not in body[1]
     assert "0.0456" not in table  # only a model's summary RTF is quoted
-    three = re.findall(r"<tr.*?</tr>", tables[2], flags=re.S)[1:]
+    three = re.findall(r"<tr.*?</tr>", tables[3], flags=re.S)[1:]
     thesis = [r for r in three if "fxlab-thesis" in r]
     assert len(thesis) == 4
     for value in ("7.9e-05", "0.00303", "0.007823", "0.01905"):  # as the thesis prints them
@@ -209,6 +209,34 @@ def test_models_are_scored_on_real_instruments_they_never_heard(small_run):
     assert lstm["per_recording"]["piano"] == pytest.approx(metrics.esr(t, y), rel=1e-5)
     table = str(evaluate.recordings_html(json.loads((run / "metrics.json").read_text())))
     assert "Real instruments" in table and "thesis_gru: windowed networks" in table
+
+
+@pytest.mark.slow
+def test_every_model_rendered_in_full_gets_a_perceptual_score(small_run):
+    from fxlab import perceptual, recordings
+
+    run, _ = small_run
+    m = json.loads((run / "metrics.json").read_text())
+    v, controls = m["visqol"], m["visqol_controls"]
+    clips = ["val1", "val2", *recordings.list_recordings("instrument")]
+    assert list(v["clips"]) == clips
+    assert set(m["models"]["lstm"]["visqol"]) == set(clips)
+    # the windowed model was rendered on 0.1 s excerpts: too short for ViSQOL, and said so
+    assert "visqol" not in m["models"]["thesis_gru"]
+    assert "0.96 s" in v["skipped"]["thesis_gru"]["val2"]
+    assert all(4.6 <= s <= 5.0 for s in controls["target"].values())
+    assert all(1.0 <= s < controls["target"][c] + 1e-9 for c, s in controls["dry"].items())
+    # V2 recomputed from the rendered WAVs on the stretch metrics.json names
+    st = v["clips"]["val2"]
+    target, sr = sf.read(run / "rendered" / "target" / "val2.wav", dtype="float32")
+    y, _ = sf.read(run / "rendered" / "lstm" / "val2.wav", dtype="float32")
+    a, n = round(st["start_s"] * sr), round(st["seconds"] * sr)
+    assert m["models"]["lstm"]["visqol"]["val2"] == pytest.approx(
+        perceptual.visqol(target[a:a + n], y[a:a + n], sr=sr), abs=1e-6)
+    assert v["wall_s"] > 0 and "Agreement with the ESR not computed" in v["agreement"]["sentence"]
+    with open(run / "metrics.csv") as f:
+        rows = [r for r in csv.DictReader(f) if r["metric"] == "visqol_moslqo"]
+    assert len(rows) == 3 * len(clips)  # lstm and the two controls
 
 
 def test_the_reference_run_is_compared_on_this_runs_stretch_only():

@@ -22,12 +22,15 @@ spectral comparison it made by eye (Figs. 12-13) made into numbers, and its resu
 - :func:`score_over_knobs`   knob-conditioned models at seen and unseen settings on real recordings
   (:func:`evaluation_settings`, :func:`knob_table_html`; module ``knobs``; the figure:
   :func:`fxlab.plots.evaluation.plot_error_vs_knob`)
+- :func:`score_visqol`      ViSQOL v3 (a perceptual MOS-LQO) of every model on every clip, the
+  target against itself and the dry input as controls, and its rank agreement with the ESR
+  (:func:`visqol_html`; module ``visqol``, measured by :mod:`fxlab.perceptual`)
 - :func:`run_aliasing`       a conditioned run's aliasing and harmonics over a grid of tones, effect
   against each model per setting (module ``aliasing``, measured by :mod:`fxlab.aliasing`; the
   figure: :func:`fxlab.plots.evaluation.plot_aliasing`)
 
 Modules, lowest first: ``thesis`` (the thesis's figures and :func:`combined_measure`),
-``trained`` (:func:`find_models`), ``levels`` (every model against input level), ``reference``
+``trained`` (:func:`find_models`), ``visqol`` (the perceptual score), ``levels`` (every model against input level), ``reference``
 (fxlab's reference run of the thesis's networks), ``tables`` (answers, results table, players),
 ``config`` (:class:`EvalConfig`, :class:`Evaluation`; re-exports the thesis's figures), ``knobs``
 (knob-conditioned models), ``aliasing`` (their aliasing), ``run`` (rendering, metrics, figures, the files written). The figures
@@ -81,6 +84,7 @@ from fxlab.evaluate.tables import (
     thesis_networks_html,
     training_info,
 )
+from fxlab.evaluate.visqol import score_visqol, visqol_html
 
 __all__ = [
     "SPLIT_LABELS",
@@ -110,4 +114,6 @@ __all__ = [
     "score_over_levels",
     "score_run_levels",
     "training_levels",
+    "score_visqol",
+    "visqol_html",
 ]

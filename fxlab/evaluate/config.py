@@ -26,6 +26,7 @@ from fxlab.evaluate.thesis import (
     THESIS_SHORT,
     THESIS_VALIDATION_MSE,
 )
+from fxlab.perceptual import MIN_SECONDS
 from fxlab.util import NotebookConfig
 
 __all__ = ["Evaluation", "EvalConfig", "FigureInfo", "SPLIT_LABELS", "SPLIT_NAMES", "THESIS_MODELS",
@@ -64,6 +65,14 @@ class EvalConfig(NotebookConfig):
         ``levels.png``); 0: not scored.
     level_seconds : float > 0
         The loudest this many seconds of each instrument recording are what the level sweep plays.
+    visqol : bool
+        Score every model's output by ViSQOL v3 (:mod:`fxlab.evaluate.visqol`): a perceptual
+        MOS-LQO per model and clip (V1, V2, each instrument recording), with the target against
+        itself and the dry input against the target as controls (``metrics.json``'s ``visqol``,
+        ``visqol_controls`` and each model's ``visqol``); False: not scored.
+    visqol_seconds : float, 0 or >= 0.96
+        The loudest this many seconds of each clip are scored (about 0.2 s of CPU per second of
+        audio per model); 0: whole clips. ViSQOL needs at least 0.96 s.
     aliasing_tones : int
         A knob-conditioned run's aliasing and harmonics (:func:`fxlab.evaluate.aliasing.run_aliasing`):
         this many tones from 50 Hz to 8 kHz (1.8 s each) through the effect and each conditioned
@@ -114,6 +123,8 @@ class EvalConfig(NotebookConfig):
     recordings_peak_dbfs: float | None = -12.0
     level_step_db: float = 3.0
     level_seconds: float = 0.5
+    visqol: bool = True
+    visqol_seconds: float = 2.0
     aliasing_tones: int = 20
     aliasing_levels: str = "-12,0"
     context_samples: int = 2048
@@ -152,6 +163,17 @@ class EvalConfig(NotebookConfig):
             raise ParameterError(problem(
                 "aliasing_tones", found=repr(self.aliasing_tones), expected="0 (not measured) or 2 to 200",
                 fix="set aliasing_tones = 20 (or 0 to skip the aliasing measurement)"))
+        if not isinstance(self.visqol, bool):
+            raise ParameterError(problem(
+                "visqol", found=repr(self.visqol), expected="True or False",
+                fix="set visqol = True (or False to skip the perceptual score)"))
+        v = self.visqol_seconds
+        if isinstance(v, bool) or not (isinstance(v, int | float) and math.isfinite(v)
+                                       and (v == 0 or v >= MIN_SECONDS)):
+            raise ParameterError(problem(
+                "visqol_seconds", found=repr(v),
+                expected=f"0 (whole clips) or a length in seconds >= {MIN_SECONDS:g} (ViSQOL's "
+                         "shortest)", fix="set visqol_seconds = 2.0"))
         self.aliasing_levels_dbfs  # noqa: B018 -- checks the levels, naming a bad one
         for name in ("windowed_eval_seconds", "sample_eval_seconds", "combined_excerpt_seconds"):
             v = getattr(self, name)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
-from fxlab import metrics, progress, response
+from fxlab import metrics, perceptual, progress, response
 from fxlab.audio import loudest_start
 from fxlab.errors import ParameterError, PipelineError, problem, unknown_name
 from fxlab.evaluate.config import EvalConfig, Evaluation, FigureInfo
@@ -33,6 +33,7 @@ from fxlab.evaluate.reference import learning_curve, load_reference
 from fxlab.evaluate.tables import answers, training_info
 from fxlab.evaluate.thesis import (
     COMBINED_ORDER,
+    SPLIT_LABELS,
     SPLIT_NAMES,
     THESIS_MODELS,
     THESIS_SHORT,
@@ -40,6 +41,7 @@ from fxlab.evaluate.thesis import (
     combined_measure,
 )
 from fxlab.evaluate.trained import find_models
+from fxlab.evaluate.visqol import score_visqol
 from fxlab.plots.common import save_figure
 from fxlab.plots.evaluation import (
     plot_band_errors,
@@ -161,7 +163,10 @@ def evaluate_run(config: EvalConfig, *, models: Iterable | None = None) -> Evalu
 
     - ``rendered/<model>/<split>.wav``: the model's output (float32, the data set's rate; an
       excerpt where the model was evaluated on one) and ``rendered/target/<split>.wav`` likewise
-    - ``metrics.json``: every number, the settings, the thesis's values and the two answers
+    - ``metrics.json``: every number, the settings, the thesis's values and the two answers;
+      with ``config.visqol``, each model's ``visqol`` (``{clip: MOS-LQO}``), ``visqol_controls``
+      and ``visqol`` (stretches, skipped, agreement with the ESR, time spent;
+      :func:`fxlab.evaluate.visqol.score_visqol`)
     - ``metrics.csv``: the same numbers, one row per (model, split, metric)
     - ``figures/*.png``
 
@@ -220,10 +225,13 @@ def evaluate_run(config: EvalConfig, *, models: Iterable | None = None) -> Evalu
     if cfg.recordings_peak_dbfs is not None and data.conditioning:
         result["knobs"] = score_over_knobs(trained_list, effect, data.conditioning, sr=sr,
                                            peak_dbfs=cfg.recordings_peak_dbfs)
+    recorded: dict[str, Any] = {}
     if cfg.recordings_peak_dbfs is not None:
-        result["recordings"] = score_recordings(trained_list, effect, sr=sr,
-                                                peak_dbfs=cfg.recordings_peak_dbfs,
-                                                windowed=cfg.windowed_eval_seconds == 0)
+        result["recordings"], recorded = _score_recordings(
+            trained_list, effect, sr=sr, peak_dbfs=cfg.recordings_peak_dbfs,
+            windowed=cfg.windowed_eval_seconds == 0)
+    if cfg.visqol:
+        _add_visqol(result, data, cfg, outputs, recorded, sr)
     if cfg.level_step_db > 0:
         result["levels"] = score_over_levels(
             trained_list, effect, sr=sr, levels_dbfs=level_grid(cfg.level_step_db),
@@ -316,6 +324,31 @@ def _score_model(trained, data, cfg: EvalConfig, run: Path, *, linear: bool):
     return entry, outputs, r
 
 
+def _add_visqol(result: dict, data, cfg: EvalConfig, outputs: dict, recorded: dict, sr: int) -> None:
+    """Into ``result``: ViSQOL of every model on V1, V2 and each instrument recording, with its
+    controls (:func:`fxlab.evaluate.visqol.score_visqol`); or why it was skipped."""
+    why = perceptual.unavailable()
+    if why is not None:
+        result["visqol"] = {"skipped_why": why}
+        return
+    clips = {s: (np.asarray(data.split(s).wet, np.float32), np.asarray(data.split(s).dry, np.float32))
+             for s in cfg.splits}
+    renders: dict[str, dict[str, tuple[int, np.ndarray]]] = {}
+    for name, per_split in outputs.items():
+        splits = result["models"][name]["splits"]
+        renders[name] = {s: (int(round(splits[s]["start_s"] * sr)), y)
+                         for s, (_, y) in per_split.items()}
+    for rec, (target, dry) in recorded.get("clips", {}).items():
+        clips[rec] = (target, dry)
+        for name, ys in recorded["outputs"].items():
+            renders[name][rec] = (0, ys[rec])
+    v = score_visqol(clips, renders, sr=sr, seconds=cfg.visqol_seconds, labels=SPLIT_LABELS)
+    for name, scores in v.pop("models").items():
+        result["models"][name]["visqol"] = scores
+    result["visqol_controls"] = v.pop("controls")
+    result["visqol"] = v
+
+
 def score_recordings(trained_list, effect, *, sr: int, peak_dbfs: float = -12.0,
                      windowed: bool = False) -> dict[str, Any]:
     """Every model on the shipped real instrument recordings through the run's effect.
@@ -342,6 +375,13 @@ def score_recordings(trained_list, effect, *, sr: int, peak_dbfs: float = -12.0,
         ``definition``, ``recordings`` (names and seconds), ``models`` (``{name: {"mse", "esr",
         "lsd_db", "per_recording": {rec: esr}}}``) and ``skipped`` (``{name: why}``).
     """
+    return _score_recordings(trained_list, effect, sr=sr, peak_dbfs=peak_dbfs, windowed=windowed)[0]
+
+
+def _score_recordings(trained_list, effect, *, sr: int, peak_dbfs: float,
+                      windowed: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    """:func:`score_recordings`, and the signals: ``{"clips": {rec: (target, dry)}, "outputs":
+    {model: {rec: y}}}`` (what ViSQOL scores next)."""
     from fxlab import recordings
 
     names = recordings.list_recordings("instrument")
@@ -352,6 +392,7 @@ def score_recordings(trained_list, effect, *, sr: int, peak_dbfs: float = -12.0,
                        f"at a peak of {peak_dbfs:g} dBFS through the run's effect, from silence"),
         "recordings": {n: round(x.size / sr, 2) for n, x in dry.items()},
         "models": {}, "skipped": {}}
+    signals: dict[str, Any] = {"clips": {n: (wet[n], dry[n]) for n in names}, "outputs": {}}
     for trained in trained_list:
         if getattr(trained, "family", "sample") == "windowed" and not windowed:
             out["skipped"][trained.name] = ("windowed networks, one forward pass per output "
@@ -363,13 +404,14 @@ def score_recordings(trained_list, effect, *, sr: int, peak_dbfs: float = -12.0,
         held = {k.name: effect.knob_values[k.name] for k in getattr(trained, "knobs", ())
                 if k.name in getattr(effect, "knob_values", {})}  # a conditioned net at the effect's setting
         ys = {n: render(trained, x, knobs=held)[0] for n, x in dry.items()}
+        signals["outputs"][trained.name] = ys
         t = np.concatenate([wet[n] for n in names])
         y = np.concatenate([ys[n] for n in names])
         out["models"][trained.name] = {
             "mse": metrics.mse(t, y), "esr": metrics.esr(t, y),
             "lsd_db": metrics.log_spectral_distance(t, y, sr=sr),
             "per_recording": {n: metrics.esr(wet[n], ys[n]) for n in names}}
-    return out
+    return out, signals
 
 
 def _learning_curves(run: Path, result: dict) -> tuple[dict, dict]:
@@ -417,6 +459,12 @@ def _write_csv(path: Path, result: dict) -> None:
                     w.writerow([name, e["family"], "", f"response_{k}", e["response"][k]])
         for label, v in result["thesis_validation_mse"].items():
             w.writerow([f"thesis: {label}", "thesis", "validation", "mse", v])
+        for name, e in result["models"].items():
+            for clip, v in (e.get("visqol") or {}).items():
+                w.writerow([name, e["family"], clip, "visqol_moslqo", v])
+        for control, scores in (result.get("visqol_controls") or {}).items():
+            for clip, v in scores.items():
+                w.writerow([f"control: {control}", "control", clip, "visqol_moslqo", v])
         levels = result.get("levels") or {}
         for name, m in levels.get("models", {}).items():
             family = result["models"].get(name, {}).get("family", "")

@@ -25,6 +25,7 @@ from fxlab.evaluate.thesis import (
     THESIS_SHORT,
     THESIS_VALIDATION_MSE,
 )
+from fxlab.evaluate.visqol import visqol_html
 from fxlab.util import Html, fmt, html_table
 
 __all__ = ["answers", "audio_players_html", "read_metrics", "recordings_html",
@@ -297,7 +298,9 @@ def results_table_html(run_dir: str | os.PathLike) -> str:
        every model on the same stretch), MSE and ESR per clip, 12-bit accuracy, log-spectral
        distance, largest response deviation, real-time factor from ``latency.json`` when present,
        what was evaluated.
-    2. The models on real instruments they never heard (:func:`recordings_html`).
+    2. The models on real instruments they never heard (:func:`recordings_html`), and the
+       perceptual score of every model on every clip with its controls
+       (:func:`fxlab.evaluate.visqol.visqol_html`; when the run scored it).
     3. Per thesis network, three rows on the thesis's measure (:func:`thesis_networks_html`).
     4. One sentence per question (:func:`answers`).
 
@@ -357,7 +360,7 @@ def results_table_html(run_dir: str | os.PathLike) -> str:
                "latency.json (processing time / audio time, below 1 is faster than real time).")
     out = [_RESULTS_STYLE,
            html_table(head, rows, caption=caption, css_class="fxlab-table fxlab-results"),
-           recordings_html(result)]
+           recordings_html(result), visqol_html(result)]
     questions = [("spectrum", "Does the network preserve the frequency spectrum?"),
                  ("best", "Which architecture does best?")]
     if thesis_task:
