@@ -17,12 +17,13 @@ from fxlab.errors import ParameterError, UnknownNameError
 
 #: The test sweep: the tiny profile's steps 01-03 (data, training, evaluation; the listening test
 #: and the latency step add nothing a sweep needs and would double the time), one model, and a point
-#: whose training set does not exist, so its first step fails.
+#: whose training set does not exist, so its first step fails. ViSQOL is off (its own tests and the
+#: tiny run cover it; here it would cost each point a quarter of its evaluation).
 SPEC = {
     "description": "two widths, two seeds, and a point that fails on purpose",
     "profile": "tiny",
     "steps": ["01", "02", "03"],
-    "parameters": {"models": "lstm"},
+    "parameters": {"models": "lstm", "visqol": False},
     "points": [
         {"sample_units": 4, "seed": 0},
         {"sample_units": 8, "seed": 0},

@@ -155,6 +155,23 @@ def test_time_budget_stops_training(data, tmp_path):
     assert tm.summary["train_samples_per_epoch"] == 4 * (256 - 32)
 
 
+def test_a_diverging_run_stops_says_so_and_keeps_finite_weights(data, tmp_path):
+    """A learning rate of 1e30 with the MSE loss: the first epoch's loss overflows to NaN. The run
+    stops ("diverged"), records no epoch, says what steadies it, and keeps its starting weights
+    (finite), so the model still loads, plays and plots."""
+    from fxlab.plots.training import plot_history
+
+    lines: list[str] = []
+    cfg = TOY.replace(learning_rate=1e30, loss="mse", lr_schedule="constant", epochs=3)
+    tm = training.train(data, tmp_path / "d", cfg, verbose=1, log=lines.append)
+    assert tm.summary["stopped"] == "diverged" and tm.summary["epochs_run"] == 0
+    assert any("diverged" in line and "lower learning rate" in line for line in lines), lines
+    assert not (tmp_path / "d" / "history.csv").exists()
+    again = training.load_trained(tmp_path / "d")
+    assert np.isfinite(again.predict(data["val1"][0])).all()
+    plot_history([tmp_path / "d"])  # a panel saying no epoch finished, not an error
+
+
 @pytest.mark.parametrize(("changes", "error", "match"), [
     ({"model": "lstn"}, UnknownNameError, "lstn"),
     ({"warmup": 256}, ParameterError, "warmup"),

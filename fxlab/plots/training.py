@@ -43,8 +43,11 @@ def plot_history(model_dirs, *, metric: str = "loss") -> Figure:
     for ax in axes.ravel()[len(dirs):]:
         ax.set_visible(False)
     for ax, d in zip(axes.ravel(), dirs, strict=False):
-        hist = read_history(d)
+        hist = read_history(d) if (d / "history.csv").exists() else []  # none: no epoch finished
         summary = _read_json(d / "summary.json")
+        if not hist:
+            ax.text(0.5, 0.5, f"no epoch finished\n(stopped: {summary.get('stopped', '?')})",
+                    ha="center", va="center", transform=ax.transAxes, fontsize=9)
         ep = [r["epoch"] for r in hist]
         marker = "." if len(ep) < 30 else None
         if metric == "loss":
@@ -67,7 +70,8 @@ def plot_history(model_dirs, *, metric: str = "loss") -> Figure:
         loss_name = cfg.get("train", {}).get("loss", "") if (cfg := _read_json(d / "config.json")) else ""
         ax.set_ylabel(f"loss ({loss_name})" if metric == "loss" else "ESR")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        if hist:
+            ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
 

@@ -275,6 +275,8 @@ def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = Fa
     writer = _tensorboard_writer(out / "logs")
     n_train = (config.windows_per_epoch or dry.size) if window else None
     stopped = ""
+    # a first epoch that diverges leaves no finite weights to keep: the starting ones are saved
+    start = deployed.get_weights() if state["epoch"] == 0 else None
     progress.note(f"{out.name}: training {config.model} ({int(model.count_params()):,} parameters), "
                   f"epoch {state['epoch'] + 1} of at most {config.epochs}")
     for epoch in range(state["epoch"], config.epochs):
@@ -282,6 +284,8 @@ def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = Fa
                          n_train=n_train, budget=budget, callbacks=callbacks, live=live, deployed=deployed)
         if _diverged(row, state, config, log=log if verbose else None):
             stopped = "diverged"
+            if start is not None and not (out / "model.keras").exists():
+                deployed.set_weights(start)
             break
         improved, stopped = _record_epoch(state, row, deployed, optimizer, out, ckpt, monitor=monitor,
                                           patience=config.patience, budget=budget, writer=writer)
@@ -433,7 +437,7 @@ def _diverged(row: dict, state: dict, config: TrainConfig, *, log) -> bool:
     if np.isfinite(row["loss"]):
         return False
     line = (f"{config.model}: epoch {row['epoch']} diverged (training loss {row['loss']}); "
-            f"stopped, keeping the best epoch ({state['best_epoch']}); a lower learning rate or "
+            f"stopped, keeping {f'the best epoch ({b})' if (b := state['best_epoch']) else 'its starting weights (no epoch finished)'}; a lower learning rate or "
             "gradient clipping (clipnorm) steadies it")
     progress.note(line)
     if log is not None:
