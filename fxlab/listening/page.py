@@ -39,7 +39,7 @@ PAGE_NOTEBOOK = Path(__file__).with_name("listening_test.ipynb")
 #: :class:`~fxlab.listening.config.ListeningConfig` fields).
 ENV_VAR = "FXLAB_LISTEN"
 #: The tabs' titles, in order.
-TAB_TITLES = ("1 · How similar? (A/B)", "2 · Which one is X? (ABX)")
+TAB_TITLES = ("1 · Similarity", "2 · ABX")
 
 
 def page_environment(config: ListeningConfig) -> dict[str, str]:
