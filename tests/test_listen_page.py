@@ -77,6 +77,53 @@ def test_listen_without_voila_says_how_to_install_it(tmp_path, capsys, monkeypat
     assert 'pip install -e ".[listen]"' in capsys.readouterr().err
 
 
+class _FakeVoila:
+    """Stands for the Voilà process: listening at once, then Ctrl-C while it serves."""
+
+    def __init__(self, cmd, env):
+        self.cmd, self.env, self.returncode, self.stopped = cmd, env, None, False
+
+    def poll(self):
+        return self.returncode
+
+    def wait(self, timeout=None):
+        if not self.stopped:
+            raise KeyboardInterrupt
+        return self.returncode
+
+    def terminate(self):
+        self.stopped, self.returncode = True, 0
+
+
+def test_serve_hands_the_config_over_and_warns_when_serving_a_room(tmp_path, monkeypatch):
+    from fxlab.listening import server
+
+    run = make_run_dir(tmp_path / "reports" / "r1", seconds=0.5)
+    started = []
+    monkeypatch.setattr(server, "_require_voila", lambda: None)
+    monkeypatch.setattr(server, "_wait_listening", lambda proc, port, timeout: True)
+    monkeypatch.setattr(server.subprocess, "Popen",
+                        lambda cmd, env: started.append(_FakeVoila(cmd, env)) or started[-1])
+    lines: list[str] = []
+    port = _free_port()
+    assert server.serve(run, port=port, ip="0.0.0.0", open_browser=False,
+                        overrides={"abx_trials": 4}, log=lines.append) == 0
+    (proc,) = started
+    assert proc.stopped  # Ctrl-C stopped Voilà
+    assert "--VoilaConfiguration.show_tracebacks=False" in proc.cmd
+    assert "--VoilaConfiguration.strip_sources=True" in proc.cmd
+    handed = listening.page_config({}, environ=proc.env)
+    assert handed.run_dir == str(run.absolute()) and handed.abx_trials == 4
+    text = "\n".join(lines)
+    assert "anyone who can reach this machine can open the page and rate" in text
+    assert f":{port}/" in text and text.endswith("fxlab listen: stopped")
+    # on 127.0.0.1 (the default) there is no warning
+    lines.clear()
+    started.clear()
+    assert server.serve(run, port=port, open_browser=False, log=lines.append) == 0
+    assert f"http://127.0.0.1:{port}/" in "\n".join(lines) and "anyone" not in "\n".join(lines)
+
+
 def test_page_config_reads_what_the_command_sets(tmp_path):
     run = make_run_dir(tmp_path / "reports" / "r1", seconds=0.5)
     config = listening.listen_config(run, {"abx_trials": 5, "ratings_path": "r.jsonl"})
