@@ -11,9 +11,14 @@
     fxlab profiles              list the profiles and what they are for
     fxlab effects [NAME ...]    list the effects; with names, each one's knobs (range, unit, default)
     fxlab params [--steps ...]  list every notebook parameter and its default
+    fxlab listen [RUN] [--port 8866] [--ip 127.0.0.1] [--no-browser] [-p NAME VALUE ...]
+                                serve the listening test to raters as a web page (Voilà)
 
 ``-p`` and ``-f`` work as papermill's own: ``-p`` values are parsed (numbers, True/False/None),
 ``-f`` is a YAML file of ``name: value`` lines; a name that no selected step declares is an error.
+``fxlab listen`` serves the blind A/B test and the ABX test of a run folder (default
+``reports/latest``) as a page without code; ``-p`` sets the page's other parameters (e.g.
+``-p abx_trials 10``); see :mod:`fxlab.listening.server`.
 ``fxlab sweep`` runs one pipeline run per point of the spec on Dask workers (a LocalCluster of
 ``--workers`` processes, or the cluster at ``--scheduler``) and writes ``reports/<sweep-id>/sweep.html``;
 see :mod:`fxlab.sweep`.
@@ -129,6 +134,15 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _listen(args: argparse.Namespace) -> int:
+    from fxlab import pipeline
+    from fxlab.listening.server import serve
+
+    overrides = {name: pipeline.parse_value(value) for name, value in args.param or []}
+    return serve(args.run, port=args.port, ip=args.ip, open_browser=not args.no_browser,
+                 overrides=overrides)
+
+
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The argument parser; ``fxlab train``'s options are loaded only when ``argv`` asks for it
     (importing the training module imports TensorFlow, which takes seconds)."""
@@ -187,6 +201,19 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     q = sub.add_parser("params", help="list the notebooks' parameters and their defaults")
     q.add_argument("--steps", nargs="+")
     q.set_defaults(func=_params)
+
+    n = sub.add_parser("listen", help="serve the listening test (A/B and ABX) to raters as a web "
+                       "page without code (needs the 'listen' extra: Voilà)")
+    n.add_argument("run", nargs="?", default="reports/latest", metavar="RUN",
+                   help="run folder with rendered audio (default: reports/latest)")
+    n.add_argument("--port", type=int, default=8866, help="port (default: 8866)")
+    n.add_argument("--ip", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, "
+                   "this machine only; 0.0.0.0 serves a room: anyone on the network can rate)")
+    n.add_argument("--no-browser", action="store_true", help="do not open the page here")
+    n.add_argument("-p", "--parameter", dest="param", nargs=2, action="append",
+                   metavar=("NAME", "VALUE"), help="another parameter of the page, e.g. "
+                   "-p abx_trials 10, -p seed 1, -p ratings_path FILE (repeatable)")
+    n.set_defaults(func=_listen)
     return parser
 
 

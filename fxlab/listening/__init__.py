@@ -50,6 +50,13 @@ every public name is re-exported here, so ``from fxlab import listening; listeni
     :func:`audition_clips`, :func:`render_setting`, :func:`setting_status`,
     :func:`audition_settings`, :func:`audition_summary`, :func:`summary_html`,
     :func:`conditioned_models`, :func:`run_conditioning`.
+:mod:`~fxlab.listening.page`
+    The raters' page, the two tests without code (Voilà): :func:`page_config` (the notebook's
+    parameters, then ``FXLAB_LISTEN``, which ``fxlab listen`` sets), :func:`rater_page` (the A/B
+    and ABX widgets in tabs), :data:`PAGE_NOTEBOOK`, :func:`page_environment`.
+:mod:`~fxlab.listening.server`
+    ``fxlab listen``: :func:`check_run` (a run folder with rendered audio), :func:`listen_config`,
+    :func:`voila_command`, :func:`serve` (prepare, start Voilà, print the address, stop on Ctrl-C).
 :mod:`~fxlab.listening.config`
     :class:`ListeningConfig`, the notebook's frozen configuration:
     ``config = listening.ListeningConfig.from_parameters(globals())``.
@@ -99,7 +106,9 @@ from fxlab.listening.loudness import (
     loudness,
     match_gains,
 )
+from fxlab.listening.page import PAGE_NOTEBOOK, page_config, page_environment, rater_page
 from fxlab.listening.scale import ANSWERS, CONTROL_DRY, CONTROL_SAME, CONTROLS, THESIS_LSTM
+from fxlab.listening.server import check_run, listen_config, serve, voila_command
 from fxlab.listening.store import (
     AbxStore,
     RatingsStore,
@@ -126,6 +135,7 @@ __all__ = [
     "CONTROL_SAME",
     "CONTROLS",
     "LOUDNESS_METHOD",
+    "PAGE_NOTEBOOK",
     "STUDY_SR",
     "THESIS_LSTM",
     "AbxSession",
@@ -149,6 +159,7 @@ __all__ = [
     "audition_settings",
     "audition_summary",
     "binomial_p_value",
+    "check_run",
     "conditioned_models",
     "default_abx_path",
     "default_ratings_path",
@@ -156,6 +167,7 @@ __all__ = [
     "k_weighting_coefficients",
     "knob_audition",
     "latest_answers",
+    "listen_config",
     "listening_widget",
     "load_abx",
     "load_trials",
@@ -163,17 +175,22 @@ __all__ = [
     "match_gains",
     "mean_ci95",
     "needed_correct",
+    "page_config",
+    "page_environment",
     "normalize_rater",
     "prepare_abx",
     "prepare_trials",
     "rater_order",
+    "rater_page",
     "rater_status",
     "read_abx",
     "read_ratings",
     "render_setting",
     "run_conditioning",
+    "serve",
     "setting_status",
     "summary_html",
+    "voila_command",
     "write_abx_aggregate",
     "write_aggregate",
 ]
