@@ -14,7 +14,12 @@ through (input gate and output gate held open and the forget gate shut by biases
 cell fed ``EPS * x`` in the first layer and the unit below it in the others) and the head reads
 it with weight ``1 / EPS``. That unit gives ``tanh(tanh(EPS x)) / EPS = x - (2/3) EPS**2 x**3 + ...``
 per layer: within 1e-6 of ``x`` for ``|x| <= 1`` (EPS = 1e-3), so the ``.nam`` LSTM has
-``H + 1`` units and reproduces fxlab's output within 1e-5 on audio in [-1, 1]. NAM has no GRU
+``H + 1`` units and reproduces fxlab's output within 1e-5 on audio in [-1, 1] in NAM's PyTorch
+loader. NAM's plugins run its C++ core with fast approximations of tanh and sigmoid switched on,
+and under them that unit carries ``1.0206 x_t - 0.0017 x_(t-1)`` through two layers, not ``x_t``
+(+0.18 dB: the fast tanh is 0.43 % steep near 0, the fast sigmoid gives 1.0008 for an open gate
+and -0.0008 for a shut one): the core, compiled to WebAssembly, plays a 2-layer ``lstm`` within
+0.024 of fxlab at full scale, 0.003 of it from the network's own units. NAM has no GRU
 and its WaveNet's layers differ from fxlab's ``tcn`` (one 1x1 skip convolution per layer here),
 so only ``lstm`` exports to ``.nam``. A knob-conditioned network does not export to ``.nam``:
 NAM's ``LSTM`` reads the audio alone (``input_size`` is its one input, and NAM's players feed it
@@ -131,5 +136,6 @@ NAM = Format(
     represents="fxlab's lstm without knob inputs (any units and layers; the input skip folded into one "
                "more hidden unit)",
     why_not=_why_not, write=_write,
-    verified_by="neural-amp-modeler's own loader (nam.models.init_from_nam) run in PyTorch",
+    verified_by="neural-amp-modeler's own loader (nam.models.init_from_nam) run in PyTorch; NAM's "
+                "C++ core compiled to WebAssembly, up to its fast tanh",
 )
