@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from fxlab import datasets, pipeline, training
+from fxlab.audio import loudest_start
 from fxlab.conditioning import knob_inputs, render_inputs, setting_starts
 from fxlab.effects import get_effect
 from fxlab.errors import FxlabError, ParameterError
@@ -174,7 +175,33 @@ def test_score_over_knobs_renders_effect_and_model_at_each_setting(pedal_model, 
     assert r["esr"] == pytest.approx(want, rel=1e-5)
     assert scores["summary"]["lstm"]["esr_unseen_max"] == max(rows[1]["esr"], rows[3]["esr"])
     html = knob_table_html(scores)
-    assert "gain_db = 30" in html and "unseen" in html
+    assert "gain_db = 30" in html and "unseen" in html and "ViSQOL" not in html
+
+
+def test_score_over_knobs_scores_visqol_at_each_setting_with_the_dry_control(pedal_model, pedal_data):
+    from fxlab import perceptual
+    from fxlab.recordings import load_recording
+
+    if perceptual.unavailable():
+        pytest.skip(perceptual.unavailable())
+    scores = score_over_knobs([pedal_model], pedal_data.effect, pedal_data.conditioning,
+                              sr=pedal_data.sr, recordings=["guitar_slide"], visqol_seconds=1.0)
+    rows = scores["models"]["lstm"]
+    assert all(1.0 <= r["visqol"] <= 5.0 for r in rows), rows
+    # the stretch: the loudest second of the effect's output at that setting, model and dry alike
+    x = load_recording("guitar_slide", sr=pedal_data.sr, peak_dbfs=-12.0)
+    t = pedal_data.effect.with_knobs(gain_db=30.0)(x, pedal_data.sr)
+    a = loudest_start(t, pedal_data.sr, hop=pedal_data.sr // 100)
+    stretch = slice(a, a + pedal_data.sr)
+    y = pedal_model.predict(x, knobs={"gain_db": 30.0})
+    assert rows[3]["visqol"] == pytest.approx(perceptual.visqol(t[stretch], y[stretch], sr=pedal_data.sr),
+                                              abs=1e-6)
+    assert scores["visqol_dry"][3] == pytest.approx(
+        perceptual.visqol(t[stretch], x[stretch], sr=pedal_data.sr), abs=1e-6)
+    summary = scores["summary"]["lstm"]
+    assert summary["visqol_unseen_min"] == min(rows[1]["visqol"], rows[3]["visqol"])
+    html = knob_table_html(scores)
+    assert "lstm: ViSQOL" in html and "dry: ViSQOL" in html
 
 
 def test_symmetry_odd_is_refused_for_an_effect_that_is_not_odd():

@@ -27,8 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from fxlab import metrics, progress
-from fxlab.errors import ParameterError, problem
+from fxlab import metrics, perceptual, progress
+from fxlab.audio import loudest_start
+from fxlab.errors import ParameterError, SilenceError, problem
 from fxlab.evaluate.trained import find_models
 from fxlab.util import html_table
 
@@ -84,7 +85,8 @@ def _material(sr: int, peak_dbfs: float, names: Sequence[str] | None):
 
 def score_over_knobs(trained_list, effect, conditioning: Mapping[str, Any], *, sr: int,
                      peak_dbfs: float = -12.0, recordings: Sequence[str] | None = None,
-                     settings: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+                     settings: Sequence[Mapping[str, Any]] | None = None,
+                     visqol_seconds: float | None = None) -> dict[str, Any]:
     """Every conditioned model at every evaluation setting, on real recordings and speech.
 
     Parameters
@@ -102,6 +104,11 @@ def score_over_knobs(trained_list, effect, conditioning: Mapping[str, Any], *, s
         Names from :func:`fxlab.recordings.list_recordings` (default: all, speech included).
     settings : list of dict, optional
         :func:`evaluation_settings` entries (default: those of ``conditioning``).
+    visqol_seconds : float, 0 or >= 0.96, optional
+        Also score ViSQOL (:func:`fxlab.perceptual.visqol`) at every setting, on the loudest this
+        many seconds of the recordings joined (the same stretch for every model and the dry
+        control; one stretch per setting keeps it to a call per model and setting; 0: all of
+        them). None: not.
 
     Returns
     -------
@@ -110,7 +117,9 @@ def score_over_knobs(trained_list, effect, conditioning: Mapping[str, Any], *, s
         (``{name: seconds}``); ``models``: ``{name: [{"setting", "seen", "role", "esr", "mse",
         "lsd_db", "per_recording": {rec: esr}}, ...]}`` in the order of ``settings``;
         ``skipped``: ``{name: why}``; ``summary``: ``{name: {"esr_seen_max", "esr_unseen_max",
-        "esr_unseen_mean"}}``.
+        "esr_unseen_mean"}}``. With ``visqol_seconds``: each row's ``visqol`` (MOS-LQO),
+        ``visqol_dry`` (the dry input's MOS-LQO per setting, in ``settings``' order), the summary's
+        ``visqol_seen_min`` and ``visqol_unseen_min``, and ``visqol_definition``.
     """
     if peak_dbfs is None or not np.isfinite(peak_dbfs) or peak_dbfs > 0:
         raise ParameterError(problem(
@@ -123,6 +132,7 @@ def score_over_knobs(trained_list, effect, conditioning: Mapping[str, Any], *, s
     for e in entries:
         fx = effect.with_knobs(**e["setting"])
         targets[setting_key(e["setting"])] = {n: np.asarray(fx(x, sr), np.float32) for n, x in material.items()}
+    stretch = _visqol_stretches(targets, names, sr, visqol_seconds)
     out: dict[str, Any] = {
         "definition": (f"{len(names)} real recordings ({', '.join(names)}), each at a peak of "
                        f"{peak_dbfs:g} dBFS, through the effect and the model at each setting, "
@@ -130,6 +140,12 @@ def score_over_knobs(trained_list, effect, conditioning: Mapping[str, Any], *, s
         "knobs": list(conditioning["knobs"]), "settings": entries,
         "recordings": {n: round(x.size / sr, 2) for n, x in material.items()},
         "models": {}, "skipped": {}, "summary": {}}
+    if stretch:
+        joined_dry = np.concatenate([material[n] for n in names])
+        out["visqol_definition"] = (f"ViSQOL v3 audio mode on the loudest {visqol_seconds:g} s of "
+                                    "the recordings joined, at each setting")
+        out["visqol_dry"] = [perceptual.visqol(t, joined_dry[a:a + len(t)], sr=sr)
+                             for a, t in (stretch[setting_key(e["setting"])] for e in entries)]
     for trained in trained_list:
         knobs = tuple(getattr(trained, "knobs", ()) or ())
         if not knobs:
@@ -147,6 +163,9 @@ def score_over_knobs(trained_list, effect, conditioning: Mapping[str, Any], *, s
                          "esr": metrics.esr(t, y), "mse": metrics.mse(t, y),
                          "lsd_db": metrics.log_spectral_distance(t, y, sr=sr),
                          "per_recording": {n: metrics.esr(tg[n], ys[n]) for n in names}})
+            if stretch:
+                a, ts = stretch[setting_key(e["setting"])]
+                rows[-1]["visqol"] = _visqol_or_none(ts, y[a:a + len(ts)], sr)
         out["models"][trained.name] = rows
         seen = [r["esr"] for r in rows if r["seen"]]
         unseen = [r["esr"] for r in rows if not r["seen"]]
@@ -154,7 +173,33 @@ def score_over_knobs(trained_list, effect, conditioning: Mapping[str, Any], *, s
             "esr_seen_max": max(seen) if seen else None,
             "esr_unseen_max": max(unseen) if unseen else None,
             "esr_unseen_mean": float(np.mean(unseen)) if unseen else None}
+        if stretch:
+            for what, pick in (("visqol_seen_min", True), ("visqol_unseen_min", False)):
+                v = [r["visqol"] for r in rows if r["seen"] == pick and r["visqol"] is not None]
+                out["summary"][trained.name][what] = min(v) if v else None
     return out
+
+
+def _visqol_stretches(targets, names, sr: int, seconds: float | None):
+    """``{setting key: (start, target stretch)}``: the loudest ``seconds`` of each setting's
+    recordings joined, or ``{}`` when ViSQOL is not asked for or not installed."""
+    if seconds is None or perceptual.unavailable() is not None:
+        return {}
+    out = {}
+    for key, tg in targets.items():
+        t = np.concatenate([tg[n] for n in names])
+        n = t.size if seconds <= 0 else min(int(round(seconds * sr)), t.size)  # 0: all of it
+        a = loudest_start(t, n, hop=sr // 100)
+        out[key] = (a, t[a:a + n])
+    return out
+
+
+def _visqol_or_none(t: np.ndarray, y: np.ndarray, sr: int) -> float | None:
+    """ViSQOL of ``y`` against ``t``; None for a silent output (a failed model: the ESR says how)."""
+    try:
+        return perceptual.visqol(t, y, sr=sr)
+    except SilenceError:
+        return None
 
 
 def _fmt(v) -> str:
@@ -167,15 +212,29 @@ def knob_table_html(scores: Mapping[str, Any]) -> str:
     models = list(scores["models"])
     if not models:
         return "<p>No knob-conditioned model to score across its knob.</p>"
+    vq = "visqol_dry" in scores
     rows = []
     for i, e in enumerate(scores["settings"]):
         label = ", ".join(f"{k} = {v:g}" for k, v in e["setting"].items())
-        rows.append((label, "seen" if e["seen"] else f"unseen ({e['role']})",
-                     *(_fmt(scores["models"][m][i]["esr"]) for m in models)))
-    for what, label in (("esr_seen_max", "worst seen"), ("esr_unseen_max", "worst unseen")):
-        rows.append((label, "", *(_fmt(scores["summary"][m][what]) for m in models)))
-    table = html_table(["setting", "trained on it?", *(f"{m}: ESR" for m in models)], rows)
+        cells = [_fmt(scores["models"][m][i]["esr"]) for m in models]
+        if vq:
+            cells += [_fmt(scores["models"][m][i].get("visqol")) for m in models]
+            cells.append(_fmt(scores["visqol_dry"][i]))
+        rows.append((label, "seen" if e["seen"] else f"unseen ({e['role']})", *cells))
+    worst = [("esr_seen_max", "visqol_seen_min", "worst seen"),
+             ("esr_unseen_max", "visqol_unseen_min", "worst unseen")]
+    for esr_key, vq_key, label in worst:
+        cells = [_fmt(scores["summary"][m][esr_key]) for m in models]
+        if vq:
+            cells += [_fmt(scores["summary"][m].get(vq_key)) for m in models] + [""]
+        rows.append((label, "", *cells))
+    columns = [f"{m}: ESR" for m in models]
+    if vq:
+        columns += [f"{m}: ViSQOL" for m in models] + ["dry: ViSQOL"]
+    table = html_table(["setting", "trained on it?", *columns], rows)
     skipped = "".join(f"<li>{n}: {why}</li>" for n, why in scores.get("skipped", {}).items())
+    if vq:
+        table += f"<p>{scores['visqol_definition']} (MOS-LQO; identical signals about 4.73).</p>"
     return (table + f"<p>{scores['definition']}.</p>"
             + (f"<p>Not scored across the knob:</p><ul>{skipped}</ul>" if skipped else ""))
 

@@ -224,7 +224,8 @@ def evaluate_run(config: EvalConfig, *, models: Iterable | None = None) -> Evalu
 
     if cfg.recordings_peak_dbfs is not None and data.conditioning:
         result["knobs"] = score_over_knobs(trained_list, effect, data.conditioning, sr=sr,
-                                           peak_dbfs=cfg.recordings_peak_dbfs)
+                                           peak_dbfs=cfg.recordings_peak_dbfs,
+                                           visqol_seconds=cfg.visqol_seconds if cfg.visqol else None)
     recorded: dict[str, Any] = {}
     if cfg.recordings_peak_dbfs is not None:
         result["recordings"], recorded = _score_recordings(
