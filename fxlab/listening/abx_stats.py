@@ -302,7 +302,9 @@ def abx_html(agg: Mapping[str, Any]) -> str:
         "<p><b>How to take the ABX test:</b> in <code>notebooks/04_listening_test.ipynb</code> "
         "(JupyterLab), type your name in the ABX widget and press <i>Start</i>; for each trial "
         "listen to A, B and X and answer which one X is. Each answer is saved at once to "
-        f"<code>{path}</code>; the next <code>make report</code> includes it.</p>")
+        f"<code>{path}</code>; the next <code>make report</code> includes it. For raters "
+        "without JupyterLab, <code>fxlab listen RUN</code> serves the same test as a web page "
+        "(the <code>listen</code> extra).</p>")
     if agg.get("skipped_lines"):
         parts.append(f"<p>{agg['skipped_lines']} torn or invalid line(s) in the ABX answers file "
                      "were skipped.</p>")

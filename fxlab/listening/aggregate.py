@@ -262,7 +262,9 @@ def _how_to(ratings_path: str) -> str:
         "cells, type your name and press <i>Start</i>. Listen to A and B (headphones, a quiet room) "
         "and answer how similar they sound. Each answer is saved at once to "
         f"<code>{html.escape(ratings_path)}</code>; the next <code>make report</code> includes it. "
-        "Reopening the notebook with the same name resumes where you stopped.</p>"
+        "Reopening the notebook with the same name resumes where you stopped. For raters "
+        "without JupyterLab, <code>fxlab listen RUN</code> serves the same test as a web page "
+        "(the <code>listen</code> extra).</p>"
     )
 
 
