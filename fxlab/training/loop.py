@@ -282,17 +282,12 @@ def train(data, out_dir, config: TrainConfig | None = None, *, resume: bool = Fa
     for epoch in range(state["epoch"], config.epochs):
         row = _fit_epoch(model, optimizer, loss, splits, val_names, config, window, epoch,
                          n_train=n_train, budget=budget, callbacks=callbacks, live=live, deployed=deployed)
-        if _diverged(row, state, config, log=log if verbose else None):
+        if _diverged(row, state, config, log=log if verbose else None, keep=(deployed, start, out)):
             stopped = "diverged"
-            if start is not None and not (out / "model.keras").exists():
-                deployed.set_weights(start)
             break
         improved, stopped = _record_epoch(state, row, deployed, optimizer, out, ckpt, monitor=monitor,
                                           patience=config.patience, budget=budget, writer=writer)
-        line = _epoch_line(config, row, improved)
-        progress.note(f"{out.name}: {line.removeprefix(config.model + ' ')}")
-        if verbose:
-            log(line)
+        _tell_epoch(config, row, improved, out, log=log if verbose else None)
         if stopped:
             break
     else:
@@ -430,12 +425,25 @@ def _record_epoch(state: dict, row: dict, model, optimizer, out: Path, ckpt: Pat
     return improved, stopped
 
 
-def _diverged(row: dict, state: dict, config: TrainConfig, *, log) -> bool:
+def _tell_epoch(config: TrainConfig, row: dict, improved: bool, out: Path, *, log) -> None:
+    """The epoch's line (:func:`_epoch_line`) to the progress log, and to ``log`` if not None."""
+    line = _epoch_line(config, row, improved)
+    progress.note(f"{out.name}: {line.removeprefix(config.model + ' ')}")
+    if log is not None:
+        log(line)
+
+
+def _diverged(row: dict, state: dict, config: TrainConfig, *, log, keep) -> bool:
     """True when the epoch's training loss is not finite: the epoch is not recorded (history,
     checkpoint and the best model stay as the last finite epoch left them, so a resumed run
-    starts from there) and the run stops, saying so."""
+    starts from there) and the run stops, saying so. ``keep``: ``(deployed model, its starting
+    weights or None, model folder)``; when no epoch saved a model, the starting weights are put
+    back, so that the model saved is finite."""
     if np.isfinite(row["loss"]):
         return False
+    deployed, start, out = keep
+    if start is not None and not (out / "model.keras").exists():
+        deployed.set_weights(start)
     line = (f"{config.model}: epoch {row['epoch']} diverged (training loss {row['loss']}); "
             f"stopped, keeping {f'the best epoch ({b})' if (b := state['best_epoch']) else 'its starting weights (no epoch finished)'}; a lower learning rate or "
             "gradient clipping (clipnorm) steadies it")
