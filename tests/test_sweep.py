@@ -17,13 +17,12 @@ from fxlab.errors import ParameterError, UnknownNameError
 
 #: The test sweep: the tiny profile's steps 01-03 (data, training, evaluation; the listening test
 #: and the latency step add nothing a sweep needs and would double the time), one model, and a point
-#: whose training set does not exist, so its first step fails. ViSQOL is off (its own tests and the
-#: tiny run cover it; here it would cost each point a quarter of its evaluation).
+#: whose training set does not exist, so its first step fails.
 SPEC = {
     "description": "two widths, two seeds, and a point that fails on purpose",
     "profile": "tiny",
     "steps": ["01", "02", "03"],
-    "parameters": {"models": "lstm", "visqol": False},
+    "parameters": {"models": "lstm"},
     "points": [
         {"sample_units": 4, "seed": 0},
         {"sample_units": 8, "seed": 0},
@@ -235,9 +234,11 @@ def test_comparison_report_table_csv_and_plots(swept):
     assert [r["point"] for r in rows] == list(again.points)
     by_point = {r["point"]: r for r in rows}
     for name in ("sample_units-4_seed-0", "sample_units-8_seed-1"):
-        metrics = json.loads((folder / name / "metrics.json").read_text())["models"]["lstm"]["splits"]
+        lstm = json.loads((folder / name / "metrics.json").read_text())["models"]["lstm"]
+        metrics = lstm["splits"]
         assert float(by_point[name]["esr_v2"]) == pytest.approx(metrics["val2"]["esr"])
         assert float(by_point[name]["lsd_v1_db"]) == pytest.approx(metrics["val1"]["lsd_db"])
+        assert float(by_point[name]["visqol_v2"]) == pytest.approx(lstm["visqol"]["val2"])
     assert by_point[FAILING]["status"] == "failed" and by_point[FAILING]["esr_v1"] == ""
     assert by_point["sample_units-8_seed-0"]["param.models"] == "lstm"
     # the comparison is a notebook: rerunnable, and executed into the sweep folder

@@ -7,7 +7,7 @@ while a sweep is incomplete: a point without results appears with its status and
 
 One row per point and model (a point whose evaluation did not run has one row, without a model).
 Headline metrics (:data:`METRICS`): ESR and MSE on Validation 1 (synthetic) and Validation 2
-(speech) and the log-spectral distance on both. The spread across seeds is the mean and the 95%
+(speech), the log-spectral distance and the ViSQOL score (higher is better) on both. The spread across seeds is the mean and the 95%
 interval of Student's t over the points that differ only in ``seed``.
 
 - :class:`CompareConfig`  notebook 06's parameters, frozen (``CompareConfig.from_parameters(globals())``)
@@ -45,7 +45,17 @@ METRICS = {
     "mse_v2": ("val2", "mse", "MSE, Validation 2"),
     "lsd_v1_db": ("val1", "lsd_db", "log-spectral distance, Validation 1 (dB)"),
     "lsd_v2_db": ("val2", "lsd_db", "log-spectral distance, Validation 2 (dB)"),
+    # the perceptual score (metrics.json's models[name]["visqol"]; higher is better, 4.73 the ceiling)
+    "visqol_v1": ("val1", "visqol", "ViSQOL MOS-LQO, Validation 1 (higher is better)"),
+    "visqol_v2": ("val2", "visqol", "ViSQOL MOS-LQO, Validation 2 (higher is better)"),
 }
+
+
+def _metric_value(m: dict, split: str, key: str):
+    """One headline metric of a model's ``metrics.json`` entry (None where not measured)."""
+    if key == "visqol":
+        return (m.get("visqol") or {}).get(split)
+    return m.get("splits", {}).get(split, {}).get(key)
 
 
 def _read_json(path: Path) -> dict | None:
@@ -93,8 +103,7 @@ def collect(sweep_dir: str | Path) -> list[dict[str, Any]]:
                          "rtf": None, "train_s": None, **tail})
             continue
         for model, m in models.items():
-            splits = m.get("splits", {})
-            values = {col: splits.get(split, {}).get(key) for col, (split, key, _) in METRICS.items()}
+            values = {col: _metric_value(m, split, key) for col, (split, key, _) in METRICS.items()}
             summary = _read_json(folder / "models" / model / "summary.json") or {}
             rtf = latency.get(model, {}).get("summary", {}).get("rtf")
             rows.append({**base, "model": model, **values, "param_count": m.get("param_count"),
