@@ -33,9 +33,9 @@ KNOBS = {"knobs": [{"name": "gain_db", "low": 0.0, "high": 40.0, "default": 20.0
 
 
 def _model(esr: float, *, rtf: float | None, params: int, wall_s: float, model: str,
-           linear: bool = True, unseen: float | None = None) -> dict:
+           linear: bool = True, unseen: float | None = None, visqol: float | None = None) -> dict:
     return {"esr": esr, "rtf": rtf, "params": params, "wall_s": wall_s, "model": model,
-            "linear": linear, "unseen": unseen}
+            "linear": linear, "unseen": unseen, "visqol": visqol}
 
 
 def write_run(root: Path, models: dict[str, dict], *, effect=STUDY_EFFECT, conditioning=None,
@@ -73,6 +73,9 @@ def write_run(root: Path, models: dict[str, dict], *, effect=STUDY_EFFECT, condi
             metrics["knobs"]["summary"][name] = {"esr_unseen_max": m["unseen"],
                                                  "esr_unseen_mean": m["unseen"] / 2,
                                                  "esr_seen_max": m["esr"]}
+    scored = {n: {"visqol": m["visqol"]} for n, m in models.items() if m.get("visqol") is not None}
+    if scored:
+        metrics["visqol"] = {"agreement": {"models": scored}}
     (root / "metrics.json").write_text(json.dumps(metrics))
     if latency:
         lat = {"sr": SR, "models": {n: {"summary": {"rtf": m["rtf"]}} for n, m in models.items()}}
@@ -113,6 +116,24 @@ def test_a_more_accurate_cheaper_emulator_stands_in(tmp_path):
     assert "3e+06× more accurate" in c.verdict and "10× cheaper per output sample" in c.verdict
     assert "it stands in, and the network is not needed" in c.verdict
     assert "The traditional emulator wins on: ESR on real instruments, ESR V2+V1" in c.verdict
+
+
+@pytest.mark.parametrize(("emulator", "network", "said"), [
+    (4.73, 4.60, "the emulator sounds closer to the effect"),
+    (4.65, 4.73, "lstm sounds closer to the effect"),
+    (4.73, 4.72, "they sound about the same"),
+])
+def test_the_verdict_says_what_the_perceptual_score_hears(tmp_path, emulator, network, said):
+    run = write_run(tmp_path, {**_networks(visqol=network), "graybox": _model(
+        1e-10, rtf=0.003, params=19, wall_s=2.0, model="graybox", visqol=emulator)})
+    c = compare_run(run)
+    row = c.row("visqol")
+    assert (row.graybox, row.network, row.kind) == (emulator, network, "mos")
+    assert row.margin_db == pytest.approx(abs(emulator - network))
+    assert f"To the ear, as ViSQOL scores it (MOS-LQO: the emulator {emulator:g}, lstm {network:g}" in c.verdict
+    assert said in c.verdict
+    if row.winner != "same":  # the table says by how much
+        assert f"by {abs(emulator - network):.2g} MOS" in comparison_html(c)
 
 
 def test_a_less_accurate_emulator_loses_on_accuracy_and_the_verdict_says_so(tmp_path):

@@ -68,6 +68,8 @@ THESIS_CLAIM = _thesis_claim()
 SAME_RATIO = 1.5
 #: Two values in dB within this difference are "about the same".
 SAME_DB = 0.1
+#: Two ViSQOL scores (MOS-LQO) this close are "about the same" (1 % of the scale's 1-5 range).
+SAME_MOS = 0.04
 #: THD values (in dB) this close to each other's distance from the effect's are "about the same".
 SAME_THD_DB = 0.5
 #: The worst harmonic error raises every harmonic to this level relative to the fundamental
@@ -92,6 +94,10 @@ _ROWS = (
      "log-spectral distance", "db", "all"),
     ("response_db", "accuracy", "largest magnitude-response deviation, 20 Hz-20 kHz (dB)",
      "magnitude response", "db", "linear"),
+    ("visqol", "accuracy", "ViSQOL MOS-LQO, mean over the clips both were scored on (higher is "
+     "better; identical signals about 4.73)", "perceptual score", "mos", "all"),
+    ("visqol_unseen_min", "accuracy", "worst ViSQOL at knob settings never trained on (higher is "
+     "better)", "unseen-setting perceptual score", "mos", "knobs"),
     ("thd_percent", "accuracy", "THD of a 1 kHz sine at 0 dBFS (%)", "THD", "thd", "nonlinear"),
     ("harmonic_error_db", "accuracy", "worst harmonic error, 1 kHz sine at 0 dBFS (dB)",
      "harmonic levels", "db", "nonlinear"),
@@ -109,10 +115,12 @@ class Row:
 
     ``graybox`` and ``network`` are None where the run did not measure it. ``kind``: ``"ratio"``
     (lower is better, compared by ratio), ``"db"`` (lower is better, compared by difference) or
-    ``"thd"`` (closer to ``target``, the effect's value, is better); ``short``: the name the
+    ``"thd"`` (closer to ``target``, the effect's value, is better) or ``"mos"`` (a ViSQOL
+    score: higher is better, compared by difference); ``short``: the name the
     verdict's lists use. ``winner``: ``"graybox"``,
     ``"network"``, ``"same"`` or None (not both measured); ``factor``: how many times better
-    (``"ratio"`` rows), ``margin_db``: by how many dB (``"db"`` and ``"thd"`` rows).
+    (``"ratio"`` rows), ``margin_db``: by how many dB (``"db"`` and ``"thd"`` rows) or MOS
+    points (``"mos"`` rows).
     """
 
     key: str
@@ -233,7 +241,9 @@ def _values(name: str, result: Mapping[str, Any], latency: Mapping[str, Any],
     sr = float(latency.get("sr") or result.get("sr") or 44100)
     rtf = lat.get("rtf")
     harm = ((harmonics or {}).get("models") or {}).get(name) or {}
+    agree = (((result.get("visqol") or {}).get("agreement") or {}).get("models") or {}).get(name) or {}
     return {
+        "visqol": agree.get("visqol"), "visqol_unseen_min": knobs.get("visqol_unseen_min"),
         "esr_unseen_max": knobs.get("esr_unseen_max"), "esr_unseen_mean": knobs.get("esr_unseen_mean"),
         "esr_recordings": rec.get("esr"), "esr_combined": combined.get("esr"),
         "mse_combined": combined.get("mse"), "lsd_db": max(lsd) if lsd else None,
@@ -266,6 +276,10 @@ def _judge(kind: str, a: float | None, b: float | None, target: float | None) ->
         factor = math.inf if lo <= 0 else hi / lo
         win = "same" if factor < SAME_RATIO else ("graybox" if a < b else "network")
         return {"winner": win, "factor": factor}
+    if kind == "mos":  # higher is better
+        margin = abs(a - b)
+        win = "same" if margin < SAME_MOS else ("graybox" if a > b else "network")
+        return {"winner": win, "margin_db": margin}
     if kind == "thd":
         if target is None or a <= 0 or b <= 0 or target <= 0:
             return {}
@@ -410,12 +424,26 @@ def _verdict(c: Comparison) -> str:
         text = (f"{head} the best network, {net}, is {_times(acc)} more accurate than the "
                 f"traditional emulator ({_pair(acc, net)}): the network wins on accuracy; "
                 f"{'the emulator is ' if measured else ''}{cost_text}.")
-    text += _harmonics_clause(c) + _training_clause(c)
+    text += _harmonics_clause(c) + _ear_clause(c) + _training_clause(c)
     if c.wins.get("graybox"):
         text += " The traditional emulator wins on: " + ", ".join(c.wins["graybox"]) + "."
     if c.wins.get("network"):
         text += f" {net} wins on: " + ", ".join(c.wins["network"]) + "."
     return text
+
+
+def _ear_clause(c: Comparison) -> str:
+    """What the perceptual score says of sounding the same: both against the ceiling (the target
+    against itself), and against each other."""
+    r = c.row("visqol")
+    if r is None or r.winner is None:
+        return ""
+    who = {"graybox": "the emulator sounds closer to the effect",
+           "network": f"{c.network} sounds closer to the effect",
+           "same": "they sound about the same"}[r.winner]
+    return (f" To the ear, as ViSQOL scores it (MOS-LQO: the emulator {fmt(r.graybox)}, "
+            f"{c.network} {fmt(r.network)}; identical signals about 4.73, within {SAME_MOS:g} "
+            f"counted the same), {who}.")
 
 
 def _harmonics_clause(c: Comparison) -> str:
@@ -449,7 +477,7 @@ def _better(r: Row) -> str:
     who = "traditional emulator" if r.winner == "graybox" else "network"
     if r.factor is not None:
         return f"{who}, {'∞' if r.factor == math.inf else f'{r.factor:.3g}'}×"
-    return f"{who}, by {r.margin_db:.2g} dB"
+    return f"{who}, by {r.margin_db:.2g}{' MOS' if r.kind == 'mos' else ' dB'}"
 
 
 def comparison_html(c: Comparison) -> Html:
