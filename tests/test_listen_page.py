@@ -173,8 +173,8 @@ class _Server:
         """Ctrl-C: SIGINT to the whole process group; returns the exit status."""
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGINT)
-            try:
-                self.proc.wait(timeout=30)
+            try:  # fxlab listen gives Voilà 20 s to shut its kernels down, then kills it (10 s)
+                self.proc.wait(timeout=90)
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
