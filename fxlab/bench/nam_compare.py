@@ -89,7 +89,8 @@ class NamRun:
     ``predict(x)`` renders ``x`` (float mono, samples) through the scored submodel as a player
     would (zeros before the first sample, the training normalisation undone): an array of the
     same length, without the capture's latency (the caller delays it, as for fxlab's model).
-    ``summary``: ``epochs``, ``steps``, ``wall_s``, ``params``, ``val_esr`` (NAM's validation ESR
+    ``summary``: ``epochs`` (updates over updates per epoch: a fraction where the budget stopped
+    it inside one), ``steps`` (updates), ``wall_s``, ``params``, ``val_esr`` (NAM's validation ESR
     of the scored submodel's best checkpoint, on the normalised target), ``threads``,
     ``submodel``, ``latency``.
     """
@@ -196,7 +197,8 @@ def train_nam(train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.nd
     net.sample_rate = float(sr)
     net.eval()
     val_esr = best.best.get(index, {}).get("best_metric", float("nan"))
-    summary = {"epochs": int(trainer.current_epoch), "steps": int(trainer.global_step),
+    steps = int(trainer.global_step)
+    summary = {"epochs": round(steps / len(loader_train), 3), "steps": steps,
                "wall_s": wall, "params": int(sum(p.numel() for p in net.parameters())),
                "val_esr": float(val_esr), "threads": int(torch.get_num_threads()),
                "submodel": SCORED_SUBMODEL, "latency": int(latency)}
