@@ -36,6 +36,12 @@ the same over the reamp cases; ``falls_silent_*`` is 1 where the model's output 
 the input stops (:func:`fxlab.capture.report.silence_check`). Targets (issues): EQ <= 1e-3, drive <= 0.01 with 10 minutes; the
 reamp latency exact (0), the others within -1..0. Timings depend on the machine and its load.
 
+With ``--compare nam`` each trained case also trains Neural Amp Modeler's own recipe (its default
+packed WaveNet, the 8-channel "standard" model scored) on the same samples, with the latency
+fxlab's capture found and the same ``--minutes``, and scores it in step the same way
+(:mod:`fxlab.bench.nam_compare`; the ``interop`` extra): ``esr_nam_<case>=`` beside
+``esr_<case>=``, ``nam_epochs_<case>=``, ``nam_wall_s_<case>=``, and a table of both.
+
 - :func:`main`, :func:`make_material`, :data:`EQ`, :data:`DRIVE`, :data:`DRIVE_TONE`, :data:`CASES`
 """
 
@@ -45,6 +51,7 @@ import argparse
 import json
 import os
 import platform
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -109,14 +116,44 @@ def _delay(x: np.ndarray, d: int) -> np.ndarray:
     return np.concatenate([np.zeros(d, np.float32), x[:x.size - d]]) if d else x
 
 
+def _in_step_esr(target: np.ndarray, output: np.ndarray, latency: int) -> float:
+    """ESR of ``output`` delayed by ``latency`` samples against ``target`` (float64), sample for sample."""
+    pred = _delay(np.asarray(output, np.float32).reshape(-1), latency)
+    return float(np.sum((target - pred) ** 2) / np.sum(target ** 2))
+
+
+def _table(results: dict, names: list[str]) -> list[str]:
+    """The fxlab and NAM rows per case, readable."""
+    def cell(v):
+        return f"{v:.3g}" if isinstance(v, float) else str(v)
+
+    lines = [f"{'case':<20} {'fxlab ESR':>10} {'NAM ESR':>10}"]
+    for n in names:
+        lines.append(f"{n:<20} {cell(results.get(f'esr_{n}', '-')):>10} "
+                     f"{cell(results.get(f'esr_nam_{n}', '-')):>10}")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark; returns 0."""
+    """Run the benchmark; returns 0 (2 when ``--compare nam`` cannot run)."""
     ap = argparse.ArgumentParser(prog="python -m fxlab.bench capture", description=__doc__.split("\n")[0])
     ap.add_argument("--minutes", type=float, default=10.0, help="fxlab train --minutes for each pair")
     ap.add_argument("--work", default=None, help="folder for the pairs and models (default: temporary)")
     ap.add_argument("--only", nargs="+", default=None, choices=list(CASES), metavar="CASE",
                     help=f"cases to run: {' '.join(CASES)} (default all)")
+    ap.add_argument("--compare", choices=("nam",), default=None,
+                    help="also train Neural Amp Modeler's own recipe on each pair, same budget "
+                         "(the interop extra)")
     args = ap.parse_args(argv)
+    if args.compare == "nam":
+        from fxlab.bench.nam_compare import require
+        from fxlab.errors import FxlabError
+
+        try:
+            require()  # fails now, not after the first training
+        except FxlabError as e:
+            print(e, file=sys.stderr)
+            return 2
 
     import keras
 
@@ -156,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
             load_pair(dry_file, work / f"wet_{name}.wav")  # what fxlab train does first
         except LatencyUncertainError as e:
             results[f"esr_{name}"] = results[f"latency_{name}"] = "asked"
+            if args.compare:
+                results[f"esr_nam_{name}"] = "asked"
             print(f"{name}: latency asked for, not applied ({str(e).split('; expected')[0]})")
             continue
         fxlab_main(fxlab_main_args)
@@ -164,8 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         errors[name] = found - latency
         tm = load_trained(out)
         target = _delay(_chain(specs, test_dry), latency).astype(np.float64)
-        pred = _delay(np.asarray(tm.predict(test_dry), np.float32).reshape(-1), found)
-        esr = float(np.sum((target - pred) ** 2) / np.sum(target ** 2))
+        esr = _in_step_esr(target, tm.predict(test_dry), found)
         grade = json.loads((out / "grade.json").read_text())
         results[f"esr_{name}"] = esr
         results[f"heldout_esr_{name}"] = grade["esr"]
@@ -175,6 +213,22 @@ def main(argv: list[str] | None = None) -> int:
               f"{esr:.3g}; held-out {grade['esr']:.3g} ({grade['words'].split(':')[0]}); "
               f"{'falls silent' if results[f'falls_silent_{name}'] else 'does NOT fall silent'}; {wall:.0f} s, "
               f"{tm.summary['epochs_run']} epochs ({tm.summary['stopped']})")
+        if args.compare == "nam":
+            from fxlab.bench.nam_compare import train_nam
+
+            info = json.loads((out / "pair.json").read_text())
+            dry_all = reamp if with_reamp else music
+            # pair.json's splits are in the aligned pair; NAM gets the recording and the latency
+            split = {k: (dry_all[lo:hi + found], wet[lo:hi + found])
+                     for k, (lo, hi) in info["splits"].items()}
+            run = train_nam(split["train"], split["val"], minutes=args.minutes, sr=SR,
+                            latency=int(found), work=work / "nam" / name)
+            results[f"esr_nam_{name}"] = _in_step_esr(target, run.predict(test_dry), found)
+            results[f"nam_epochs_{name}"] = run.summary["epochs"]
+            results[f"nam_wall_s_{name}"] = run.summary["wall_s"]
+            print(f"{name}: NAM {run.summary['submodel']} ESR in step on unseen material "
+                  f"{results[f'esr_nam_{name}']:.3g} (fxlab {esr:.3g}); {run.summary['wall_s']:.0f} s, "
+                  f"{run.summary['epochs']} epochs, {run.summary['steps']} updates")
 
     def worst(keys):
         errs = [errors[k] for k in keys if k in errors]
@@ -185,8 +239,12 @@ def main(argv: list[str] | None = None) -> int:
     results["minutes"] = args.minutes
     results["wall_s"] = time.perf_counter() - t_all
     order = [f"esr_{k}" for k in CASES if f"esr_{k}" in results]
+    order += [f"esr_nam_{k}" for k in CASES if f"esr_nam_{k}" in results]
     order += ["latency_error_samples", "latency_error_reamp"]
     order += [k for k in results if k not in order]
+    if args.compare:
+        for line in _table(results, [k for k in CASES if f"esr_{k}" in results]):
+            print(line)
     print(" ".join(f"{k}={results[k]:.4g}" if isinstance(results[k], float) else f"{k}={results[k]}"
                    for k in order))
     return 0
