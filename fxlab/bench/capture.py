@@ -214,37 +214,51 @@ def main(argv: list[str] | None = None) -> int:
               f"{'falls silent' if results[f'falls_silent_{name}'] else 'does NOT fall silent'}; {wall:.0f} s, "
               f"{tm.summary['epochs_run']} epochs ({tm.summary['stopped']})")
         if args.compare == "nam":
-            from fxlab.bench.nam_compare import train_nam
+            _nam_row(results, name, out, reamp if with_reamp else music, wet, found, target,
+                     test_dry, minutes=args.minutes, work=work, fxlab_esr=esr)
+    _summarise(results, errors, minutes=args.minutes, wall_s=time.perf_counter() - t_all,
+               table=bool(args.compare))
+    return 0
 
-            info = json.loads((out / "pair.json").read_text())
-            dry_all = reamp if with_reamp else music
-            # pair.json's splits are in the aligned pair; NAM gets the recording and the latency
-            split = {k: (dry_all[lo:hi + found], wet[lo:hi + found])
-                     for k, (lo, hi) in info["splits"].items()}
-            run = train_nam(split["train"], split["val"], minutes=args.minutes, sr=SR,
-                            latency=int(found), work=work / "nam" / name)
-            results[f"esr_nam_{name}"] = _in_step_esr(target, run.predict(test_dry), found)
-            results[f"nam_epochs_{name}"] = run.summary["epochs"]
-            results[f"nam_wall_s_{name}"] = run.summary["wall_s"]
-            print(f"{name}: NAM {run.summary['submodel']} ESR in step on unseen material "
-                  f"{results[f'esr_nam_{name}']:.3g} (fxlab {esr:.3g}); {run.summary['wall_s']:.0f} s, "
-                  f"{run.summary['epochs']} epochs, {run.summary['steps']} updates")
 
+def _nam_row(results: dict, name: str, out: Path, dry_all: np.ndarray, wet: np.ndarray, found: int,
+             target: np.ndarray, test_dry: np.ndarray, *, minutes: float, work: Path,
+             fxlab_esr: float) -> None:
+    """``--compare nam``: NAM's own recipe on the pair fxlab trained on (the recording and the
+    latency fxlab's capture found; pair.json's splits are in the aligned pair), the same budget,
+    scored in step on the same unseen material; its keys into ``results``."""
+    from fxlab.bench.nam_compare import train_nam
+
+    info = json.loads((out / "pair.json").read_text())
+    split = {k: (dry_all[lo:hi + found], wet[lo:hi + found]) for k, (lo, hi) in info["splits"].items()}
+    run = train_nam(split["train"], split["val"], minutes=minutes, sr=SR, latency=int(found),
+                    work=work / "nam" / name)
+    results[f"esr_nam_{name}"] = _in_step_esr(target, run.predict(test_dry), found)
+    results[f"nam_epochs_{name}"] = run.summary["epochs"]
+    results[f"nam_wall_s_{name}"] = run.summary["wall_s"]
+    print(f"{name}: NAM {run.summary['submodel']} ESR in step on unseen material "
+          f"{results[f'esr_nam_{name}']:.3g} (fxlab {fxlab_esr:.3g}); {run.summary['wall_s']:.0f} s, "
+          f"{run.summary['epochs']} epochs, {run.summary['steps']} updates")
+
+
+def _summarise(results: dict, errors: dict[str, int], *, minutes: float, wall_s: float,
+               table: bool) -> None:
+    """The worst latency errors, then (with ``--compare``) the two-column table, then the last
+    line of ``key=value`` pairs."""
     def worst(keys):
         errs = [errors[k] for k in keys if k in errors]
         return max(errs, key=abs) if errs else 0
 
     results["latency_error_samples"] = int(worst(errors))
     results["latency_error_reamp"] = int(worst([k for k in errors if k.startswith("reamp_")]))
-    results["minutes"] = args.minutes
-    results["wall_s"] = time.perf_counter() - t_all
+    results["minutes"] = minutes
+    results["wall_s"] = wall_s
     order = [f"esr_{k}" for k in CASES if f"esr_{k}" in results]
     order += [f"esr_nam_{k}" for k in CASES if f"esr_nam_{k}" in results]
     order += ["latency_error_samples", "latency_error_reamp"]
     order += [k for k in results if k not in order]
-    if args.compare:
+    if table:
         for line in _table(results, [k for k in CASES if f"esr_{k}" in results]):
             print(line)
     print(" ".join(f"{k}={results[k]:.4g}" if isinstance(results[k], float) else f"{k}={results[k]}"
                    for k in order))
-    return 0
