@@ -217,6 +217,9 @@ def serve(run_dir: str | os.PathLike = "reports/latest", *, port: int = DEFAULT_
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, _terminate)
+    # Ctrl-C stops the server even where SIGINT came in ignored (a job started in the background
+    # of a script, some test runners' workers): Python then leaves it ignored
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     proc = subprocess.Popen(voila_command(port=port, ip=ip), env=env)
     try:
         if not _wait_listening(proc, port, start_timeout):
@@ -245,3 +248,4 @@ def serve(run_dir: str | os.PathLike = "reports/latest", *, port: int = DEFAULT_
         return 0
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
