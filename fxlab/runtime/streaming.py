@@ -8,24 +8,10 @@ validation all call it). A processor takes blocks of any size (1 sample to a who
 change from block to block) and returns as many output samples, equal to the Keras model's output
 on the whole signal within 1e-5 (the tests check block sizes 1, 7 and 64 for every kind).
 
-========================= ========= =====================================================================
-class                     ``kind``  how the past is carried
-========================= ========= =====================================================================
-:class:`RecurrentProcessor` ``rnn`` LSTM/GRU: the recurrent state, inside an :mod:`fxlab.runtime.engines`
-                                    engine (numba by default; any engine by name)
-:class:`ConvProcessor`    ``tcn``   the causal TCN: the compiled kernel of :mod:`fxlab.runtime.tcn_kernel`
-                                    keeps each layer's past inputs (``engine="keras"``: a buffer of the
-                                    last ``receptive_field - 1`` input samples, the network re-run over
-                                    ``[buffer, block]``)
-:class:`WindowedProcessor` ``windowed`` the thesis's networks: a buffer of the last ``window - 1``
-                                    samples (zeros at the start); each output sample is one forward
-                                    pass over its own window, as the thesis measured (section 4.1.1);
-                                    the windows of a block go through the network in batches
-:class:`GrayboxProcessor` ``graybox`` the traditional emulator: its recursive filters' states, in the
-                                    compiled kernel of :mod:`fxlab.runtime.graybox_kernel`
-:class:`OddProcessor`     the core's an odd network (``odd=1``): two processors of its core, on the block and
-                                    on the block negated (two states); half their difference
-========================= ========= =====================================================================
+The kinds and how each carries its past: the table in :mod:`fxlab.runtime.processors`
+(recurrent, convolutional, windowed, gray-box). :class:`OddProcessor` (here) runs an odd network
+(``odd=1``) as two processors of its core, on the block and on the block negated (two states),
+and returns half their difference.
 
 No algorithmic latency is added beyond the block itself: output sample ``n`` is returned in the
 same call that delivers input sample ``n``.
