@@ -184,7 +184,6 @@ def write_wav(
     -------
     path : pathlib.Path
     """
-    import soundfile as sf
 
     sr = check_sr(sr)
     arr = np.asarray(x, dtype=np.float32)
@@ -211,7 +210,9 @@ def write_wav(
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
-        sf.write(str(out), arr.T if arr.ndim == 2 else arr, sr, subtype=subtype)
+        with wav_writer(out, sr, channels=1 if arr.ndim == 1 else arr.shape[0],
+                        subtype=subtype) as dst:
+            dst.write(arr.T if arr.ndim == 2 else arr)
     except (ValueError, TypeError) as exc:
         raise ParameterError(problem(
             f"write_wav {out}: subtype={subtype!r}", found=f"{subtype!r} ({exc})",
@@ -219,6 +220,44 @@ def write_wav(
             fix='pass subtype="FLOAT"',
         )) from exc
     return out
+
+
+# libsndfile's command that turns the PEAK chunk of float WAVs on or off (sndfile.h).
+_SFC_SET_ADD_PEAK_CHUNK = 0x1050
+
+
+def wav_writer(path: str | os.PathLike, sr: int, *, channels: int = 1, subtype: str = "FLOAT"):
+    """Open a WAV file for writing (a ``soundfile.SoundFile``, to use in a ``with`` block) whose
+    bytes depend on its samples only.
+
+    libsndfile adds a PEAK chunk to float WAVs, and that chunk holds the time of writing: the same
+    samples written a second apart gave files with different hashes, so a session id or a cache
+    built on file hashes changed from one run to the next. fxlab writes every WAV without it
+    (nothing reads it: players compute the peak themselves); the samples are unchanged.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Destination (its folder must exist).
+    sr : int > 0
+        Sample rate, Hz.
+    channels : int
+        Number of channels.
+    subtype : str
+        soundfile subtype, ``"FLOAT"`` by default.
+
+    Returns
+    -------
+    soundfile.SoundFile
+        Open for writing; write blocks with ``.write(samples)``.
+    """
+    import soundfile as sf
+
+    f = sf.SoundFile(os.fspath(path), "w", samplerate=int(sr), channels=int(channels),
+                     subtype=subtype)
+    if f.subtype in ("FLOAT", "DOUBLE"):  # must come before the first sample is written
+        sf._snd.sf_command(f._file, _SFC_SET_ADD_PEAK_CHUNK, sf._ffi.NULL, 0)
+    return f
 
 
 def resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:

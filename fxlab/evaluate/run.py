@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import soundfile as sf
 
 from fxlab import metrics, perceptual, progress, response
-from fxlab.audio import loudest_start
+from fxlab.audio import loudest_start, wav_writer
 from fxlab.errors import ParameterError, PipelineError, problem, unknown_name
 from fxlab.evaluate.config import EvalConfig, Evaluation, FigureInfo
 from fxlab.evaluate.knobs import score_over_knobs
@@ -437,7 +436,8 @@ def _learning_curves(run: Path, result: dict) -> tuple[dict, dict]:
 
 def _write_wav(path: Path, y: np.ndarray, sr: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(str(path), np.asarray(y, np.float32), sr, subtype="FLOAT")
+    with wav_writer(path, sr) as dst:
+        dst.write(np.asarray(y, np.float32))
 
 
 def _write_csv(path: Path, result: dict) -> None:

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import soundfile as sf
 
-from fxlab.audio import STUDY_SR
+from fxlab.audio import STUDY_SR, wav_writer
 from fxlab.errors import AudioFileError, ParameterError, problem, unknown_name
 from fxlab.listening.loudness import LOUDNESS_METHOD
 from fxlab.listening.rendered import rendered_models
@@ -226,7 +226,8 @@ def prepare_abx(config: ListeningConfig) -> AbxSession:
     for side in ("A", "B"):
         y, _sr = sf.read(root / files[side], dtype="float32")
         with atomic_path(root / files[f"X_{side}"], suffix=".wav") as tmp:
-            sf.write(tmp, y, sr, subtype="FLOAT")
+            with wav_writer(tmp, sr) as dst:
+                dst.write(y)
         hashes[files[f"X_{side}"]] = _sha256_file(root / files[f"X_{side}"])
     digest = hashlib.sha256(json.dumps(
         {"model": model, "split": split, "n_trials": options["n_trials"], "files": hashes},

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from fxlab.audio import wav_writer
 from fxlab.errors import (
     AudioFileError,
     ChannelError,
@@ -73,7 +74,7 @@ def stream_file(in_wav, out_wav, processor: Processor, block_size: int, *,
     bar = tqdm(total=info.frames, unit="sample", unit_scale=True, disable=not progress,
                desc=f"{processor.name} ({processor.engine_name}, {block_size}-sample blocks)",
                file=sys.stderr, mininterval=0.25)
-    with sf.SoundFile(str(out_wav), "w", samplerate=processor.sr, channels=1, subtype="FLOAT") as dst:
+    with wav_writer(out_wav, processor.sr) as dst:
         for block in sf.blocks(str(in_wav), blocksize=block_size, dtype="float32", always_2d=False):
             moves = {name: float(knob.denormalise(u0 + (u1 - u0) * min(done / last, 1.0)))
                      for name, (knob, u0, u1) in sweep.items()} if sweep else None
