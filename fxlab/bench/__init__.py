@@ -19,6 +19,8 @@
 - ``python -m fxlab.bench graybox [--minutes N]`` :mod:`fxlab.bench.graybox`: the traditional emulator
   (``graybox``) against the recommended network on the study's EQ and the pedal's drive, the same
   data and budget; ESR on real recordings (unseen gains for the drive), harmonics, RTF at 64
+- ``python -m fxlab.bench gear [--minutes N]``   :mod:`fxlab.bench.gear`: the pedal benchmark on real
+  LV2 plugins (guitarix's Tube Screamer and compressor, profiles ``gear`` and ``gear-compressor``)
 
 :mod:`fxlab.bench.backend` reruns a training benchmark under the Keras backend asked for.
 """

@@ -1,12 +1,14 @@
-"""``python -m fxlab.bench aliasing|capture|train|latency|pedal|film|windowed|sweep|graybox [options]``: dispatch to a benchmark's ``main(argv)``."""
+"""``python -m fxlab.bench aliasing|capture|film|gear|graybox|latency|pedal|sweep|train|windowed [options]``: dispatch to a benchmark's ``main(argv)``."""
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 __all__ = ["main"]
 
-_BENCHES = ("aliasing", "capture", "film", "graybox", "latency", "pedal", "sweep", "train", "windowed")
+_BENCHES = ("aliasing", "capture", "film", "gear", "graybox", "latency", "pedal", "sweep", "train",
+            "windowed")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,29 +18,12 @@ def main(argv: list[str] | None = None) -> int:
         print(__doc__.strip())
         return 0 if argv else 2
     name, rest = argv[0], argv[1:]
-    if name == "aliasing":
-        from fxlab.bench.aliasing import main as run
-    elif name == "capture":
-        from fxlab.bench.capture import main as run
-    elif name == "train":
-        from fxlab.bench.train import main as run
-    elif name == "latency":
-        from fxlab.bench.latency import main as run
-    elif name == "pedal":
-        from fxlab.bench.pedal import main as run
-    elif name == "sweep":
-        from fxlab.bench.sweep import main as run
-    elif name == "windowed":
-        from fxlab.bench.windowed import main as run
-    elif name == "film":
-        from fxlab.bench.film import main as run
-    elif name == "graybox":
-        from fxlab.bench.graybox import main as run
-    else:
+    if name not in _BENCHES:
         from fxlab.errors import unknown_name
 
         print(unknown_name("benchmark", name, _BENCHES), file=sys.stderr)
         return 2
+    run = importlib.import_module(f"fxlab.bench.{name}").main
     return int(run(rest) or 0)
 
 

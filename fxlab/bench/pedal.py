@@ -41,15 +41,17 @@ MODEL = "lstm"
 
 
 
-def profile_configs(work: Path, *, minutes: float, data_changes: dict | None = None, model: str = MODEL):
-    """(DataConfig, TrainConfig of the conditioned ``model``) as the ``pedal`` profile runs them
-    (``data_changes``: notebook 01 parameters instead of the profile's, e.g. ``train_levels``)."""
+def profile_configs(work: Path, *, minutes: float, data_changes: dict | None = None, model: str = MODEL,
+                    profile: str = PROFILE):
+    """(DataConfig, TrainConfig of the conditioned ``model``) as ``profile`` (default ``pedal``)
+    runs them (``data_changes``: notebook 01 parameters instead of the profile's, e.g.
+    ``train_levels``)."""
     from fxlab import pipeline
     from fxlab.datasets import DataConfig
     from fxlab.training import StudyConfig
     from fxlab.training.study import conditioned_configs
 
-    steps = dict(pipeline.plan(PROFILE, steps=["01", "02"]))
+    steps = dict(pipeline.plan(profile, steps=["01", "02"]))
     p01 = {**pipeline.notebook_parameters("01_synthesize_data"), **steps["01_synthesize_data"],
            "run_dir": str(work), "cache_dir": str(work / "_cache"), **(data_changes or {})}
     p02 = {**pipeline.notebook_parameters("02_train"), **steps["02_train"], "run_dir": str(work),
@@ -73,10 +75,9 @@ def data_changes(args) -> dict:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark; returns its status (0)."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    ap = argparse.ArgumentParser(prog="python -m fxlab.bench pedal", description=__doc__.split("\n")[0])
+def parser(prog: str = "python -m fxlab.bench pedal", description: str | None = None) -> argparse.ArgumentParser:
+    """The command line of this benchmark (``fxlab.bench.gear`` adds its own options to it)."""
+    ap = argparse.ArgumentParser(prog=prog, description=description or __doc__.split("\n")[0])
     ap.add_argument("--minutes", type=float, default=10.0, help="training budget of the conditioned network")
     ap.add_argument("--model", default=MODEL, choices=("lstm", "gru", "tcn"),
                     help="the profile's network to train (default lstm; tcn: FiLM-conditioned)")
@@ -97,11 +98,37 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sample-rate", type=int, default=None,
                     help="render the data and train at this rate (e.g. 88200: a model to run 2x oversampled)")
     ap.add_argument("--verbose", type=int, default=2)
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; returns its status (0)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser().parse_args(argv)
     rerun = run_on_backend("pedal", argv, args.backend)
     if rerun is not None:  # the backend is fixed when Keras is first imported
         return rerun
+    with tempfile.TemporaryDirectory(prefix="fxlab-bench-pedal-") as tmp:
+        out = run_profile(PROFILE, args, Path(args.work or tmp))
+    # the budget is checked after every training step; the epoch it ends is then validated
+    # (seconds), which wall_s includes
+    target = "met" if ((out["esr_unseen_max"] or 1.0) <= 0.01 and args.minutes <= 10
+                       and out["rtf_64"] <= 0.05) else "NOT met"
+    print(f"targets (ESR unseen <= 0.01 with a training budget <= 10 min, RTF <= 0.05): {target} "
+          f"(budget {args.minutes:g} min; wall {out['wall_s']:.1f} s, the last epoch's validation included)")
+    per = " ".join(f"esr_at_{'_'.join(f'{v:g}' for v in r['setting'].values())}={r['esr']:.4g}"
+                   for r in out["rows"])
+    print(f"model={out['model']} knobs={','.join(out['knobs'])} "
+          f"esr_unseen_max={out['esr_unseen_max']:.4g} esr_unseen_mean={out['esr_unseen_mean']:.4g} "
+          f"esr_seen_max={out['esr_seen_max']:.4g} {per} wall_s={out['wall_s']:.1f} "
+          f"epochs={out['epochs']} rtf_64={out['rtf_64']:.4f} backend={out['backend']} cores={out['cores']}")
+    return 0
 
+
+def run_profile(profile: str, args: argparse.Namespace, work: Path) -> dict:
+    """Build ``profile``'s data in ``work``, train its conditioned ``args.model`` for
+    ``args.minutes``, score it on real material at every setting of the knob grid and time it at
+    64-sample blocks; print the steps and return the figures (``esr_unseen_max``, ``rtf_64``, ...)."""
     import keras
 
     from fxlab import latency
@@ -109,64 +136,56 @@ def main(argv: list[str] | None = None) -> int:
     from fxlab.evaluate.knobs import evaluation_settings, score_over_knobs
     from fxlab.training import train
 
-    with tempfile.TemporaryDirectory(prefix="fxlab-bench-pedal-") as tmp:
-        work = Path(args.work or tmp)
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        print(f"machine: {platform.processor() or platform.machine()}, {cores} cores, load "
-              f"{os.getloadavg()[0]:.2f}; keras {keras.__version__} ({keras.backend.backend()}), "
-              f"python {platform.python_version()}")
-        data_config, config = profile_configs(work, minutes=args.minutes, data_changes=data_changes(args),
-                                              model=args.model)
-        if args.loss:
-            config = config.replace(loss=args.loss)
-        for arg, key in (("units", "units"), ("odd", "odd")):
-            if getattr(args, arg) is not None:
-                config = config.replace(model_params={**config.model_params, key: getattr(args, arg)})
-        for arg, field in (("lr", "learning_rate"), ("clipnorm", "clipnorm"), ("batch", "batch_size"),
-                           ("segment", "segment")):
-            if getattr(args, arg) is not None:
-                config = config.replace(**{field: getattr(args, arg)})
-        print(f"training: {config.to_dict()}")
-        t0 = time.perf_counter()
-        ds = build_study_data(data_config, log=lambda m: None)
-        cond = ds.conditioning
-        knob_names = [k["name"] for k in cond["knobs"]]
-        print(f"data: {ds.effect.describe()}; trained at {len(cond['train_settings'])} settings, "
-              f"validated at {cond['val_settings']} ({time.perf_counter() - t0:.0f} s to build)")
-        t0 = time.perf_counter()
-        trained = train(ds, work / "models" / args.model, config, verbose=args.verbose)
-        wall = time.perf_counter() - t0
-        s = trained.summary
-        print(f"{args.model}-{_size(config)} conditioned on {', '.join(knob_names)}: "
-              f"{trained.param_count} parameters, {s['epochs_run']} epochs ({s['stopped']}), best epoch "
-              f"{s['best_epoch']}, {wall:.0f} s")
-        settings = evaluation_settings(cond)
-        scores = score_over_knobs([trained], ds.effect, cond, sr=ds.sr, settings=settings)
-        rows = scores["models"][trained.name]
-        print(f"ESR on real material ({', '.join(scores['recordings'])}; -12 dBFS peaks), per setting:")
-        for r in rows:
-            label = ", ".join(f"{k}={v:g}" for k, v in r["setting"].items())
-            worst = max(r["per_recording"], key=r["per_recording"].get)
-            print(f"  {label:>14s}  {'seen  ' if r['seen'] else 'UNSEEN'}  ESR {r['esr']:.4g}  "
-                  f"(worst recording {worst}: {r['per_recording'][worst]:.3g}; {r['role']})")
-        summary = scores["summary"][trained.name]
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(f"machine: {platform.processor() or platform.machine()}, {cores} cores, load "
+          f"{os.getloadavg()[0]:.2f}; keras {keras.__version__} ({keras.backend.backend()}), "
+          f"python {platform.python_version()}")
+    data_config, config = profile_configs(work, minutes=args.minutes, data_changes=data_changes(args),
+                                          model=args.model, profile=profile)
+    if args.loss:
+        config = config.replace(loss=args.loss)
+    for arg, key in (("units", "units"), ("odd", "odd")):
+        if getattr(args, arg) is not None:
+            config = config.replace(model_params={**config.model_params, key: getattr(args, arg)})
+    for arg, field in (("lr", "learning_rate"), ("clipnorm", "clipnorm"), ("batch", "batch_size"),
+                       ("segment", "segment")):
+        if getattr(args, arg) is not None:
+            config = config.replace(**{field: getattr(args, arg)})
+    print(f"training: {config.to_dict()}")
+    t0 = time.perf_counter()
+    ds = build_study_data(data_config, log=lambda m: None)
+    cond = ds.conditioning
+    knob_names = [k["name"] for k in cond["knobs"]]
+    print(f"data: {ds.effect.describe()}; trained at {len(cond['train_settings'])} settings, "
+          f"validated at {cond['val_settings']} ({time.perf_counter() - t0:.0f} s to build)")
+    t0 = time.perf_counter()
+    trained = train(ds, work / "models" / args.model, config, verbose=args.verbose)
+    wall = time.perf_counter() - t0
+    s = trained.summary
+    print(f"{args.model}-{_size(config)} conditioned on {', '.join(knob_names)}: "
+          f"{trained.param_count} parameters, {s['epochs_run']} epochs ({s['stopped']}), best epoch "
+          f"{s['best_epoch']}, {wall:.0f} s")
+    settings = evaluation_settings(cond)
+    scores = score_over_knobs([trained], ds.effect, cond, sr=ds.sr, settings=settings)
+    rows = scores["models"][trained.name]
+    print(f"ESR on real material ({', '.join(scores['recordings'])}; -12 dBFS peaks), per setting:")
+    for r in rows:
+        label = ", ".join(f"{k}={v:g}" for k, v in r["setting"].items())
+        worst = max(r["per_recording"], key=r["per_recording"].get)
+        print(f"  {label:>14s}  {'seen  ' if r['seen'] else 'UNSEEN'}  ESR {r['esr']:.4g}  "
+              f"(worst recording {worst}: {r['per_recording'][worst]:.3g}; {r['role']})")
+    summary = scores["summary"][trained.name]
 
-        cond_pin = latency.pin_one_core()
-        proc = trained.processor()
-        proc.set_knobs(**{k: v for k, v in rows[len(rows) // 2]["setting"].items()})
-        e = latency.time_blocks(proc, block_size=64, n_blocks=args.blocks, warmup=50, seconds=120.0)
-        print(f"streaming ({proc.engine_name}, core {cond_pin['cpu_affinity']}): 64-sample blocks, median "
-              f"{e['median_ms'] * 1e3:.1f} us, p99 {e['p99_ms'] * 1e3:.1f} us, RTF {e['rtf']:.4f}")
-        # the budget is checked after every training step; the epoch it ends is then validated
-        # (seconds), which wall_s includes
-        target = "met" if ((summary["esr_unseen_max"] or 1.0) <= 0.01 and args.minutes <= 10
-                           and e["rtf"] <= 0.05) else "NOT met"
-        print(f"targets (ESR unseen <= 0.01 with a training budget <= 10 min, RTF <= 0.05): {target} "
-              f"(budget {args.minutes:g} min; wall {wall:.1f} s, the last epoch's validation included)")
-        per = " ".join(f"esr_at_{'_'.join(f'{v:g}' for v in r['setting'].values())}={r['esr']:.4g}"
-                       for r in rows)
-        print(f"model={args.model}-{_size(config)} knobs={','.join(knob_names)} "
-              f"esr_unseen_max={summary['esr_unseen_max']:.4g} esr_unseen_mean={summary['esr_unseen_mean']:.4g} "
-              f"esr_seen_max={summary['esr_seen_max']:.4g} {per} wall_s={wall:.1f} "
-              f"epochs={s['epochs_run']} rtf_64={e['rtf']:.4f} backend={keras.backend.backend()} cores={cores}")
-    return 0
+    allowed = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    cond_pin = latency.pin_one_core()
+    proc = trained.processor()
+    proc.set_knobs(**{k: v for k, v in rows[len(rows) // 2]["setting"].items()})
+    e = latency.time_blocks(proc, block_size=64, n_blocks=args.blocks, warmup=50, seconds=120.0)
+    if allowed is not None:  # a next case (fxlab.bench.gear) trains on every core again
+        os.sched_setaffinity(0, allowed)
+    print(f"streaming ({proc.engine_name}, core {cond_pin['cpu_affinity']}): 64-sample blocks, median "
+          f"{e['median_ms'] * 1e3:.1f} us, p99 {e['p99_ms'] * 1e3:.1f} us, RTF {e['rtf']:.4f}")
+    return {"model": f"{args.model}-{_size(config)}", "knobs": knob_names, "rows": rows,
+            "esr_unseen_max": summary["esr_unseen_max"], "esr_unseen_mean": summary["esr_unseen_mean"],
+            "esr_seen_max": summary["esr_seen_max"], "wall_s": wall, "epochs": s["epochs_run"],
+            "rtf_64": e["rtf"], "backend": keras.backend.backend(), "cores": cores}

@@ -13,6 +13,16 @@ Knobs: every control input port with a finite range, except toggles, integers an
 scale. Values of ports marked ``sampleRate`` are fractions of the sample rate, as LV2 states them.
 Units are not read (``lv2info`` does not print them).
 
+Every run starts from silence: ``lv2apply`` starts each plugin afresh, and many plugins glide
+their controls from an internal start value to the value set (guitarix's overdrives take about
+0.2 s, its compressor's envelope more), so the first fraction of a second of every render would
+be a fade the plugin never makes in use. :data:`PREROLL_SECONDS` of silence therefore go first
+and are cut from the output: the output is the plugin's steady response to the signal, from
+silence, and a data set rendered setting by setting has no fade at each stretch's start.
+Latency is not compensated (``lv2apply`` does not report it): the plugins fxlab's ``gear``
+profiles use have none (an impulse comes out at the sample it went in); a plugin that has some
+gives a target that lags its input, which the data report's alignment check finds.
+
 - :class:`Lv2Effect`       the effect
 - :func:`lv2_available`    None when lilv's tools are on the PATH, else why not
 - :func:`lv2_control_ports` the control input ports of a plugin, parsed from ``lv2info``
@@ -33,12 +43,16 @@ import numpy as np
 from fxlab.effects.base import Effect, Knob
 from fxlab.errors import ParameterError, problem, unknown_name
 
-__all__ = ["Lv2Effect", "lv2_available", "lv2_control_ports"]
+__all__ = ["PREROLL_SECONDS", "Lv2Effect", "lv2_available", "lv2_control_ports"]
 
 _TOOLS = ("lv2apply", "lv2info", "lv2ls")
 _INSTALL = ("install lilv's tools: `apt-get install lilv-utils` (Debian/Ubuntu; plugins: "
             "`apt-get install swh-lv2 guitarix-lv2`)")
 _NOT_KNOBS = ("#toggled", "#integer", "#enumeration")
+
+#: Seconds of silence run through the plugin before the signal and cut from its output: the
+#: controls' glide to their set values (guitarix: about 0.2 s) happens there (see the module text).
+PREROLL_SECONDS = 1.0
 
 
 def lv2_available() -> str | None:
@@ -189,9 +203,12 @@ class Lv2Effect(Effect):
         import soundfile as sf
 
         _require_tools(self.describe())
+        x = np.asarray(x, dtype=np.float32)
+        pre = int(round(PREROLL_SECONDS * float(sr)))
         with tempfile.TemporaryDirectory(prefix="fxlab-lv2-") as tmp:
             src, dst = Path(tmp) / "in.wav", Path(tmp) / "out.wav"
-            sf.write(str(src), x, int(sr), subtype="FLOAT")
+            sf.write(str(src), np.concatenate([np.zeros(pre, np.float32), x]), int(sr),
+                     subtype="FLOAT")
             cmd = ["lv2apply", "-i", str(src), "-o", str(dst)]
             for key, value in self.params.items():
                 if key != "uri":
@@ -205,7 +222,7 @@ class Lv2Effect(Effect):
                     expected="the plugin to process the signal",
                     fix="check the plugin with `lv2info URI` and its control values"))
             y, _ = sf.read(str(dst), dtype="float32", always_2d=False)
-        return y
+        return y[pre:pre + x.shape[-1]]
 
     def describe(self) -> str:
         extra = ", ".join(f"{k}={v:g}" for k, v in self.params.items() if k != "uri")
