@@ -39,7 +39,7 @@ def pytest_itemcollected(item):
 #: Test files that take longest (measured with ``--durations``), run in this order before the
 #: others: the pedal study, the files that use the tiny run (the first builds it), the sweeps, the
 #: browser.
-LONGEST_FIRST = ("test_pedal_pipeline.py", "test_training.py", "test_sweep.py",
+LONGEST_FIRST = ("test_pedal_pipeline.py", "test_gear.py", "test_training.py", "test_sweep.py",
                  "test_listening.py", "test_sweep_cluster.py", "test_jax_backend.py",
                  "test_pipeline.py", "test_browser.py", "test_evaluate.py", "test_capture.py",
                  "test_graybox.py")
