@@ -2,6 +2,7 @@
 
 - :func:`check_sr`          the one sample-rate check (a positive whole number of Hz)
 - :func:`one_blas_thread`   a context running small dense solves on one BLAS thread
+- :func:`require_extra`     import an optional extra's packages, or an error naming the extra
 - :func:`atomic_write`      write a file so that a reader never sees half of it (text or bytes)
 - :func:`atomic_path`       a context giving a temporary path that replaces the target on success
 - :func:`write_json`        :func:`atomic_write` of a JSON document (numpy values converted)
@@ -39,6 +40,7 @@ __all__ = [
     "fmt",
     "html_table",
     "jsonable",
+    "require_extra",
     "write_json",
 ]
 
@@ -82,6 +84,35 @@ def one_blas_thread():
     except ImportError:  # pragma: no cover - a declared dependency; kept optional for old installs
         return contextlib.nullcontext()
     return threadpool_limits(limits=1, user_api="blas")
+
+
+def require_extra(who: str, modules: Sequence[str], extra: str, what: str):
+    """Import ``modules`` (the last one is returned), or raise a :class:`ParameterError` that
+    names ``who`` needed them and the optional extra that installs them.
+
+    Parameters
+    ----------
+    who : str
+        What needs them, as the user asked for it (e.g. ``"fxlab listen"``).
+    modules : sequence of str
+        Module names, imported in order.
+    extra : str
+        fxlab's optional extra that installs them (``pip install -e ".[extra]"``).
+    what : str
+        The packages in words, for the message (e.g. ``"Voilà"``).
+    """
+    import importlib
+
+    module = None
+    try:
+        for name in modules:
+            module = importlib.import_module(name)
+    except ImportError as e:
+        raise ParameterError(problem(
+            who, found=f"no {what} ({e})",
+            expected=f"{what} installed (the optional '{extra}' extra)",
+            fix=f'pip install -e ".[{extra}]" (or: make env EXTRAS=dev,jax,{extra})')) from e
+    return module
 
 
 @contextlib.contextmanager

@@ -23,8 +23,9 @@ import urllib.request
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 from scipy.signal import butter, lfilter
+
+from fxlab.audio import write_wav
 
 SR = 44100
 CHROMIUM = "/usr/bin/chromium"
@@ -37,8 +38,14 @@ __all__ = ["SR", "CHROMIUM", "CHROMIUM_ARGS", "make_run_dir", "jupyterlab", "chr
 
 
 def _write(path: Path, x: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(path, np.asarray(x, dtype=np.float32), SR, subtype="FLOAT")
+    write_wav(path, np.asarray(x, dtype=np.float32), SR)
+
+
+def listening_config(run, **changes):
+    """Notebook 04's config for run folder ``run``, as papermill runs it (not interactive)."""
+    from fxlab.listening import ListeningConfig
+
+    return ListeningConfig(run_dir=str(run), interactive=False, **changes)
 
 
 def make_run_dir(run_dir: Path, *, seconds: float = 1.5, models=("gru", "lstm"), seed: int = 0) -> Path:

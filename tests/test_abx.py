@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from browser_support import make_run_dir
+from browser_support import listening_config, make_run_dir
 from scipy.stats import binomtest
 
 from fxlab import errors, listening
@@ -22,11 +22,6 @@ REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "04_listening_test.ipynb"
 
 
-def _config(run, **changes):
-    """The notebook's config for run folder ``run``, as papermill runs it (not interactive)."""
-    return listening.ListeningConfig(run_dir=str(run), interactive=False, **changes)
-
-
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     return make_run_dir(tmp_path_factory.mktemp("reports") / "r1", seconds=1.5)
@@ -34,7 +29,7 @@ def run_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def abx_session(run_dir):
-    return listening.prepare_abx(_config(run_dir, clip_seconds=1.0))
+    return listening.prepare_abx(listening_config(run_dir, clip_seconds=1.0))
 
 
 def _answers(rater, correct, n, *, session="x-1", model="lstm", clip="val2", answered=None):
@@ -95,19 +90,19 @@ def test_verdicts():
 
 def test_the_default_model_is_the_best_network_by_its_esr(tmp_path):
     run = make_run_dir(tmp_path / "r", seconds=1.0, models=("graybox", "gru", "lstm"))
-    assert listening.prepare_abx(_config(run, clip_seconds=0.5)).model == "gru"  # no metrics: by name
+    assert listening.prepare_abx(listening_config(run, clip_seconds=0.5)).model == "gru"  # no metrics: by name
     esr = {"graybox": 1e-9, "gru": 0.3, "lstm": 0.02}
     (run / "metrics.json").write_text(json.dumps(
         {"models": {m: {"splits": {"val2": {"esr": e}}} for m, e in esr.items()}}))
     # the emulator last however good: the default asks whether the best network can be told apart
-    assert listening.prepare_abx(_config(run, clip_seconds=0.5)).model == "lstm"
+    assert listening.prepare_abx(listening_config(run, clip_seconds=0.5)).model == "lstm"
 
 
 def test_abx_clips_are_the_ab_trials_clips_and_x_sounds_the_same(run_dir, abx_session):
     s = abx_session
     assert s.root == run_dir / "listening" / "abx"
     assert (s.model, s.clip, s.n_trials) == ("gru", "val2", 16)  # the first rendered, by name
-    trial_set = listening.prepare_trials(_config(run_dir, clip_seconds=1.0))
+    trial_set = listening.prepare_trials(listening_config(run_dir, clip_seconds=1.0))
     trial = trial_set.trial("val2:gru")
     # A and B are the A/B trial's target and candidate to the byte: cut and matched the same way
     assert s.path("A").read_bytes() == (trial_set.root / trial.reference).read_bytes()
@@ -128,28 +123,28 @@ def test_abx_clips_are_the_ab_trials_clips_and_x_sounds_the_same(run_dir, abx_se
 
 def test_prepare_abx_is_cached_and_n_makes_the_session(run_dir, abx_session):
     mtime = (abx_session.root / "session.json").stat().st_mtime_ns
-    again = listening.prepare_abx(_config(run_dir, clip_seconds=1.0))
+    again = listening.prepare_abx(listening_config(run_dir, clip_seconds=1.0))
     assert again == abx_session
     assert (abx_session.root / "session.json").stat().st_mtime_ns == mtime
-    other = listening.prepare_abx(_config(run_dir, clip_seconds=1.0, abx_trials=10,
+    other = listening.prepare_abx(listening_config(run_dir, clip_seconds=1.0, abx_trials=10,
                                           abx_model="lstm"))
     assert (other.model, other.n_trials) == ("lstm", 10) and other.session != abx_session.session
-    back = listening.prepare_abx(_config(run_dir, clip_seconds=1.0))
+    back = listening.prepare_abx(listening_config(run_dir, clip_seconds=1.0))
     assert back.session == abx_session.session  # the same audio and N: the same session
 
 
 def test_prepare_abx_refuses_unknown_or_short_models(tmp_path):
     run = make_run_dir(tmp_path / "reports" / "r", seconds=0.6)
     with pytest.raises(errors.UnknownNameError, match="nope"):
-        listening.prepare_abx(_config(run, abx_model="nope"))
+        listening.prepare_abx(listening_config(run, abx_model="nope"))
     # gru rendered 0.1 s only: left out by default, refused by name
     y, sr = sf.read(run / "rendered" / "gru" / "val2.wav")
     sf.write(run / "rendered" / "gru" / "val2.wav", y[: sr // 10], sr, subtype="FLOAT")
-    assert listening.prepare_abx(_config(run, clip_seconds=0.5)).model == "lstm"
+    assert listening.prepare_abx(listening_config(run, clip_seconds=0.5)).model == "lstm"
     with pytest.raises(errors.AudioFileError, match="too short"):
-        listening.prepare_abx(_config(run, clip_seconds=0.5, abx_model="gru"))
+        listening.prepare_abx(listening_config(run, clip_seconds=0.5, abx_model="gru"))
     with pytest.raises(errors.AudioFileError, match="no such folder"):
-        listening.prepare_abx(_config(tmp_path / "missing"))
+        listening.prepare_abx(listening_config(tmp_path / "missing"))
 
 
 # ---- each rater's X ---------------------------------------------------------------------------
@@ -204,10 +199,10 @@ def test_invalid_answers_are_refused(tmp_path, change):
 
 
 def test_default_answers_file_is_beside_the_ratings(tmp_path):
-    cfg = _config(tmp_path / "reports" / "r1")
+    cfg = listening_config(tmp_path / "reports" / "r1")
     assert cfg.abx_file == tmp_path / "reports" / "listening" / "abx.jsonl"
     assert cfg.abx_file.parent == cfg.ratings_file.parent
-    assert _config(tmp_path, abx_path="/x/a.jsonl").abx_file == Path("/x/a.jsonl")
+    assert listening_config(tmp_path, abx_path="/x/a.jsonl").abx_file == Path("/x/a.jsonl")
 
 
 # ---- verdicts ---------------------------------------------------------------------------------
@@ -245,7 +240,7 @@ def test_the_first_answer_to_a_trial_counts_and_sessions_filter():
 
 def test_write_abx_aggregate_pending_then_counted(tmp_path, run_dir):
     answers = tmp_path / "abx.jsonl"
-    cfg = _config(run_dir, abx_path=str(answers))
+    cfg = listening_config(run_dir, abx_path=str(answers))
     agg = listening.write_abx_aggregate(cfg, session="x-1")
     assert agg["pending"] and agg["current_session"] == "x-1"
     assert json.loads((run_dir / "listening" / "abx.json").read_text())["pending"]
@@ -301,7 +296,7 @@ def test_widget_records_resumes_and_judges_only_at_the_end(abx_session, tmp_path
 
 
 def test_abx_widget_is_a_note_under_papermill(run_dir, abx_session):
-    note = listening.abx_widget(abx_session, _config(run_dir))
+    note = listening.abx_widget(abx_session, listening_config(run_dir))
     assert "ABX widget is shown when this notebook is opened in JupyterLab" in note.data
     shown = listening.abx_widget(abx_session, listening.ListeningConfig(
         run_dir=str(run_dir), interactive=True))
@@ -345,7 +340,7 @@ def test_notebook_runs_the_abx_test_under_papermill(tmp_path):
     import papermill
 
     run = make_run_dir(tmp_path / "reports" / "r1", seconds=1.0)
-    session = listening.prepare_abx(_config(run, clip_seconds=0.5, abx_trials=10))
+    session = listening.prepare_abx(listening_config(run, clip_seconds=0.5, abx_trials=10))
     store = AbxStore(tmp_path / "reports" / "listening" / "abx.jsonl")  # the default file
     for rec in [*_answers("R1", 9, 10, session=session.session, model=session.model),
                 *_answers("R2", 1, 10, session=session.session, answered=2)]:

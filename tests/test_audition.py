@@ -25,7 +25,7 @@ from knob_support import (
 
 from fxlab import errors, listening, metrics
 from fxlab.effects import effect_from_spec, get_effect
-from fxlab.listening.trials import _fade
+from fxlab.listening.clips import fade
 from fxlab.models import build_model, config_of
 from fxlab.training import load_trained
 
@@ -72,7 +72,7 @@ def test_a_slider_moved_renders_the_effect_and_the_model_at_that_setting(drive_m
     assert w.status == "seen" and "seen in training" in w.readout.value
     # the players hold those outputs, faded and loudness-matched (16-bit)
     for v in ("effect", "model", "dry"):
-        want = _fade(w.outputs[v], SR) * 10 ** (w.gains_db[v] / 20)
+        want = fade(w.outputs[v], SR) * 10 ** (w.gains_db[v] / 20)
         np.testing.assert_allclose(_decoded(w.players[v]), want, atol=2 / 32768)
     lufs = [listening.loudness(_decoded(w.players[v]), sr=SR) for v in ("effect", "model")]
     assert abs(lufs[0] - lufs[1]) < 0.05

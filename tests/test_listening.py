@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import yaml
-from browser_support import make_run_dir
+from browser_support import listening_config, make_run_dir
 from knob_support import add_conditioned_run
 from scipy.stats import binomtest
 
@@ -31,11 +31,6 @@ NOTEBOOK = REPO / "notebooks" / "04_listening_test.ipynb"
 SR = 44100
 
 
-def _config(run, **changes):
-    """The notebook's config for run folder ``run``, as papermill runs it (not interactive)."""
-    return listening.ListeningConfig(run_dir=str(run), interactive=False, **changes)
-
-
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     return make_run_dir(tmp_path_factory.mktemp("reports") / "r1", seconds=1.5)
@@ -43,7 +38,7 @@ def run_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def trial_set(run_dir):
-    return listening.prepare_trials(_config(run_dir, clip_seconds=1.0))
+    return listening.prepare_trials(listening_config(run_dir, clip_seconds=1.0))
 
 
 def _rec(rater, trial, model, answer, *, session="s-1", clip="val1", side="A", controls=2, **kw):
@@ -153,20 +148,20 @@ def test_clip_is_cut_where_the_target_is_loudest_and_matches_the_source(run_dir,
 
 def test_prepare_trials_is_cached_and_the_session_follows_the_audio(run_dir, trial_set, tmp_path):
     mtime = os.stat(trial_set.root / "trials.json").st_mtime_ns
-    again = listening.prepare_trials(_config(run_dir, clip_seconds=1.0))
+    again = listening.prepare_trials(listening_config(run_dir, clip_seconds=1.0))
     assert again.session == trial_set.session
     assert os.stat(trial_set.root / "trials.json").st_mtime_ns == mtime
     # another run folder with the same audio shares the session (ratings pool) ...
     copy = tmp_path / "r2"
     shutil.copytree(run_dir / "data", copy / "data")
     shutil.copytree(run_dir / "rendered", copy / "rendered")
-    assert listening.prepare_trials(_config(copy, clip_seconds=1.0)).session == trial_set.session
+    assert listening.prepare_trials(listening_config(copy, clip_seconds=1.0)).session == trial_set.session
     # ... a different model output makes a different session (a different waveform: a gain alone
     # is undone by the level matching, which writes the same clips)
     y, _ = sf.read(copy / "rendered" / "gru" / "val2.wav", dtype="float32")
     hum = 0.05 * np.sin(2 * np.pi * 50 * np.arange(y.size) / SR)
     sf.write(copy / "rendered" / "gru" / "val2.wav", y + hum, SR, subtype="FLOAT")
-    assert listening.prepare_trials(_config(copy, clip_seconds=1.0)).session != trial_set.session
+    assert listening.prepare_trials(listening_config(copy, clip_seconds=1.0)).session != trial_set.session
 
 
 def test_excerpt_offsets_from_metrics_json_align_the_model_with_the_target(tmp_path):
@@ -179,7 +174,7 @@ def test_excerpt_offsets_from_metrics_json_align_the_model_with_the_target(tmp_p
     sf.write(run / "rendered" / "target" / "val1.wav", wet, SR, subtype="FLOAT")
     (run / "metrics.json").write_text(json.dumps(
         {"models": {"lstm": {"splits": {"val2": {"start_s": 0.5, "seconds": 0.75}}}}}))
-    ts = listening.prepare_trials(_config(run, clip_seconds=1.0))
+    ts = listening.prepare_trials(listening_config(run, clip_seconds=1.0))
     assert ts.models == ("lstm",)  # rendered/target is not a model
     info = ts.clips["val2"]["lstm"]
     assert info["seconds"] == pytest.approx(0.75)
@@ -193,15 +188,15 @@ def test_model_rendered_too_short_is_left_out_unless_asked_for(tmp_path):
     run = make_run_dir(tmp_path / "r", seconds=1.0, models=("lstm", "thesis_gru"))
     y, _ = sf.read(run / "rendered" / "thesis_gru" / "val1.wav", dtype="float32")
     sf.write(run / "rendered" / "thesis_gru" / "val1.wav", y[:2205], SR, subtype="FLOAT")  # 0.05 s
-    ts = listening.prepare_trials(_config(run, clip_seconds=0.5))
+    ts = listening.prepare_trials(listening_config(run, clip_seconds=0.5))
     assert "val1:thesis_gru" not in {t.id for t in ts.trials}
     assert "val2:thesis_gru" in {t.id for t in ts.trials}
     assert ts.skipped == ({"clip": "val1", "model": "thesis_gru", "seconds": 0.05},)
     assert "thesis_gru on val1 (0.05 s)" in ts.table_html()
     with pytest.raises(errors.AudioFileError,
                        match=r"thesis_gru/val1.wav.*0\.050 s.*min_clip_seconds"):
-        listening.prepare_trials(_config(run, clip_seconds=0.5, models="lstm,thesis_gru"))
-    ts = listening.prepare_trials(_config(run, clip_seconds=0.5, min_clip_seconds=0.05))
+        listening.prepare_trials(listening_config(run, clip_seconds=0.5, models="lstm,thesis_gru"))
+    ts = listening.prepare_trials(listening_config(run, clip_seconds=0.5, min_clip_seconds=0.05))
     assert "val1:thesis_gru" in {t.id for t in ts.trials} and ts.skipped == ()
 
 
@@ -222,23 +217,23 @@ def test_model_rendered_too_short_is_left_out_unless_asked_for(tmp_path):
 def test_prepare_trials_rejects_bad_parameters(run_dir, kwargs, error, words):
     # a bad value fails when the config is built; an unknown model when the run folder is read
     with pytest.raises(error) as info:
-        listening.prepare_trials(_config(run_dir, **kwargs))
+        listening.prepare_trials(listening_config(run_dir, **kwargs))
     for w in words:
         assert w in str(info.value)
 
 
 def test_prepare_trials_rejects_bad_audio(tmp_path):
     with pytest.raises(errors.AudioFileError, match="03_evaluate"):
-        listening.prepare_trials(_config(make_run_dir(tmp_path / "a", models=())))
+        listening.prepare_trials(listening_config(make_run_dir(tmp_path / "a", models=())))
     run = make_run_dir(tmp_path / "b", seconds=0.5)
     sf.write(run / "rendered" / "gru" / "val1.wav", np.zeros((SR // 2, 2), np.float32), SR)
     with pytest.raises(errors.ChannelError, match=r"gru/val1.wav.*2 channels.*mono"):
-        listening.prepare_trials(_config(run))
+        listening.prepare_trials(listening_config(run))
     sf.write(run / "rendered" / "gru" / "val1.wav", np.zeros(24000, np.float32), 48000)
     with pytest.raises(errors.SampleRateError, match="48000 Hz"):
-        listening.prepare_trials(_config(run))
+        listening.prepare_trials(listening_config(run))
     with pytest.raises(errors.AudioFileError, match="no such folder"):
-        listening.prepare_trials(_config(tmp_path / "missing"))
+        listening.prepare_trials(listening_config(tmp_path / "missing"))
 
 
 # ---- order ------------------------------------------------------------------------------------
@@ -391,7 +386,7 @@ def test_aggregate_by_session_and_single_answer():
 def test_write_aggregate_pending_then_counted(tmp_path):
     run = tmp_path / "reports" / "r1"
     ratings = tmp_path / "reports" / "listening" / "ratings.jsonl"
-    config = _config(run)
+    config = listening_config(run)
     assert config.ratings_file == ratings  # the default: beside the run folders
     agg = listening.write_aggregate(config, session="s-1")
     assert agg["pending"] and json.loads((run / "listening" / "aggregate.json").read_text())[
@@ -566,7 +561,7 @@ def test_notebook_runs_under_papermill(tmp_path):
     run = make_run_dir(tmp_path / "reports" / "r1", seconds=1.0)
     ratings = tmp_path / "reports" / "listening" / "ratings.jsonl"
     # ratings from an earlier session in JupyterLab
-    ts = listening.prepare_trials(_config(run, clip_seconds=0.5))
+    ts = listening.prepare_trials(listening_config(run, clip_seconds=0.5))
     store = RatingsStore(ratings)
     for r in _session("R1", [4, 4], [1, 1], {"lstm": [2, 3]}, session=ts.session):
         store.append(r)

@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from fxlab.errors import ParameterError, problem
+from fxlab.util import require_extra
 
 __all__ = ["NY", "SCORED_SUBMODEL", "NamRun", "require", "train_nam"]
 
@@ -62,17 +63,11 @@ TARGET_RMS_DBFS = -18.0
 
 
 def require():
-    """Import NAM and PyTorch, or raise :class:`ParameterError` naming the ``interop`` extra."""
-    try:
-        import nam  # noqa: F401
-        import pytorch_lightning  # noqa: F401
-        import torch
-    except ImportError as e:
-        raise ParameterError(problem(
-            "the NAM comparison (--compare nam)", found=f"no Neural Amp Modeler / PyTorch ({e})",
-            expected="neural-amp-modeler and torch installed (the optional 'interop' extra)",
-            fix='pip install -e ".[interop]" (or: make env EXTRAS=dev,jax,interop)')) from e
-    return torch
+    """Import NAM and PyTorch (returns ``torch``), or raise a ParameterError naming the
+    ``interop`` extra."""
+    return require_extra("the NAM comparison (--compare nam)",
+                         ("nam", "pytorch_lightning", "torch"), "interop",
+                         "Neural Amp Modeler and PyTorch")
 
 
 def default_model_config() -> dict:

@@ -26,6 +26,7 @@ import numpy as np
 
 from fxlab.errors import ParameterError, problem
 from fxlab.metrics import esr
+from fxlab.util import require_extra
 
 __all__ = ["RECIPE", "train_reference"]
 
@@ -36,14 +37,7 @@ RECIPE = {"units": 32, "loss": "0.75*esr+0.25*dc", "learning_rate": 5e-3, "weigh
 
 
 def _torch():
-    try:
-        import torch
-    except ImportError as e:
-        raise ParameterError(problem(
-            "the reference recipe (--compare)", found=f"no PyTorch ({e})",
-            expected="PyTorch installed (the optional 'bench' extra)",
-            fix='pip install -e ".[bench]" (or: make env EXTRAS=dev,jax,bench)')) from e
-    return torch
+    return require_extra("the reference recipe (--compare)", ("torch",), "bench", "PyTorch")
 
 
 def train_reference(splits, minutes: float, *, seed: int = 0, recipe: dict | None = None,

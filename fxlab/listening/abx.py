@@ -34,16 +34,17 @@ import soundfile as sf
 
 from fxlab.audio import STUDY_SR, wav_writer
 from fxlab.errors import AudioFileError, ParameterError, problem, unknown_name
+from fxlab.listening.clips import (
+    read_mono,
+    render_offsets,
+    sha256_file,
+    trial_sources,
+    up_to_date,
+    write_clip,
+)
 from fxlab.listening.loudness import LOUDNESS_METHOD
 from fxlab.listening.rendered import rendered_models
-from fxlab.listening.trials import (
-    _read_mono,
-    _render_offsets,
-    _sha256_file,
-    _trial_sources,
-    _write_clip,
-    normalize_rater,
-)
+from fxlab.listening.trials import normalize_rater
 from fxlab.util import Html, atomic_path, html_table, write_json
 
 if TYPE_CHECKING:
@@ -182,8 +183,8 @@ def prepare_abx(config: ListeningConfig) -> AbxSession:
     """
     run_dir, split = config.run_folder, config.abx_split
     candidates = _abx_candidates(config)
-    sources = _trial_sources(run_dir, (split,), candidates)[split]
-    offsets = _render_offsets(run_dir, candidates, (split,))[split]
+    sources = trial_sources(run_dir, (split,), candidates)[split]
+    offsets = render_offsets(run_dir, candidates, (split,))[split]
     sr = STUDY_SR
     n_clip = int(round(config.clip_seconds * sr))
     n_min = min(int(round(config.min_clip_seconds * sr)), n_clip)
@@ -208,17 +209,17 @@ def prepare_abx(config: ListeningConfig) -> AbxSession:
         "min_clip_seconds": float(config.min_clip_seconds), "render_offset": lo,
         "format": _ABX_FORMAT,
     }
-    source_hashes = {name: _sha256_file(sources[name]) for name in ("target", "dry", model)}
+    source_hashes = {name: sha256_file(sources[name]) for name in ("target", "dry", model)}
     root = run_dir / "listening" / ABX_FOLDER
     manifest = root / "session.json"
-    if _up_to_date(manifest, options, source_hashes):
+    if up_to_date(manifest, options, source_hashes, files_key="hashes"):
         return load_abx(run_dir)
 
-    target = _read_mono(sources["target"], what=f"the target of split {split}")
-    output = _read_mono(sources[model], what=f"model {model}'s output of split {split}")
+    target = read_mono(sources["target"], what=f"the target of split {split}")
+    output = read_mono(sources[model], what=f"model {model}'s output of split {split}")
     hashes: dict[str, str] = {}
     (root / "trials" / split).mkdir(parents=True, exist_ok=True)
-    rel, clip_info = _write_clip(root, split, model, target, output, lo=lo, hi=hi, off=lo,
+    rel, clip_info = write_clip(root, split, model, target, output, lo=lo, hi=hi, off=lo,
                                  n_clip=n_clip, lufs=config.loudness_lufs, files=hashes,
                                  other=model)
     files = {"A": rel["target"], "B": rel[model], "X_A": "x/A.wav", "X_B": "x/B.wav"}
@@ -228,7 +229,7 @@ def prepare_abx(config: ListeningConfig) -> AbxSession:
         with atomic_path(root / files[f"X_{side}"], suffix=".wav") as tmp:
             with wav_writer(tmp, sr) as dst:
                 dst.write(y)
-        hashes[files[f"X_{side}"]] = _sha256_file(root / files[f"X_{side}"])
+        hashes[files[f"X_{side}"]] = sha256_file(root / files[f"X_{side}"])
     digest = hashlib.sha256(json.dumps(
         {"model": model, "split": split, "n_trials": options["n_trials"], "files": hashes},
         sort_keys=True).encode()).hexdigest()
@@ -241,19 +242,6 @@ def prepare_abx(config: ListeningConfig) -> AbxSession:
         "fxlab_version": __version__,
     })
     return load_abx(run_dir)
-
-
-def _up_to_date(manifest: Path, options: dict, source_hashes: dict) -> bool:
-    """Whether ``session.json`` already describes these sources and options, its clips intact."""
-    if not manifest.is_file():
-        return False
-    try:
-        old = json.loads(manifest.read_text())
-        return bool(old.get("options") == options and old.get("sources") == source_hashes
-                    and all(_sha256_file(manifest.parent / f) == h
-                            for f, h in old["hashes"].items()))
-    except (OSError, ValueError, KeyError, TypeError):
-        return False  # unreadable or stale: rebuild
 
 
 def load_abx(run_dir: str | os.PathLike) -> AbxSession:

@@ -40,8 +40,8 @@ import numpy as np
 from fxlab import metrics
 from fxlab.audio import STUDY_SR, loudest_start
 from fxlab.errors import AudioFileError, ParameterError, SilenceError, problem, unknown_name
+from fxlab.listening.clips import fade
 from fxlab.listening.loudness import match_gains
-from fxlab.listening.trials import _fade
 from fxlab.util import Html, html_table
 
 if TYPE_CHECKING:
@@ -429,7 +429,7 @@ class KnobAudition:
         self.esr, self.esr_dry = out["esr"], out["esr_dry"]
         self.status = setting_status(setting, self.knobs, train_settings=self.train_settings,
                                      val_settings=self.val_settings)
-        faded = {v: _fade(y, self.sr) for v, y in self.outputs.items()}
+        faded = {v: fade(y, self.sr) for v, y in self.outputs.items()}
         _, self.gains_db = match_gains(faded, sr=self.sr, target_lufs=self.loudness_lufs)
         for v, y in faded.items():
             self.players[v].value = _wav_bytes(y * 10 ** (self.gains_db[v] / 20), self.sr)

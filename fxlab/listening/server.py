@@ -35,6 +35,7 @@ from fxlab.listening.config import ListeningConfig
 from fxlab.listening.page import PAGE_NOTEBOOK, page_environment
 from fxlab.listening.rendered import rendered_models
 from fxlab.listening.trials import prepare_trials
+from fxlab.util import require_extra
 
 __all__ = ["DEFAULT_PORT", "check_run", "listen_config", "serve", "voila_command"]
 
@@ -126,13 +127,7 @@ def voila_command(*, port: int, ip: str) -> list[str]:
 
 
 def _require_voila() -> None:
-    try:
-        import voila  # noqa: F401
-    except ImportError as e:
-        raise ParameterError(problem(
-            "fxlab listen", found=f"no Voilà ({e})",
-            expected="Voilà installed (the optional 'listen' extra)",
-            fix='pip install -e ".[listen]"')) from e
+    require_extra("fxlab listen", ("voila",), "listen", "Voilà")
 
 
 def _check_port(ip: str, port: int) -> None:

@@ -30,22 +30,27 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import soundfile as sf
 
-from fxlab.audio import STUDY_SR, loudest_start
+from fxlab.audio import STUDY_SR
 from fxlab.errors import (
     AudioFileError,
-    ChannelError,
-    NonFiniteError,
     ParameterError,
-    SampleRateError,
     problem,
     unknown_name,
 )
-from fxlab.listening.loudness import LOUDNESS_METHOD, match_gains
+from fxlab.listening.clips import (
+    describe_source,
+    read_mono,
+    render_offsets,
+    sha256_file,
+    trial_sources,
+    up_to_date,
+    write_clip,
+)
+from fxlab.listening.loudness import LOUDNESS_METHOD
 from fxlab.listening.rendered import rendered_models
 from fxlab.listening.scale import CONTROL_DRY, CONTROL_SAME, CONTROLS
-from fxlab.util import Html, atomic_path, html_table, write_json
+from fxlab.util import Html, html_table, write_json
 
 if TYPE_CHECKING:
     from fxlab.listening.config import ListeningConfig
@@ -63,7 +68,6 @@ __all__ = [
 
 # 2: loudness by pyloudnorm (BS.1770-4, gated); the option min_seconds renamed min_clip_seconds
 _TRIALS_FORMAT = 2
-_FADE_S = 0.02  # raised-cosine fade in and out on every clip (s), the same on both sides
 
 
 @dataclasses.dataclass(frozen=True)
@@ -173,85 +177,6 @@ class TrialSet:
         )
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _read_mono(path: Path, *, what: str) -> np.ndarray:
-    if not path.is_file():
-        raise AudioFileError(problem(
-            path, found="no such file", expected=what,
-            fix="run the steps before the listening test (01_synthesize_data, 03_evaluate) "
-                "for this run folder, or point run_dir at a run that has them",
-        ))
-    try:
-        x, sr = sf.read(path, dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError) as err:
-        raise AudioFileError(problem(
-            path, found=f"an unreadable file ({err})", expected="a WAV file",
-            fix="re-create it by rerunning the step that wrote it",
-        )) from err
-    if sr != STUDY_SR:
-        raise SampleRateError(problem(
-            path, found=f"sample rate {sr} Hz", expected=f"{STUDY_SR} Hz",
-            fix=f"resample it to {STUDY_SR} Hz (fxlab.audio.resample) or rerun the step that wrote it",
-        ))
-    if x.shape[1] != 1:
-        raise ChannelError(problem(
-            path, found=f"{x.shape[1]} channels", expected="mono",
-            fix="write the file as mono (average the channels)",
-        ))
-    x = x[:, 0]
-    if not np.all(np.isfinite(x)):
-        raise NonFiniteError(problem(
-            path, found="NaN or infinite samples", expected="finite samples in [-1, 1]",
-            fix="rerun the step that wrote it; a model that outputs NaN needs retraining",
-        ))
-    return x
-
-
-def _render_offsets(run_dir: Path, models: Sequence[str], splits: Sequence[str]) -> dict:
-    """Where each model's rendered output starts in its split, in samples.
-
-    The evaluation renders some models on an excerpt and records its start in ``metrics.json``
-    (``models.<name>.splits.<split>.start_s``); without that entry an output starts at sample 0.
-    """
-    offsets = {s: {m: 0 for m in models} for s in splits}
-    path = run_dir / "metrics.json"
-    if not path.is_file():
-        return offsets
-    try:
-        doc = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return offsets
-    for m in models:
-        entry = (doc.get("models") or {}).get(m) or {}
-        for s in splits:
-            start_s = ((entry.get("splits") or {}).get(s) or {}).get("start_s")
-            if isinstance(start_s, int | float) and start_s > 0:
-                offsets[s][m] = int(round(start_s * STUDY_SR))
-    return offsets
-
-
-def _fade(x: np.ndarray, sr: int) -> np.ndarray:
-    n = min(int(_FADE_S * sr), x.size // 2)
-    y = x.astype(np.float64).copy()
-    if n > 0:
-        ramp = 0.5 - 0.5 * np.cos(np.pi * (np.arange(n) + 0.5) / n)
-        y[:n] *= ramp
-        y[-n:] *= ramp[::-1]
-    return y
-
-
-def _what(name: str) -> str:
-    return "the target" if name == "target" else (
-        "the unprocessed input" if name == "dry" else f"model {name}'s output")
-
-
 def prepare_trials(config: ListeningConfig) -> TrialSet:
     """Cut, loudness-match and write the clips of the listening test; describe them in trials.json.
 
@@ -292,8 +217,8 @@ def prepare_trials(config: ListeningConfig) -> TrialSet:
     run_dir = config.run_folder
     splits_t = config.split_names
     wanted, by_name = _wanted_models(config)
-    sources = _trial_sources(run_dir, splits_t, wanted)
-    offsets = _render_offsets(run_dir, wanted, splits_t)
+    sources = trial_sources(run_dir, splits_t, wanted)
+    offsets = render_offsets(run_dir, wanted, splits_t)
     options = {
         "models": list(wanted) if by_name else "all", "splits": list(splits_t),
         "clip_seconds": float(config.clip_seconds),
@@ -302,11 +227,11 @@ def prepare_trials(config: ListeningConfig) -> TrialSet:
         "min_clip_seconds": float(config.min_clip_seconds),
     }
     source_hashes = {
-        s: {name: _sha256_file(p) for name, p in paths.items()} for s, paths in sources.items()
+        s: {name: sha256_file(p) for name, p in paths.items()} for s, paths in sources.items()
     }
     root = run_dir / "listening"
     manifest_path = root / "trials.json"
-    if _up_to_date(manifest_path, options, source_hashes):
+    if up_to_date(manifest_path, options, source_hashes):
         return load_trials(run_dir)
 
     sr = STUDY_SR
@@ -340,23 +265,6 @@ def prepare_trials(config: ListeningConfig) -> TrialSet:
     return load_trials(run_dir)
 
 
-def _trial_sources(run_dir: Path, splits: Sequence[str], models: Sequence[str]) -> dict:
-    """``{split: {"target" | "dry" | model: path}}``: the files the clips are cut from; refuse a
-    missing one."""
-    sources: dict[str, dict[str, Path]] = {}
-    for s in splits:
-        sources[s] = {
-            "target": run_dir / "data" / s / "wet.wav",
-            "dry": run_dir / "data" / s / "dry.wav",
-            **{m: run_dir / "rendered" / m / f"{s}.wav" for m in models},
-        }
-    for s, paths in sources.items():
-        for name, p in paths.items():
-            if not p.is_file():
-                _read_mono(p, what=f"{_what(name)} of split {s} (float32 mono {STUDY_SR} Hz WAV)")
-    return sources
-
-
 def _split_clips(root: Path, s: str, paths: dict, offsets: dict, wanted: Sequence[str], *,
                  by_name: bool, n_clip: int, n_min: int, lufs: float, files: dict,
                  skipped: list) -> tuple[dict, list[Trial]]:
@@ -364,7 +272,7 @@ def _split_clips(root: Path, s: str, paths: dict, offsets: dict, wanted: Sequenc
     the stretch it rendered, from ``offsets``); returns ``(clips, trials)``. A model too short to
     judge is listed in ``skipped``, or refused when asked for by name; ``files`` gets each clip."""
     sr = STUDY_SR
-    versions = {name: _read_mono(p, what=f"{_what(name)} of split {s}")
+    versions = {name: read_mono(p, what=f"{describe_source(name)} of split {s}")
                 for name, p in paths.items()}
     n_split = min(versions["target"].size, versions["dry"].size)
     (root / "trials" / s).mkdir(parents=True, exist_ok=True)
@@ -387,7 +295,7 @@ def _split_clips(root: Path, s: str, paths: dict, offsets: dict, wanted: Sequenc
                 fix="render a longer excerpt (03_evaluate's windowed_eval_seconds), lower "
                     'min_clip_seconds, or leave the model out (models="...")',
             ))
-        rel, clips[group] = _write_clip(
+        rel, clips[group] = write_clip(
             root, s, group, versions["target"], versions[other], lo=lo, hi=hi,
             off=0 if other == "dry" else groups[other][1], n_clip=n_clip,
             lufs=lufs, files=files, other=other)
@@ -444,43 +352,6 @@ def _wanted_models(config: ListeningConfig) -> tuple[tuple[str, ...], bool]:
         if m not in available:
             raise unknown_name("model (rendered for " + ", ".join(splits_t) + ")", m, available)
     return tuple(wanted), by_name
-
-
-def _up_to_date(manifest_path: Path, options: dict, source_hashes: dict) -> bool:
-    """Whether ``trials.json`` already describes these sources and options, its clips intact."""
-    if not manifest_path.is_file():
-        return False
-    root = manifest_path.parent
-    try:
-        old = json.loads(manifest_path.read_text())
-        return bool(old.get("options") == options and old.get("sources") == source_hashes
-                    and all(_sha256_file(root / f) == h for f, h in old["files"].items()))
-    except (OSError, ValueError, KeyError, TypeError):
-        return False  # unreadable or stale: rebuild
-
-
-def _write_clip(root: Path, split: str, group: str, target: np.ndarray, other_signal: np.ndarray,
-                *, lo: int, hi: int, off: int, n_clip: int, lufs: float, files: dict,
-                other: str) -> tuple[dict[str, str], dict]:
-    """Cut one pair (the target and ``other``) where the target is loudest within ``[lo, hi)``,
-    fade, loudness-match and write it; record each file's hash in ``files``. Returns the
-    files' paths under ``root`` and the clip's record."""
-    sr = STUDY_SR
-    n_win = min(n_clip, hi - lo)
-    start = lo + loudest_start(target[lo:hi], n_win, hop=sr // 4)
-    cut = {"target": _fade(target[start:start + n_win], sr),
-           other: _fade(other_signal[start - off:start - off + n_win], sr)}
-    lufs_in, gains = match_gains(cut, sr=sr, target_lufs=lufs)
-    rel = {"target": f"trials/{split}/{group}.target.wav", other: f"trials/{split}/{group}.wav"}
-    for k, v in cut.items():
-        y = np.clip(v * 10 ** (gains[k] / 20), -1.0, 1.0).astype(np.float32)
-        with atomic_path(root / rel[k], suffix=".wav") as tmp:
-            sf.write(tmp, y, sr, subtype="PCM_16")
-        files[rel[k]] = _sha256_file(root / rel[k])
-    record = {"start_s": start / sr, "seconds": n_win / sr,
-              "loudness_in": {k: (None if np.isinf(v) else round(v, 3)) for k, v in lufs_in.items()},
-              "gain_db": {k: round(g, 3) for k, g in gains.items()}}
-    return rel, record
 
 
 def load_trials(run_dir: str | os.PathLike) -> TrialSet:
