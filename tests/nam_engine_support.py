@@ -29,11 +29,19 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["NAM_WASM", "engine_missing", "play_like_nam_core", "render"]
+__all__ = ["NAM_FAST_TANH_TOL", "NAM_PREWARM", "NAM_PREWARM_MODEL", "NAM_WASM", "engine_missing",
+           "play_like_nam_core", "render"]
 
 NAM_WASM = Path(__file__).parent / "nam_wasm"
 _PACKAGE = NAM_WASM / "node_modules" / "@opendaw" / "nam-wasm" / "dist" / "nam.wasm"
 _F32 = np.float32
+
+#: Silence before the signal, for fxlab's output (and the numpy model of NAM's core) to start where
+#: NAM's core does after its prewarm: settled on silence (128 samples already give the same output).
+NAM_PREWARM = 22050
+NAM_PREWARM_MODEL = 1024
+#: How far NAM's C++ core may stray from fxlab's output (fast activations; see test_export.py).
+NAM_FAST_TANH_TOL = 0.04
 
 
 def engine_missing() -> str | None:

@@ -26,7 +26,14 @@ import numpy as np
 import pytest
 import scipy.signal
 import soundfile as sf
-from nam_engine_support import engine_missing, play_like_nam_core, render
+from nam_engine_support import (
+    NAM_FAST_TANH_TOL,
+    NAM_PREWARM,
+    NAM_PREWARM_MODEL,
+    engine_missing,
+    play_like_nam_core,
+    render,
+)
 
 from fxlab import export
 from fxlab.cli import main
@@ -207,12 +214,6 @@ def test_neural_amp_modelers_own_loader_plays_the_nam_file_as_fxlab_does(models,
     assert doc["metadata"]["training"]["validation_esr"] > 0
 
 
-#: Silence before the signal, for fxlab's output (and the numpy model of NAM's core) to start where
-#: NAM's core does after its prewarm: settled on silence (128 samples already give the same output).
-NAM_PREWARM = SR // 2
-NAM_PREWARM_MODEL = 1024
-#: How far NAM's C++ core may stray from fxlab's output (fast activations; see the test).
-NAM_FAST_TANH_TOL = 0.04
 
 
 @interop

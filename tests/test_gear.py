@@ -8,10 +8,21 @@ import json
 
 import numpy as np
 import pytest
+from nam_engine_support import (
+    NAM_FAST_TANH_TOL,
+    NAM_PREWARM,
+    NAM_PREWARM_MODEL,
+    engine_missing,
+    play_like_nam_core,
+    render,
+)
 
 from fxlab import effects, pipeline
+from fxlab.audio import write_wav
 from fxlab.bench.gear import CASES
+from fxlab.cli import main
 from fxlab.datasets import DataConfig, build_study_data
+from fxlab.training import load_trained
 from fxlab.training.study import check_odd
 
 SR = 44100
@@ -104,3 +115,31 @@ def test_gear_study_runs_on_the_real_plugin(reports_dir):
     report = res.report.read_text()
     assert "gxts9#ts9sim" in report and "Aliasing at fslider2_ = 0.875 (never seen)" in report
     assert "Harmonics at fslider2_ = 0.375 (never seen)" in report
+
+
+@pytest.mark.interop
+@pytest.mark.skipif(engine_missing() is not None, reason=engine_missing() or "")
+def test_nam_core_plays_a_capture_of_the_real_plugin_as_fxlab_does(tmp_path):
+    """A capture of the Tube Screamer at one drive (``fxlab train ... --export nam``: a .nam holds
+    no knob), played by Neural Amp Modeler's C++ core (WebAssembly, in Node) as by fxlab, within
+    the core's fast-tanh tolerance (tests/test_export.py says why it is not 1e-5)."""
+    rng = np.random.default_rng(3)
+    x = (0.5 * rng.uniform(-1, 1, 4 * 1024)).astype(np.float32)
+    fx = _effect("gear").with_knobs(fslider2_=0.5)
+    write_wav(tmp_path / "dry.wav", x, SR)
+    write_wav(tmp_path / "wet.wav", fx(x, SR), SR)
+    out = tmp_path / "ts9"
+    rc = main(["train", "--dry", str(tmp_path / "dry.wav"), "--wet", str(tmp_path / "wet.wav"),
+               "--model", "lstm", "--units", "8", "--out", str(out), "--epochs", "1",
+               "--latency", "0", "--segment", "256", "--batch-size", "4", "--export", "nam"])
+    assert rc == 0
+    path = out / "export" / "ts9.nam"  # named after the capture folder
+    signal = fx(np.concatenate([x[:2000], 0.9 * np.sin(np.arange(2000) * 0.05)]).astype(np.float32), SR)
+    y = render(path, signal, tmp_path)
+    fast = play_like_nam_core(json.loads(path.read_text()), signal, fast=True,
+                              prewarm=NAM_PREWARM_MODEL)
+    silence = np.zeros(NAM_PREWARM, np.float32)
+    ours = load_trained(out).predict(np.concatenate([silence, signal]))[NAM_PREWARM:]
+    assert y.shape == signal.shape and np.isfinite(y).all()
+    np.testing.assert_allclose(y, fast, atol=1e-5, rtol=0)
+    assert float(np.abs(y - ours).max()) < NAM_FAST_TANH_TOL
