@@ -39,7 +39,7 @@ reamp latency exact (0), the others within -1..0. Timings depend on the machine 
 With ``--compare nam`` each trained case also trains Neural Amp Modeler's own recipe (its default
 packed WaveNet, the 8-channel "standard" model scored) on the same samples, with the latency
 fxlab's capture found and the same ``--minutes``, and scores it in step the same way
-(:mod:`fxlab.bench.nam_compare`; the ``interop`` extra): ``esr_nam_<case>=`` beside
+(:mod:`fxlab.bench.nam_compare`; the ``interop`` extra): ``esr_<case>_nam=`` beside
 ``esr_<case>=``, ``nam_epochs_<case>=``, ``nam_wall_s_<case>=``, and a table of both.
 
 - :func:`main`, :func:`make_material`, :data:`EQ`, :data:`DRIVE`, :data:`DRIVE_TONE`, :data:`CASES`
@@ -130,7 +130,7 @@ def _table(results: dict, names: list[str]) -> list[str]:
     lines = [f"{'case':<20} {'fxlab ESR':>10} {'NAM ESR':>10}"]
     for n in names:
         lines.append(f"{n:<20} {cell(results.get(f'esr_{n}', '-')):>10} "
-                     f"{cell(results.get(f'esr_nam_{n}', '-')):>10}")
+                     f"{cell(results.get(f'esr_{n}_nam', '-')):>10}")
     return lines
 
 
@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         except LatencyUncertainError as e:
             results[f"esr_{name}"] = results[f"latency_{name}"] = "asked"
             if args.compare:
-                results[f"esr_nam_{name}"] = "asked"
+                results[f"esr_{name}_nam"] = "asked"
             print(f"{name}: latency asked for, not applied ({str(e).split('; expected')[0]})")
             continue
         fxlab_main(fxlab_main_args)
@@ -233,11 +233,11 @@ def _nam_row(results: dict, name: str, out: Path, dry_all: np.ndarray, wet: np.n
     split = {k: (dry_all[lo:hi + found], wet[lo:hi + found]) for k, (lo, hi) in info["splits"].items()}
     run = train_nam(split["train"], split["val"], minutes=minutes, sr=SR, latency=int(found),
                     work=work / "nam" / name)
-    results[f"esr_nam_{name}"] = _in_step_esr(target, run.predict(test_dry), found)
+    results[f"esr_{name}_nam"] = _in_step_esr(target, run.predict(test_dry), found)
     results[f"nam_epochs_{name}"] = run.summary["epochs"]
     results[f"nam_wall_s_{name}"] = run.summary["wall_s"]
     print(f"{name}: NAM {run.summary['submodel']} ESR in step on unseen material "
-          f"{results[f'esr_nam_{name}']:.3g} (fxlab {fxlab_esr:.3g}); {run.summary['wall_s']:.0f} s, "
+          f"{results[f'esr_{name}_nam']:.3g} (fxlab {fxlab_esr:.3g}); {run.summary['wall_s']:.0f} s, "
           f"{run.summary['epochs']} epochs, {run.summary['steps']} updates")
 
 
@@ -254,7 +254,7 @@ def _summarise(results: dict, errors: dict[str, int], *, minutes: float, wall_s:
     results["minutes"] = minutes
     results["wall_s"] = wall_s
     order = [f"esr_{k}" for k in CASES if f"esr_{k}" in results]
-    order += [f"esr_nam_{k}" for k in CASES if f"esr_nam_{k}" in results]
+    order += [f"esr_{k}_nam" for k in CASES if f"esr_{k}_nam" in results]
     order += ["latency_error_samples", "latency_error_reamp"]
     order += [k for k in results if k not in order]
     if table:
