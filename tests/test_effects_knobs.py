@@ -168,7 +168,11 @@ def test_lv2_plugin_runs_with_its_knobs():
 @needs_lv2
 @pytest.mark.parametrize(("params", "error", "pattern"), [
     ({}, ParameterError, "uri="),
-    ({"uri": "http://example.org/no-such-plugin"}, UnknownNameError, "foverdrive"),
+    ({"uri": "http://example.org/no-such-plugin"}, UnknownNameError, "not installed.*lv2ls"),
+    ({"uri": "http://plugin.org.uk/swh-plugins/foverdriv"}, UnknownNameError,
+     "closest: http://plugin.org.uk/swh-plugins/foverdrive.*apt-get install swh-lv2"),
+    ({"uri": "http://guitarix.sourceforge.net/plugins/gx_nope#nope"}, UnknownNameError,
+     "apt-get install guitarix-lv2"),
     ({"uri": LV2_OVERDRIVE, "driv": 2.0}, ParameterError, "control ports: drive"),
     ({"uri": LV2_OVERDRIVE, "drive": 9.0}, ParameterError, r"\[1, 3\]"),
 ])

@@ -36,10 +36,10 @@ def _installed() -> str | None:
     why = effects.lv2_available()
     if why is not None:
         return why
-    from fxlab.effects.lv2 import _installed_uris
+    from fxlab.effects.lv2 import installed_uris
 
     missing = [_plugin_step(p)["effect_params"]["uri"] for p, _ in CASES.values()
-               if _plugin_step(p)["effect_params"]["uri"] not in _installed_uris()]
+               if _plugin_step(p)["effect_params"]["uri"] not in installed_uris()]
     return f"not installed: {', '.join(missing)}" if missing else None
 
 

@@ -26,6 +26,7 @@ gives a target that lags its input, which the data report's alignment check find
 - :class:`Lv2Effect`       the effect
 - :func:`lv2_available`    None when lilv's tools are on the PATH, else why not
 - :func:`lv2_control_ports` the control input ports of a plugin, parsed from ``lv2info``
+- :func:`installed_uris`   the installed plugins' URIs (``lv2ls``)
 """
 
 from __future__ import annotations
@@ -41,9 +42,9 @@ from typing import Any
 import numpy as np
 
 from fxlab.effects.base import Effect, Knob
-from fxlab.errors import ParameterError, problem, unknown_name
+from fxlab.errors import ParameterError, UnknownNameError, problem
 
-__all__ = ["PREROLL_SECONDS", "Lv2Effect", "lv2_available", "lv2_control_ports"]
+__all__ = ["PACKAGES", "PREROLL_SECONDS", "Lv2Effect", "installed_uris", "lv2_available", "lv2_control_ports"]
 
 _TOOLS = ("lv2apply", "lv2info", "lv2ls")
 _INSTALL = ("install lilv's tools: `apt-get install lilv-utils` (Debian/Ubuntu; plugins: "
@@ -69,7 +70,8 @@ def _require_tools(who: str) -> None:
 
 
 @functools.lru_cache(maxsize=1)
-def _installed_uris() -> tuple[str, ...]:
+def installed_uris() -> tuple[str, ...]:
+    """The URIs of the installed LV2 plugins (``lv2ls``; read once per process)."""
     out = subprocess.run(["lv2ls"], capture_output=True, text=True, check=False)
     return tuple(line.strip() for line in out.stdout.splitlines() if line.strip())
 
@@ -140,6 +142,28 @@ def _knobs_of(ports: tuple[dict[str, Any], ...]) -> tuple[Knob, ...]:
     return tuple(knobs)
 
 
+#: Debian packages of the plugin families fxlab's profiles and tests use, by URI prefix.
+PACKAGES = {"http://guitarix.sourceforge.net/": "guitarix-lv2",
+            "http://plugin.org.uk/swh-plugins/": "swh-lv2",
+            "http://lsp-plug.in/": "lsp-plugins-lv2",
+            "http://gareus.org/oss/lv2/": "x42-plugins"}
+
+
+def _not_installed(uri: str) -> UnknownNameError:
+    """The error for a plugin URI that ``lv2ls`` does not list: the closest installed URIs and
+    the package to install where the URI's family is known."""
+    import difflib
+
+    close = difflib.get_close_matches(uri, installed_uris(), n=3, cutoff=0.6)
+    package = next((pkg for prefix, pkg in PACKAGES.items() if uri.startswith(prefix)), None)
+    fix = (f"install it (`apt-get install {package}` on Debian/Ubuntu)" if package else
+           "install the plugin, or check the URI (`lv2ls` lists the installed plugins)")
+    return UnknownNameError(problem(
+        f"LV2 plugin {uri!r}", found=f"not installed ({len(installed_uris())} plugins are"
+        + (f"; the closest: {', '.join(close)}" if close else "") + ")",
+        expected="the URI of an installed LV2 plugin", fix=fix))
+
+
 class Lv2Effect(Effect):
     """A mono LV2 plugin run by ``lv2apply`` (see the module text).
 
@@ -162,8 +186,8 @@ class Lv2Effect(Effect):
                 "lv2", found=f"uri={uri!r}", expected="uri= the plugin's URI",
                 fix='pass get_effect("lv2", uri="http://plugin.org.uk/swh-plugins/foverdrive"); '
                     "`lv2ls` lists the installed plugins"))
-        if uri not in _installed_uris():
-            raise unknown_name("LV2 plugin", uri, list(_installed_uris()))
+        if uri not in installed_uris():
+            raise _not_installed(uri)
         ports = lv2_control_ports(uri)
         io = ports[-1]
         if io["audio_in"] != 1 or io["audio_out"] != 1:
